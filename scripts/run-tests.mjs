@@ -1,22 +1,16 @@
 #!/usr/bin/env node
-// Runs the compiled test suites with node's test runner. Unit tests run in
-// parallel; integration and e2e suites each start real daemons and containers,
-// so they run one file at a time to stay within a 2-core machine.
+// Runs the compiled test suites with node's test runner, one file at a time:
+// integration and e2e files start real daemons and containers, and a 2-core
+// machine is better served running them in sequence.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const suites = process.argv.slice(2);
-const selected = suites.length > 0 ? suites : ['unit', 'integration', 'e2e'];
-let failed = false;
-for (const suite of selected) {
-  const dir = `dist/test/${suite}`;
-  if (!existsSync(dir)) continue;
-  const concurrency = suite === 'unit' ? '2' : '1';
-  const result = spawnSync(
-    process.execPath,
-    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', dir],
-    { stdio: 'inherit' },
-  );
-  if (result.status !== 0) failed = true;
-}
-process.exit(failed ? 1 : 0);
+const requested = process.argv.slice(2);
+const suites = requested.length > 0 ? requested : ['unit', 'integration', 'e2e'];
+const dirs = suites.map((suite) => `dist/test/${suite}`).filter((dir) => existsSync(dir));
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=1', '--test-timeout=300000', ...dirs],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
