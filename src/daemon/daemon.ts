@@ -1,0 +1,99 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../common/errors.js';
+import { log, setLogLevel, type LogLevel } from '../common/log.js';
+import { ApiServer } from '../api/server.js';
+import { Router } from '../api/router.js';
+import { systemRoutes } from '../api/router/system/routes.js';
+import { EventsService } from '../engine/events/service.js';
+import { ENGINE_VERSION, SystemService } from '../engine/system/service.js';
+import { removeStaleTempFiles } from '../store/atomic.js';
+import { RELOADABLE_KEYS, type DaemonConfig } from './config/options.js';
+import { reloadConfig, type CommandLine } from './config/parse.js';
+import { ContainerdConnection } from './containerd.js';
+import { closeListeners, openListeners, type Listener } from './listeners.js';
+import { acquirePidfile, releasePidfile } from './pidfile.js';
+
+export function applyLogLevel(config: DaemonConfig): void {
+  setLogLevel(config.debug ? 'debug' : (config['log-level'] as LogLevel));
+}
+
+/** berthd: owns the config, the containerd connection, the engine services and the API listeners. */
+export class Daemon {
+  private listeners: Listener[] = [];
+  private readonly events: EventsService;
+  private readonly containerd: ContainerdConnection;
+  private readonly system: SystemService;
+  private eventListenerCount = 0;
+
+  constructor(
+    private config: DaemonConfig,
+    private readonly commandLine: CommandLine,
+  ) {
+    const dataRoot = config['data-root'];
+    this.events = new EventsService(path.join(dataRoot, 'events', 'events.log'));
+    this.containerd = new ContainerdConnection(config);
+    this.system = new SystemService({
+      config: () => this.config,
+      containerdVersion: () => this.containerd.version(),
+      counts: async () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+      eventListeners: () => this.eventListenerCount,
+    });
+  }
+
+  async start(): Promise<void> {
+    const dataRoot = this.config['data-root'];
+    await fs.mkdir(dataRoot, { recursive: true, mode: 0o710 });
+    await fs.mkdir(this.config['exec-root'], { recursive: true, mode: 0o700 });
+    await acquirePidfile(this.config.pidfile);
+    await removeStaleTempFiles(dataRoot);
+    await this.events.load();
+    await this.containerd.start();
+    await this.system.start(dataRoot);
+    const router = new Router();
+    router.add(
+      systemRoutes({
+        info: () => this.system.info(),
+        version: () => this.system.version(),
+        subscribeEvents: (query, onEvent) => {
+          const subscription = this.events.subscribe(query, onEvent);
+          this.eventListenerCount++;
+          return {
+            past: subscription.past,
+            unsubscribe: () => {
+              this.eventListenerCount--;
+              subscription.unsubscribe();
+            },
+          };
+        },
+      }),
+    );
+    const api = new ApiServer(router, { engineVersion: ENGINE_VERSION });
+    this.listeners = await openListeners(this.config, api);
+    log.info('Daemon has completed initialization');
+  }
+
+  /** SIGHUP: re-read daemon.json; a bad file is reported and the running config kept. */
+  async reload(): Promise<void> {
+    try {
+      const { config, changed } = reloadConfig(this.commandLine, this.config, RELOADABLE_KEYS);
+      this.config = config;
+      applyLogLevel(config);
+      const attributes: Record<string, string> = {};
+      for (const key of RELOADABLE_KEYS) attributes[key] = JSON.stringify(config[key]);
+      this.events.publish('daemon', 'reload', (await this.system.info()).ID as string, attributes);
+      log.info('Reloaded configuration', { changed: changed.join(',') || 'nothing' });
+    } catch (err) {
+      log.error('Error reloading configuration, keeping the running one', { error: errorMessage(err) });
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    log.info('Processing signal, shutting down');
+    await closeListeners(this.listeners);
+    await this.containerd.stop();
+    await this.events.flush();
+    await releasePidfile(this.config.pidfile);
+    log.info('Daemon shutdown complete');
+  }
+}
