@@ -67,20 +67,25 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
 
 const ALL = 'ALL';
 
-/** The highest capability number the running kernel knows (its cap_last_cap). */
-export function hostLastCapability(): number {
+/** The capabilities whose bits are set in a capability mask (as in /proc/<pid>/status). */
+export function capabilitiesFromMask(mask: bigint): string[] {
+  return ALL_CAPABILITIES.filter((_cap, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/**
+ * What "all capabilities" can mean on this host: the daemon's own bounding
+ * set, since runc cannot grant a container more than its parent holds (berthd
+ * may itself run without some, e.g. inside another container).
+ */
+export function hostCapabilities(): string[] {
   try {
-    const last = Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
-    if (Number.isInteger(last) && last >= 0) return last;
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status);
+    if (bounding) return capabilitiesFromMask(BigInt(`0x${bounding[1]}`));
   } catch {
     // No procfs: assume every capability this table knows.
   }
-  return ALL_CAPABILITIES.length - 1;
-}
-
-/** The capabilities both this table and the host kernel know. */
-export function hostCapabilities(lastCap = hostLastCapability()): string[] {
-  return ALL_CAPABILITIES.slice(0, Math.min(lastCap, ALL_CAPABILITIES.length - 1) + 1);
+  return [...ALL_CAPABILITIES];
 }
 
 /**
@@ -99,8 +104,8 @@ export interface CapabilityOptions {
   capAdd?: readonly string[] | null;
   capDrop?: readonly string[] | null;
   privileged?: boolean;
-  /** The host's cap_last_cap; read from procfs when absent. */
-  lastCap?: number;
+  /** The capabilities the host can grant (privileged, CapAdd ALL); the daemon's bounding set when absent. */
+  available?: readonly string[];
 }
 
 /**
@@ -111,7 +116,7 @@ export interface CapabilityOptions {
 export function containerCapabilities(options: CapabilityOptions): string[] {
   const add = (options.capAdd ?? []).map(normalizeCapability);
   const drop = (options.capDrop ?? []).map(normalizeCapability);
-  const available = () => hostCapabilities(options.lastCap ?? hostLastCapability());
+  const available = () => [...(options.available ?? hostCapabilities())];
   if (options.privileged) return available();
 
   let caps: string[];

@@ -93,8 +93,8 @@ export interface SpecInput {
   linkEnv?: string[];
   /** Host facts, overridable for tests. */
   host?: {
-    /** cap_last_cap; read from procfs when absent. */
-    lastCap?: number;
+    /** Capabilities the host can grant; the daemon's bounding set when absent. */
+    capabilities?: readonly string[];
     /** Node `process.arch`. */
     arch?: string;
     kernelRelease?: string;
@@ -177,7 +177,7 @@ export function buildSpec(input: SpecInput): OciSpec {
 
   const command = mergeCommand(undefined, config);
   const withInit = initApplies(input);
-  const capabilities = containerCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged, lastCap: input.host?.lastCap });
+  const capabilities = containerCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged, available: input.host?.capabilities });
 
   const oomScoreAdj = hc.OomScoreAdj ?? 0;
   if (oomScoreAdj < -1000 || oomScoreAdj > 1000) {

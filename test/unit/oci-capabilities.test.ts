@@ -3,18 +3,19 @@ import { describe, test } from 'node:test';
 import { isEngineError } from '../../src/common/errors.js';
 import {
   ALL_CAPABILITIES,
+  capabilitiesFromMask,
   containerCapabilities,
   DEFAULT_CAPABILITIES,
   hostCapabilities,
   normalizeCapability,
 } from '../../src/oci/capabilities.js';
 
-const LAST_CAP = 40;
+const ALL = ALL_CAPABILITIES;
 
 describe('capabilities', () => {
   test('the default set is Docker’s 14 capabilities', () => {
     assert.equal(DEFAULT_CAPABILITIES.length, 14);
-    assert.deepEqual(containerCapabilities({ lastCap: LAST_CAP }), [...DEFAULT_CAPABILITIES]);
+    assert.deepEqual(containerCapabilities({ available: ALL }), [...DEFAULT_CAPABILITIES]);
   });
 
   test('names are case-insensitive, with or without the CAP_ prefix', () => {
@@ -24,7 +25,7 @@ describe('capabilities', () => {
   });
 
   test('CapAdd adds and CapDrop removes', () => {
-    const caps = containerCapabilities({ capAdd: ['NET_ADMIN', 'cap_sys_ptrace'], capDrop: ['mknod', 'CAP_NET_RAW'], lastCap: LAST_CAP });
+    const caps = containerCapabilities({ capAdd: ['NET_ADMIN', 'cap_sys_ptrace'], capDrop: ['mknod', 'CAP_NET_RAW'], available: ALL });
     assert.ok(caps.includes('CAP_NET_ADMIN'));
     assert.ok(caps.includes('CAP_SYS_PTRACE'));
     assert.ok(!caps.includes('CAP_MKNOD'));
@@ -33,28 +34,37 @@ describe('capabilities', () => {
   });
 
   test('adding a default capability does not duplicate it', () => {
-    const caps = containerCapabilities({ capAdd: ['CHOWN'], lastCap: LAST_CAP });
+    const caps = containerCapabilities({ capAdd: ['CHOWN'], available: ALL });
     assert.equal(caps.filter((c) => c === 'CAP_CHOWN').length, 1);
   });
 
   test('CapDrop ALL keeps only what CapAdd lists', () => {
-    assert.deepEqual(containerCapabilities({ capDrop: ['ALL'], capAdd: ['chown', 'setuid'], lastCap: LAST_CAP }), [
+    assert.deepEqual(containerCapabilities({ capDrop: ['ALL'], capAdd: ['chown', 'setuid'], available: ALL }), [
       'CAP_CHOWN',
       'CAP_SETUID',
     ]);
-    assert.deepEqual(containerCapabilities({ capDrop: ['all'], lastCap: LAST_CAP }), []);
+    assert.deepEqual(containerCapabilities({ capDrop: ['all'], available: ALL }), []);
   });
 
   test('CapAdd ALL gives every host capability except the dropped ones', () => {
-    const caps = containerCapabilities({ capAdd: ['ALL'], capDrop: ['SYS_ADMIN'], lastCap: LAST_CAP });
+    const caps = containerCapabilities({ capAdd: ['ALL'], capDrop: ['SYS_ADMIN'], available: ALL });
     assert.equal(caps.length, ALL_CAPABILITIES.length - 1);
     assert.ok(!caps.includes('CAP_SYS_ADMIN'));
   });
 
-  test('privileged gets every capability the host kernel knows', () => {
-    assert.deepEqual(containerCapabilities({ privileged: true, capDrop: ['ALL'], lastCap: LAST_CAP }), [...ALL_CAPABILITIES]);
-    assert.deepEqual(containerCapabilities({ privileged: true, lastCap: 37 }), hostCapabilities(37));
-    assert.equal(hostCapabilities(37).at(-1), 'CAP_AUDIT_READ');
+  test('privileged gets every capability the host can grant', () => {
+    assert.deepEqual(containerCapabilities({ privileged: true, capDrop: ['ALL'], available: ALL }), [...ALL_CAPABILITIES]);
+    const withoutSysResource = capabilitiesFromMask(0x1fffeffffffn);
+    assert.equal(withoutSysResource.length, 40);
+    assert.ok(!withoutSysResource.includes('CAP_SYS_RESOURCE'));
+    assert.deepEqual(containerCapabilities({ privileged: true, available: withoutSysResource }), withoutSysResource);
+    assert.deepEqual(capabilitiesFromMask(0xa80425fbn), [...DEFAULT_CAPABILITIES].sort((a, b) => ALL.indexOf(a) - ALL.indexOf(b)));
+  });
+
+  test('the host set is the daemon’s own bounding set', () => {
+    const host = hostCapabilities();
+    assert.ok(host.includes('CAP_CHOWN'));
+    assert.ok(host.every((cap) => ALL.includes(cap)));
   });
 
   test('an unknown capability is an InvalidParameter error naming it', () => {

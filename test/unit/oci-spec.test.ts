@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isEngineError } from '../../src/common/errors.js';
-import { DEFAULT_CAPABILITIES } from '../../src/oci/capabilities.js';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from '../../src/oci/capabilities.js';
 import { DEFAULT_PATH_ENV } from '../../src/oci/command.js';
 import { parseSecurityOpts } from '../../src/oci/security-opts.js';
 import { buildSpec, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, type SpecInput } from '../../src/oci/spec.js';
@@ -17,7 +17,7 @@ function input(overrides: Partial<SpecInput> = {}): SpecInput {
     hostConfig: {},
     user: { uid: 0, gid: 0, additionalGids: [0], home: '/root' },
     hostNofileHard: 20000,
-    host: { lastCap: 40, arch: 'x64', kernelRelease: '6.1.0', sysctlExists: () => true, devices: () => [{ type: 'c', path: '/dev/kvm', major: 10, minor: 232 }] },
+    host: { capabilities: ALL_CAPABILITIES, arch: 'x64', kernelRelease: '6.1.0', sysctlExists: () => true, devices: () => [{ type: 'c', path: '/dev/kvm', major: 10, minor: 232 }] },
     ...overrides,
   };
 }
