@@ -25,7 +25,10 @@ const started: string[] = [];
 let counter = 0;
 
 function makeRootfs(dir: string): void {
-  for (const sub of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'mnt', 'root']) mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const sub of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'mnt', 'root', 'usr']) mkdirSync(path.join(dir, sub), { recursive: true });
+  // Room for the host's /usr, so glibc programs can run with the host's libraries.
+  symlinkSync('usr/lib', path.join(dir, 'lib'));
+  symlinkSync('usr/lib64', path.join(dir, 'lib64'));
   copyFileSync(BUSYBOX_PATH, path.join(dir, 'bin/busybox'));
   for (const applet of busyboxApplets()) symlinkSync('busybox', path.join(dir, 'bin', applet));
   writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
@@ -57,14 +60,14 @@ function runc(id: string, bundle: string): Promise<RunResult> {
   });
 }
 
-async function run(script: string, overrides: Partial<SpecInput> = {}, userSpec = ''): Promise<RunResult> {
+async function run(script: string | string[], overrides: Partial<SpecInput> = {}, userSpec = ''): Promise<RunResult> {
   const id = `berth-oci-${process.pid}-${++counter}`;
   started.push(id);
   const bundle = path.join(work, id);
   mkdirSync(bundle);
   const spec = buildSpec({
     id,
-    config: { Hostname: 'speccheck', Cmd: ['sh', '-c', script] },
+    config: { Hostname: 'speccheck', Cmd: Array.isArray(script) ? script : ['sh', '-c', script] },
     hostConfig: {},
     user: await resolveUser(rootfs, userSpec, overrides.hostConfig?.GroupAdd),
     rootfsPath: rootfs,
@@ -175,6 +178,50 @@ describe('buildSpec specs run under runc', { skip: !runcAvailable && 'needs root
     const ownBounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
     assert.match(result.stdout, new RegExp(`CapEff:\\s+${ownBounding}`));
     assert.match(result.stdout, /sysfs \/sys sysfs rw/);
+  });
+
+  test('Init runs the command under tini as PID 1', async () => {
+    const result = await run('cat /proc/1/cmdline | tr "\\0" " "; echo; echo $$', {
+      hostConfig: { Init: true },
+      initPath: '/usr/bin/tini-static',
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^\/sbin\/docker-init -- sh -c /);
+    assert.notEqual(result.stdout.trim().split('\n').at(-1), '1');
+  });
+
+  test('a custom profile in Docker’s format is enforced', async () => {
+    const profile = JSON.stringify({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+    });
+    const result = await run('mkdir /tmp/d; echo rc=$?', { hostConfig: { SecurityOpt: [`seccomp=${profile}`], Tmpfs: { '/tmp': '' } } });
+    assert.match(result.stdout, /rc=1/);
+    assert.match(result.stderr, /Permission denied/);
+  });
+
+  test('a glibc program with threads, subprocesses and sockets runs under the default profile', async () => {
+    const program = `
+      const { Worker } = require('worker_threads');
+      const net = require('net');
+      const out = [require('child_process').execFileSync('/bin/sh', ['-c', 'echo child']).toString().trim()];
+      new Worker('require("worker_threads").parentPort.postMessage("worker")', { eval: true }).on('message', (m) => {
+        out.push(m);
+        const server = net.createServer((c) => c.end('socket')).listen(0, '127.0.0.1', () => {
+          net.connect(server.address().port, '127.0.0.1').on('data', (d) => {
+            out.push(d.toString());
+            server.close();
+            console.log(out.join(' '));
+          });
+        });
+      });`;
+    const result = await run([process.execPath, '-e', program], {
+      hostConfig: { Init: true },
+      initPath: '/usr/bin/tini-static',
+      mounts: [{ destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro'] }],
+    });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'child worker socket');
   });
 
   test('Ulimits and tmpfs mounts', async () => {
