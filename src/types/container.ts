@@ -208,6 +208,8 @@ export interface Resources {
   IOMaximumIOps?: number;
   /** Windows only. */
   IOMaximumBandwidth?: number;
+  /** Run an init (tini) as PID 1; null/absent means the daemon default. */
+  Init?: boolean | null;
 }
 
 /** Container configuration that depends on the host. */
@@ -265,8 +267,6 @@ export interface HostConfig extends Resources {
   MaskedPaths?: string[] | null;
   /** Overrides the default read-only paths when set. */
   ReadonlyPaths?: string[] | null;
-  /** Run an init (tini) as PID 1; null/absent means the daemon default. */
-  Init?: boolean | null;
 }
 
 export interface NetworkingConfig {
