@@ -25,6 +25,20 @@ export function isGoMap(value: unknown): value is Record<string, unknown> | Map<
   );
 }
 
+const GO_EXPORTED_NAME = /^[A-Z][A-Za-z0-9_]*$/;
+
+/**
+ * Whether a decoded JSON object most likely came from a Go struct rather than
+ * a Go map: it has keys and all are exported Go identifiers ("Id", "State"),
+ * where map keys ("com.example.label", "80/tcp") usually are not.
+ */
+export function looksLikeGoStruct(value: object): boolean {
+  if (structTypeOf(value) !== undefined) return true;
+  if (value instanceof Map || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((key) => GO_EXPORTED_NAME.test(key));
+}
+
 export function isGoInt(value: unknown): value is number | bigint {
   return typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value));
 }

@@ -198,8 +198,9 @@ class Lexer {
       case '(':
         return true;
     }
-    return ch === RIGHT_DELIM[0];
+    return this.rest().startsWith(RIGHT_DELIM);
   }
+
 }
 
 function countNewlines(s: string): number {

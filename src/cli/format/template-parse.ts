@@ -186,6 +186,19 @@ export function nodeString(node: Node | ArgNode | CommandNode): string {
   }
 }
 
+/** Whether a tree holds nothing but space and comments (Go's IsEmptyTree). */
+function isEmptyTree(node: Node): boolean {
+  switch (node.kind) {
+    case 'comment':
+      return true;
+    case 'list':
+      return node.nodes.every(isEmptyTree);
+    case 'text':
+      return node.text.trim() === '';
+  }
+  return false;
+}
+
 function tokenString(token: Token): string {
   if (token.type === 'eof') return 'EOF';
   if (token.type === 'error') return token.val;
@@ -380,6 +393,16 @@ class Parser {
     this.expect('rightDelim', context);
     const { list, end } = this.itemList();
     if (end.kind !== 'end') this.errorf(`unexpected {{${end.kind}}} in ${context}`);
+    this.define(name, list);
+  }
+
+  /** Adds a named template; only an empty definition may be replaced or replace. */
+  define(name: string, list: ListNode): void {
+    const existing = this.defined.get(name);
+    if (existing && !isEmptyTree(existing)) {
+      if (!isEmptyTree(list)) this.errorf(`template: multiple definition of template ${quote(name)}`);
+      return;
+    }
     this.defined.set(name, list);
   }
 
@@ -489,7 +512,7 @@ class Parser {
     try {
       const { list, end } = this.itemList();
       if (end.kind !== 'end') this.errorf(`unexpected {{${end.kind}}} in ${context}`);
-      this.defined.set(name, list);
+      this.define(name, list);
     } finally {
       this.vars = outerVars;
     }

@@ -14,6 +14,7 @@ import {
   goTypeName,
   isGoInt,
   isGoMap,
+  looksLikeGoStruct,
   sortedMapEntries,
   sprint,
   sprintf,
@@ -29,6 +30,7 @@ import {
   type CommandNode,
   type ControlNode,
   type FieldNode,
+  type IdentifierNode,
 
   type Node,
   type ParsedTemplate,
@@ -46,7 +48,19 @@ export type FuncMap = Readonly<Record<string, TemplateFunc>>;
  * An error a template function throws to be reported as-is, like Go's
  * argument type errors, rather than as "error calling NAME: message".
  */
-export class TemplateFuncError extends Error {}
+export class TemplateFuncError extends Error {
+  /**
+   * argIndex names the argument at fault (0-based); expected is the Go type
+   * the function wanted there, for Go's wording of literal arguments.
+   */
+  constructor(
+    message: string,
+    readonly argIndex?: number,
+    readonly expected?: 'string' | 'int',
+  ) {
+    super(message);
+  }
+}
 
 const ARITY = new WeakMap<TemplateFunc, { min: number; variadic: boolean }>();
 
@@ -84,22 +98,35 @@ function typeForError(value: unknown): string {
   return value === null ? 'interface {}' : goTypeName(value);
 }
 
-function expectString(value: unknown): string {
+/** Checks the argument at argIndex is a string, failing as Go's typed parameters do. */
+export function expectString(value: unknown, argIndex?: number): string {
   if (typeof value === 'string') return value;
-  if (value === undefined) throw new TemplateFuncError('invalid value; expected string');
-  throw new TemplateFuncError(`wrong type for value; expected string; got ${typeForError(value)}`);
+  if (value === undefined) throw new TemplateFuncError('invalid value; expected string', argIndex, 'string');
+  throw new TemplateFuncError(`wrong type for value; expected string; got ${typeForError(value)}`, argIndex, 'string');
 }
 
-function expectInt(value: unknown): number {
+/** Checks the argument at argIndex is an integer, failing as Go's typed parameters do. */
+export function expectInt(value: unknown, argIndex?: number): number {
   if (isGoInt(value)) return Number(value);
-  if (value === undefined) throw new TemplateFuncError('invalid value; expected int');
-  throw new TemplateFuncError(`wrong type for value; expected int; got ${typeForError(value)}`);
+  if (value === undefined) throw new TemplateFuncError('invalid value; expected int', argIndex, 'int');
+  throw new TemplateFuncError(`wrong type for value; expected int; got ${typeForError(value)}`, argIndex, 'int');
 }
 
-/** encoding/json as docker's `json` function uses it (HTML characters left alone). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * encoding/json as docker's `json` function uses it (HTML characters left
+ * alone). Go writes map keys sorted and struct fields in declaration order,
+ * so objects that look like maps are sorted and others keep their order.
+ */
 export function goJSON(value: unknown): string {
   const text = JSON.stringify(value === undefined ? null : value, (_key, v: unknown) => {
     if (v instanceof Map) return Object.fromEntries(sortedMapEntries(v) as [string, unknown][]);
+    if (isPlainObject(v) && !looksLikeGoStruct(v)) return Object.fromEntries(sortedMapEntries(v));
     if (typeof v === 'bigint') return Number(v);
     return v;
   });
@@ -190,7 +217,7 @@ function index(item: unknown, ...indexes: unknown[]): unknown {
     if (item === null || item === undefined) {
       // A JSON null stands for a typed nil map, which indexes to its zero value.
       if (typeof idx === 'string') return '';
-      throw new Error('index of nil pointer');
+      throw new Error('index of untyped nil');
     }
     if (typeof item === 'string') {
       const bytes = Buffer.from(item, 'utf8');
@@ -290,7 +317,7 @@ export const builtinFuncs: FuncMap = {
   slice: withArity(slice, 1, true),
   call: withArity(call, 1, true),
   print: withArity(sprint, 0, true),
-  printf: withArity((format: unknown, ...args: unknown[]) => sprintf(expectString(format), ...args), 1, true),
+  printf: withArity((format: unknown, ...args: unknown[]) => sprintf(expectString(format, 0), ...args), 1, true),
   println: withArity(sprintln, 0, true),
   html: withArity(htmlEscape, 0, true),
   js: withArity(jsEscape, 0, true),
@@ -330,7 +357,7 @@ function goSplit(text: string, sep: string): string[] {
 }
 
 function join(elems: unknown, sep: unknown): string {
-  const separator = expectString(sep);
+  const separator = expectString(sep, 1);
   if (elems === null || elems === undefined) return '';
   if (Array.isArray(elems)) {
     return elems.map((e) => (typeof e === 'string' ? e : sprint(e))).join(separator);
@@ -343,8 +370,8 @@ function join(elems: unknown, sep: unknown): string {
 }
 
 function truncate(source: unknown, len: unknown): string {
-  const text = expectString(source);
-  const n = expectInt(len);
+  const text = expectString(source, 0);
+  const n = expectInt(len, 1);
   const bytes = Buffer.from(text, 'utf8');
   if (bytes.length < n) return text;
   if (n < 0) throw new Error(`runtime error: slice bounds out of range [:${n}]`);
@@ -352,21 +379,22 @@ function truncate(source: unknown, len: unknown): string {
 }
 
 function pad(source: unknown, prefix: unknown, suffix: unknown): string {
-  const text = expectString(source);
-  const before = expectInt(prefix);
-  const after = expectInt(suffix);
+  const text = expectString(source, 0);
+  const before = expectInt(prefix, 1);
+  const after = expectInt(suffix, 2);
   if (text === '') return text;
-  return ' '.repeat(Math.max(before, 0)) + text + ' '.repeat(Math.max(after, 0));
+  if (before < 0 || after < 0) throw new Error('strings: negative Repeat count');
+  return ' '.repeat(before) + text + ' '.repeat(after);
 }
 
 /** The functions docker/cli registers for every --format template. */
 export const dockerFuncs: FuncMap = {
   json: withArity(goJSON, 1),
-  split: withArity((s: unknown, sep: unknown) => goSplit(expectString(s), expectString(sep)), 2),
+  split: withArity((s: unknown, sep: unknown) => goSplit(expectString(s, 0), expectString(sep, 1)), 2),
   join: withArity(join, 2),
-  title: withArity((s: unknown) => goTitle(expectString(s)), 1),
-  lower: withArity((s: unknown) => expectString(s).toLowerCase(), 1),
-  upper: withArity((s: unknown) => expectString(s).toUpperCase(), 1),
+  title: withArity((s: unknown) => goTitle(expectString(s, 0)), 1),
+  lower: withArity((s: unknown) => expectString(s, 0).toLowerCase(), 1),
+  upper: withArity((s: unknown) => expectString(s, 0).toUpperCase(), 1),
   pad: withArity(pad, 3),
   truncate: withArity(truncate, 2),
 };
@@ -376,13 +404,13 @@ export const dockerFuncs: FuncMap = {
  * `{{upper .Name}}` still prints the column title unchanged.
  */
 export const headerFuncs: FuncMap = {
-  json: withArity((v: unknown) => expectString(v), 1),
-  split: withArity((v: unknown, sep: unknown) => (expectString(sep), expectString(v)), 2),
-  join: withArity((v: unknown, sep: unknown) => (expectString(sep), expectString(v)), 2),
-  title: withArity((v: unknown) => expectString(v), 1),
-  lower: withArity((v: unknown) => expectString(v), 1),
-  upper: withArity((v: unknown) => expectString(v), 1),
-  truncate: withArity((v: unknown, n: unknown) => (expectInt(n), expectString(v)), 2),
+  json: withArity((v: unknown) => expectString(v, 0), 1),
+  split: withArity((v: unknown, sep: unknown) => [expectString(v, 0), expectString(sep, 1)][0], 2),
+  join: withArity((v: unknown, sep: unknown) => [expectString(v, 0), expectString(sep, 1)][0], 2),
+  title: withArity((v: unknown) => expectString(v, 0), 1),
+  lower: withArity((v: unknown) => expectString(v, 0), 1),
+  upper: withArity((v: unknown) => expectString(v, 0), 1),
+  truncate: withArity((v: unknown, n: unknown) => [expectString(v, 0), expectInt(n, 1)][0], 2),
 };
 
 // ---------------------------------------------------------------------------
@@ -396,10 +424,17 @@ const CONTINUE: unique symbol = Symbol('continue');
 
 const MAX_TEMPLATE_DEPTH = 1000;
 
-export type MissingKey = 'default' | 'error';
+/**
+ * What a missing map key yields. 'default': "<no value>", as Go. 'error': a
+ * failure, as Go's missingkey=error. 'inspect': what docker inspect shows,
+ * which runs templates on typed structs and, when that fails, on raw maps with
+ * missingkey=error: a missing field of an object that looks like a Go struct
+ * (see looksLikeGoStruct) fails, a missing key of other objects gives
+ * "<no value>".
+ */
+export type MissingKey = 'default' | 'error' | 'inspect';
 
 export interface ExecuteOptions {
-  /** Go's missingkey option: "error" makes a missing map key fail, as docker inspect's raw fallback does. */
   missingKey?: MissingKey;
 }
 
@@ -634,7 +669,7 @@ class ExecState {
         return this.evalFieldChain(dot, receiver, first, first.field, cmd.args, final);
       }
       case 'identifier':
-        return this.evalFunction(dot, first.name, first, cmd.args, final);
+        return this.evalFunction(dot, first, cmd, cmd.args, final);
       case 'pipe':
         this.notAFunction(cmd.args, final);
         return this.evalPipeline(dot, first);
@@ -675,11 +710,25 @@ class ExecState {
 
   evalFieldChain(dot: unknown, receiver: unknown, node: AnyNode, ident: string[], args: ArgNode[], final: Final): unknown {
     const n = ident.length;
-    for (let i = 0; i < n - 1; i++) receiver = this.evalField(dot, ident[i], node, [], MISSING, receiver);
-    return this.evalField(dot, ident[n - 1], node, args, final, receiver);
+    let fromMap = false;
+    for (let i = 0; i < n - 1; i++) {
+      const receiverIsMap = isGoMap(receiver);
+      receiver = this.evalField(dot, ident[i], node, [], MISSING, receiver, fromMap);
+      fromMap = receiverIsMap;
+    }
+    return this.evalField(dot, ident[n - 1], node, args, final, receiver, fromMap);
   }
 
-  evalField(dot: unknown, name: string, node: AnyNode, args: ArgNode[], final: Final, receiver: unknown): unknown {
+  /** fromMap: the receiver was just looked up in a map, so Go holds it as an interface {}. */
+  evalField(
+    dot: unknown,
+    name: string,
+    node: AnyNode,
+    args: ArgNode[],
+    final: Final,
+    receiver: unknown,
+    fromMap = false,
+  ): unknown {
     if (receiver === undefined) {
       if (this.missingKey === 'error') this.errorf(`nil data; no entry for key "${name}"`);
       return undefined;
@@ -690,7 +739,7 @@ class ExecState {
     if (receiver instanceof Map) {
       if (hasArgs) this.errorf(`${name} is not a method but has arguments`);
       if (receiver.has(name)) return receiver.get(name);
-      return this.missingKeyValue(name);
+      return this.missingKeyValue(name, receiver);
     }
     if (typeof receiver === 'object' && !Array.isArray(receiver)) {
       const found = lookupProperty(receiver, name);
@@ -709,22 +758,27 @@ class ExecState {
       }
       if (structType === undefined) {
         if (hasArgs) this.errorf(`${name} is not a method but has arguments`);
-        return this.missingKeyValue(name);
+        return this.missingKeyValue(name, receiver);
       }
     }
-    this.errorf(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
+    // docker inspect's raw fallback holds map values as interface {}.
+    const typeName = this.missingKey === 'inspect' && fromMap ? 'interface {}' : goTypeName(receiver);
+    this.errorf(`can't evaluate field ${name} in type ${typeName}`);
   }
 
-  missingKeyValue(name: string): undefined {
-    if (this.missingKey === 'error') this.errorf(`map has no entry for key "${name}"`);
+  missingKeyValue(name: string, receiver: object): undefined {
+    if (this.missingKey === 'error' || (this.missingKey === 'inspect' && looksLikeGoStruct(receiver))) {
+      this.errorf(`map has no entry for key "${name}"`);
+    }
     return undefined;
   }
 
-  evalFunction(dot: unknown, name: string, node: AnyNode, args: ArgNode[], final: Final): unknown {
-    this.at(node);
-    const fn = this.funcs[name];
-    if (fn === undefined) this.errorf(`"${name}" is not a defined function`);
-    return this.evalCall(dot, fn, true, node, name, args, final);
+  /** cmd is where Go reports a failed call: the whole command, or the identifier used as an argument. */
+  evalFunction(dot: unknown, ident: IdentifierNode, cmd: AnyNode, args: ArgNode[], final: Final): unknown {
+    this.at(ident);
+    const fn = this.funcs[ident.name];
+    if (fn === undefined) this.errorf(`"${ident.name}" is not a defined function`);
+    return this.evalCall(dot, fn, true, cmd, ident.name, args, final);
   }
 
   evalCall(
@@ -761,10 +815,28 @@ class ExecState {
       return fn(...argv);
     } catch (err) {
       if (err instanceof TemplateError || err === BREAK || err === CONTINUE) throw err;
+      if (err instanceof TemplateFuncError) this.argumentError(err, argNodes);
       this.at(node);
-      if (err instanceof TemplateFuncError) this.errorf(err.message);
       this.errorf(`error calling ${name}: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /** Reports a bad argument where Go does: at the argument, worded for literals as Go words them. */
+  argumentError(err: TemplateFuncError, argNodes: ArgNode[]): never {
+    const argNode = err.argIndex === undefined ? undefined : argNodes[err.argIndex];
+    if (argNode === undefined) this.errorf(err.message);
+    this.at(argNode);
+    const expected = err.expected === 'int' ? 'integer' : err.expected;
+    switch (argNode.kind) {
+      case 'nil':
+        this.errorf(`cannot assign nil to ${err.expected}`);
+      // falls through (errorf throws)
+      case 'bool':
+      case 'number':
+      case 'string':
+        if (expected !== undefined) this.errorf(`expected ${expected}; found ${nodeString(argNode)}`);
+    }
+    this.errorf(err.message);
   }
 
   evalArg(dot: unknown, node: ArgNode): unknown {
@@ -781,7 +853,7 @@ class ExecState {
       case 'pipe':
         return this.evalPipeline(dot, node);
       case 'identifier':
-        return this.evalFunction(dot, node.name, node, [], MISSING);
+        return this.evalFunction(dot, node, node, [], MISSING);
       case 'chain': {
         if (node.node.kind === 'nil') this.errorf(`indirection through explicit nil in ${nodeString(node)}`);
         const receiver = this.evalArg(dot, node.node);
