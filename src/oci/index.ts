@@ -2,6 +2,7 @@
 export * from './capabilities.js';
 export * from './command.js';
 export * from './devices.js';
+export * from './exec.js';
 export * from './mounts.js';
 export * from './namespaces.js';
 export * from './resources.js';
