@@ -33,7 +33,8 @@ export function mergeCommand(imageConfig: ImageConfig | undefined, config: Conta
   let cmd = config.Cmd ?? null;
   if (isEmpty(entrypoint)) {
     if (isEmpty(cmd)) cmd = imageConfig?.Cmd ?? cmd;
-    if (config.Entrypoint === undefined || config.Entrypoint === null) entrypoint = imageConfig?.Entrypoint ?? null;
+    if (config.Entrypoint === undefined || config.Entrypoint === null)
+      entrypoint = imageConfig?.Entrypoint ?? null;
   }
   if (entrypoint && entrypoint.length === 1 && entrypoint[0] === '') entrypoint = null;
   const args = [...(entrypoint ?? []), ...(cmd ?? [])];
@@ -50,7 +51,10 @@ const envKey = (entry: string): string => {
  * The create-time merge of environments: the request's variables first, then
  * the image's variables whose names the request does not set.
  */
-export function mergeEnv(imageEnv: readonly string[] | null | undefined, containerEnv: readonly string[] | null | undefined): string[] {
+export function mergeEnv(
+  imageEnv: readonly string[] | null | undefined,
+  containerEnv: readonly string[] | null | undefined,
+): string[] {
   if (isEmpty(containerEnv)) return [...(imageEnv ?? [])];
   const own = new Set(containerEnv!.map(envKey));
   return [...containerEnv!, ...(imageEnv ?? []).filter((entry) => !own.has(envKey(entry)))];
@@ -82,7 +86,10 @@ export function replaceOrAppendEnv(defaults: readonly string[], overrides: reado
  * The environment the container process starts with: PATH, HOSTNAME and (with
  * a TTY) TERM defaults, overridden by the container's merged Env.
  */
-export function processEnv(env: readonly string[] | null | undefined, options: { hostname?: string; tty?: boolean }): string[] {
+export function processEnv(
+  env: readonly string[] | null | undefined,
+  options: { hostname?: string; tty?: boolean },
+): string[] {
   const defaults = [DEFAULT_PATH_ENV, `HOSTNAME=${options.hostname ?? ''}`];
   if (options.tty) defaults.push('TERM=xterm');
   return replaceOrAppendEnv(defaults, env ?? []);
@@ -92,7 +99,10 @@ export function processEnv(env: readonly string[] | null | undefined, options: {
  * Docker's create-time merge of a request with its image's configuration: the
  * result is what inspect shows as `Config` and what a restart reuses.
  */
-export function mergeConfigWithImage(config: ContainerConfig, imageConfig: ImageConfig | undefined): ContainerConfig {
+export function mergeConfigWithImage(
+  config: ContainerConfig,
+  imageConfig: ImageConfig | undefined,
+): ContainerConfig {
   if (!imageConfig) {
     const command = mergeCommand(undefined, config);
     return { ...config, Entrypoint: command.Entrypoint, Cmd: command.Cmd };

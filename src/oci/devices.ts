@@ -39,7 +39,8 @@ export function privilegedDeviceRules(): OciDeviceCgroup[] {
   return [{ allow: true, access: 'rwm' }];
 }
 
-const isDeviceMode = (mode: string): boolean => /^[rwm]{1,3}$/.test(mode) && new Set(mode).size === mode.length;
+const isDeviceMode = (mode: string): boolean =>
+  /^[rwm]{1,3}$/.test(mode) && new Set(mode).size === mode.length;
 
 /**
  * Parses the CLI form `/dev/host[:/dev/container][:rwm]`: a second field that
@@ -59,8 +60,10 @@ export function parseDeviceMapping(spec: string): Required<DeviceMapping> {
     else dst = second;
   }
   if (!isDeviceMode(mode)) throw invalidParameter(`invalid device mode: ${mode}`);
-  if (!path.isAbsolute(src)) throw invalidParameter(`invalid device specification: ${spec}: device path must be absolute`);
-  if (dst !== '' && !path.isAbsolute(dst)) throw invalidParameter(`invalid device specification: ${spec}: container path must be absolute`);
+  if (!path.isAbsolute(src))
+    throw invalidParameter(`invalid device specification: ${spec}: device path must be absolute`);
+  if (dst !== '' && !path.isAbsolute(dst))
+    throw invalidParameter(`invalid device specification: ${spec}: container path must be absolute`);
   return { PathOnHost: src, PathInContainer: dst || src, CgroupPermissions: mode };
 }
 
@@ -117,13 +120,18 @@ function deviceAt(hostPath: string, containerPath: string, access: string): Foun
  * host path may be a symlink (resolved) or a directory (every device node in
  * it is mapped under the container path).
  */
-export function devicesForMapping(mapping: DeviceMapping): { devices: OciDevice[]; rules: OciDeviceCgroup[] } {
+export function devicesForMapping(mapping: DeviceMapping): {
+  devices: OciDevice[];
+  rules: OciDeviceCgroup[];
+} {
   const hostPath = mapping.PathOnHost ?? '';
   const containerPath = mapping.PathInContainer || hostPath;
   const access = mapping.CgroupPermissions || 'rwm';
   if (!isDeviceMode(access)) throw invalidParameter(`invalid device mode: ${access}`);
   const notFound = (reason: string) =>
-    invalidParameter(`error gathering device information while adding custom device "${hostPath}": ${reason}`);
+    invalidParameter(
+      `error gathering device information while adding custom device "${hostPath}": ${reason}`,
+    );
 
   let resolved: string;
   try {
@@ -135,7 +143,9 @@ export function devicesForMapping(mapping: DeviceMapping): { devices: OciDevice[
   if (single) return { devices: [single.device], rules: [single.rule] };
   if (!statSync(resolved).isDirectory()) throw notFound('not a device node');
 
-  const found = walkDevices(resolved).map((file) => deviceAt(file, path.join(containerPath, path.relative(resolved, file)), access)!);
+  const found = walkDevices(resolved).map((file) =>
+    deviceAt(file, path.join(containerPath, path.relative(resolved, file)), access)!,
+  );
   if (found.length === 0) throw notFound('not a device node');
   return { devices: found.map((f) => f.device), rules: found.map((f) => f.rule) };
 }
@@ -173,5 +183,7 @@ export function hostDevices(devRoot = '/dev'): OciDevice[] {
         return undefined;
       }
     })
-    .filter((device): device is OciDevice => device !== undefined && !(device.major === 0 && device.minor === 0));
+    .filter(
+      (device): device is OciDevice => device !== undefined && !(device.major === 0 && device.minor === 0),
+    );
 }

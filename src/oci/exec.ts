@@ -33,7 +33,9 @@ export function buildExecProcess(input: ExecProcessInput): OciProcess {
     // As in Docker: the daemon's defaults and the container's Env, then the exec's own.
     env: processEnv([...(config.Env ?? []), ...(exec.Env ?? [])], { hostname: config.Hostname, tty }),
     cwd: exec.WorkingDir || config.WorkingDir || '/',
-    user: input.user ? { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids } : base.user,
+    user: input.user
+      ? { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids }
+      : base.user,
   };
   delete process.consoleSize;
   const [height, width] = exec.ConsoleSize ?? [0, 0];

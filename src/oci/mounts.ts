@@ -15,7 +15,12 @@ export const CONTAINER_INIT_PATH = '/sbin/docker-init';
 export function defaultMounts(): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
     {
       destination: '/dev/pts',
       type: 'devpts',
@@ -23,7 +28,12 @@ export function defaultMounts(): OciMount[] {
       options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
     },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['ro', 'nosuid', 'noexec', 'nodev'] },
+    {
+      destination: '/sys/fs/cgroup',
+      type: 'cgroup',
+      source: 'cgroup',
+      options: ['ro', 'nosuid', 'noexec', 'nodev'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
   ];
 }
@@ -78,7 +88,8 @@ export function mergeTmpfsOptions(options: readonly string[]): string[] {
       const name = eq < 0 ? option : option.slice(0, eq);
       const pattern = TMPFS_DATA[name];
       if (eq < 0 || !pattern) throw invalidParameter(`invalid tmpfs option "${option}"`);
-      if (!pattern.test(option.slice(eq + 1))) throw invalidParameter(`invalid value in tmpfs option "${option}"`);
+      if (!pattern.test(option.slice(eq + 1)))
+        throw invalidParameter(`invalid value in tmpfs option "${option}"`);
       key = `data:${name}`;
     }
     if (seen.has(key)) continue;
@@ -98,9 +109,11 @@ export function parseTmpfsOptions(data: string): string[] {
 }
 
 function checkContainerPath(destination: string, what: string): string {
-  if (!path.isAbsolute(destination)) throw invalidParameter(`invalid ${what} mount path: '${destination}' mount path must be absolute`);
+  if (!path.isAbsolute(destination))
+    throw invalidParameter(`invalid ${what} mount path: '${destination}' mount path must be absolute`);
   const clean = path.posix.normalize(destination);
-  if (clean === '/') throw invalidParameter(`invalid ${what} mount path: '${destination}' cannot be the container's root`);
+  if (clean === '/')
+    throw invalidParameter(`invalid ${what} mount path: '${destination}' cannot be the container's root`);
   return clean.length > 1 && clean.endsWith('/') ? clean.slice(0, -1) : clean;
 }
 
@@ -156,7 +169,12 @@ export function shmMount(shm: ShmSource): OciMount | undefined {
         options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shm.size}`],
       };
     case 'bind':
-      return { destination: '/dev/shm', type: 'bind', source: shm.source, options: ['rbind', 'rprivate', 'nosuid', 'noexec', 'nodev'] };
+      return {
+        destination: '/dev/shm',
+        type: 'bind',
+        source: shm.source,
+        options: ['rbind', 'rprivate', 'nosuid', 'noexec', 'nodev'],
+      };
     case 'none':
       return undefined;
   }
@@ -167,7 +185,8 @@ export function initMount(initPath: string): OciMount {
   return { destination: CONTAINER_INIT_PATH, type: 'bind', source: initPath, options: ['bind', 'ro'] };
 }
 
-const depth = (destination: string): number => path.posix.normalize(destination).split('/').filter(Boolean).length;
+const depth = (destination: string): number =>
+  path.posix.normalize(destination).split('/').filter(Boolean).length;
 
 export interface MountTableInput {
   shm: ShmSource;
@@ -195,7 +214,8 @@ export function assembleMounts(input: MountTableInput): OciMount[] {
       if (m.destination === '/sys' || m.type === 'cgroup') m.options = m.options?.filter((o) => o !== 'ro');
     }
   }
-  const init = input.initPath && !userDestinations.has(CONTAINER_INIT_PATH) ? [initMount(input.initPath)] : [];
+  const init =
+    input.initPath && !userDestinations.has(CONTAINER_INIT_PATH) ? [initMount(input.initPath)] : [];
   const user = input.userMounts
     .map((mount, index) => ({ mount, index }))
     .sort((a, b) => depth(a.mount.destination) - depth(b.mount.destination) || a.index - b.index)

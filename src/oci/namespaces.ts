@@ -48,7 +48,11 @@ export function utsModeKind(mode: string | undefined): ModeKind {
   throw invalidParameter(`invalid UTS mode: ${mode}`);
 }
 
-function joined(type: OciNamespace['type'], mode: string | undefined, nsPath: string | undefined): OciNamespace {
+function joined(
+  type: OciNamespace['type'],
+  mode: string | undefined,
+  nsPath: string | undefined,
+): OciNamespace {
   if (!nsPath) throw invalidParameter(`no namespace path was given to join for ${type} mode ${mode}`);
   return { type, path: nsPath };
 }
@@ -69,7 +73,8 @@ export function containerNamespaces(
   const network = networkModeKind(hostConfig.NetworkMode);
   if (config.NetworkDisabled || network === 'none') namespaces.push({ type: 'network' });
   else if (network === 'container') namespaces.push(joined('network', hostConfig.NetworkMode, paths.network));
-  else if (network === 'private') namespaces.push(paths.network ? { type: 'network', path: paths.network } : { type: 'network' });
+  else if (network === 'private')
+    namespaces.push(paths.network ? { type: 'network', path: paths.network } : { type: 'network' });
 
   const uts = utsModeKind(hostConfig.UTSMode);
   if (uts === 'private') namespaces.push({ type: 'uts' });
@@ -83,7 +88,8 @@ export function containerNamespaces(
   else if (ipc === 'container') namespaces.push(joined('ipc', hostConfig.IpcMode, paths.ipc));
 
   const cgroupns = hostConfig.CgroupnsMode || defaultCgroupnsMode;
-  if (cgroupns !== 'host' && cgroupns !== 'private') throw invalidParameter(`invalid cgroup namespace mode: ${cgroupns}`);
+  if (cgroupns !== 'host' && cgroupns !== 'private')
+    throw invalidParameter(`invalid cgroup namespace mode: ${cgroupns}`);
   if (cgroupns === 'private') namespaces.push({ type: 'cgroup' });
 
   return namespaces;

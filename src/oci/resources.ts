@@ -6,7 +6,15 @@ import { statSync } from 'node:fs';
 import { invalidParameter } from '../common/errors.js';
 import type { Resources, ThrottleDevice, Ulimit, WeightDevice } from '../types/container.js';
 import { splitDeviceNumber } from './devices.js';
-import type { OciBlockIO, OciCpu, OciMemory, OciResources, OciRlimit, OciThrottleDevice, OciWeightDevice } from './types.js';
+import type {
+  OciBlockIO,
+  OciCpu,
+  OciMemory,
+  OciResources,
+  OciRlimit,
+  OciThrottleDevice,
+  OciWeightDevice,
+} from './types.js';
 
 /** The CFS period NanoCpus is expressed against: 100 ms. */
 export const CFS_PERIOD_US = 100_000;
@@ -134,25 +142,39 @@ export function validateResources(r: Resources, options: ResourceCheckOptions): 
   };
 
   if (memory !== 0 && memory < MIN_MEMORY) fail('Minimum memory limit allowed is 6MB');
-  if (memory > 0 && swap > 0 && swap < memory) fail('Minimum memoryswap limit should be larger than memory limit, see usage');
-  if (memory === 0 && swap > 0 && !options.update) fail('You should always set the Memory limit when using Memoryswap limit, see usage');
+  if (memory > 0 && swap > 0 && swap < memory)
+    fail('Minimum memoryswap limit should be larger than memory limit, see usage');
+  if (memory === 0 && swap > 0 && !options.update)
+    fail('You should always set the Memory limit when using Memoryswap limit, see usage');
   const swappiness = r.MemorySwappiness;
-  if (swappiness !== undefined && swappiness !== null && swappiness !== -1 && (swappiness < 0 || swappiness > 100)) {
+  if (
+    swappiness !== undefined &&
+    swappiness !== null &&
+    swappiness !== -1 &&
+    (swappiness < 0 || swappiness > 100)
+  ) {
     fail(`Invalid value: ${swappiness}, valid memory swappiness range is 0-100`);
   }
   if (reservation > 0 && reservation < MIN_MEMORY) fail('Minimum memory reservation allowed is 6MB');
   if (memory > 0 && reservation > 0 && memory < reservation) {
     fail('Minimum memory limit can not be less than memory reservation limit, see usage');
   }
-  if ((r.KernelMemory ?? 0) > 0) warnings.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
+  if ((r.KernelMemory ?? 0) > 0)
+    warnings.push('Specifying a kernel memory limit is deprecated and will be removed in a future release.');
   if (r.OomKillDisable && memory === 0) {
-    warnings.push('OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.');
+    warnings.push(
+      'OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources.',
+    );
   }
 
-  if (nano > 0 && (r.CpuPeriod ?? 0) > 0) fail('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  if (nano > 0 && (r.CpuQuota ?? 0) > 0) fail('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+  if (nano > 0 && (r.CpuPeriod ?? 0) > 0)
+    fail('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (nano > 0 && (r.CpuQuota ?? 0) > 0)
+    fail('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   if (nano < 0 || nano > options.ncpu * 1e9) {
-    fail(`Range of CPUs is from 0.01 to ${options.ncpu}.00, as there are only ${options.ncpu} CPUs available`);
+    fail(
+      `Range of CPUs is from 0.01 to ${options.ncpu}.00, as there are only ${options.ncpu} CPUs available`,
+    );
   }
   if ((r.CpuShares ?? 0) < 0) fail('shares: invalid argument');
   const period = r.CpuPeriod ?? 0;
@@ -172,6 +194,7 @@ export function validateResources(r: Resources, options: ResourceCheckOptions): 
 }
 
 /** The resource limits `ulimit`/`--ulimit` knows, by lowercase name. */
+// prettier-ignore
 export const ULIMIT_NAMES: readonly string[] = [
   'as', 'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice',
   'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack',
@@ -186,7 +209,10 @@ const rlimitValue = (value: number): number | bigint => (value < 0 ? RLIM_INFINI
  * by name. A NOFILE limit above the host's hard limit is refused: the runtime
  * could not grant it, and asking would fail the start.
  */
-export function containerRlimits(ulimits: readonly Ulimit[] | null | undefined, hostNofileHard: number): OciRlimit[] {
+export function containerRlimits(
+  ulimits: readonly Ulimit[] | null | undefined,
+  hostNofileHard: number,
+): OciRlimit[] {
   const nofileHard = Math.min(hostNofileHard, NOFILE_CEILING);
   const byType = new Map<string, OciRlimit>([
     ['RLIMIT_NOFILE', { type: 'RLIMIT_NOFILE', soft: Math.min(1024, nofileHard), hard: nofileHard }],
@@ -196,12 +222,16 @@ export function containerRlimits(ulimits: readonly Ulimit[] | null | undefined, 
     if (!ULIMIT_NAMES.includes(name)) throw invalidParameter(`invalid ulimit type: ${ulimit.Name}`);
     const soft = Number(ulimit.Soft);
     const hard = Number(ulimit.Hard);
-    if (!Number.isInteger(soft) || !Number.isInteger(hard)) throw invalidParameter(`invalid ulimit value for ${name}`);
+    if (!Number.isInteger(soft) || !Number.isInteger(hard))
+      throw invalidParameter(`invalid ulimit value for ${name}`);
     if (hard >= 0 && (soft < 0 || soft > hard)) {
       throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
     }
     if (name === 'nofile') {
-      for (const [which, value] of [['soft', soft], ['hard', hard]] as const) {
+      for (const [which, value] of [
+        ['soft', soft],
+        ['hard', hard],
+      ] as const) {
         if (value < 0 || value > hostNofileHard) {
           const shown = value < 0 ? 'unlimited' : String(value);
           throw invalidParameter(

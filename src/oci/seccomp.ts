@@ -7,7 +7,14 @@
 import { release } from 'node:os';
 import { invalidParameter } from '../common/errors.js';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-default.js';
-import type { OciSeccomp, OciSeccompArg, OciSyscall, SeccompAction, SeccompArch, SeccompOperator } from './types.js';
+import type {
+  OciSeccomp,
+  OciSeccompArg,
+  OciSyscall,
+  SeccompAction,
+  SeccompArch,
+  SeccompOperator,
+} from './types.js';
 
 export interface SeccompFilter {
   caps?: string[];
@@ -114,12 +121,18 @@ function validateSyscall(call: SeccompProfileSyscall): void {
   }
   for (const arg of call.args ?? []) {
     if (!OPERATORS.includes(arg.op)) throw fail(`unknown operator "${String(arg.op)}"`);
-    if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5) throw fail(`invalid argument index ${arg.index}`);
+    if (!Number.isInteger(arg.index) || arg.index < 0 || arg.index > 5)
+      throw fail(`invalid argument index ${arg.index}`);
   }
 }
 
 /** Whether a rule's includes/excludes select it for this container. */
-function ruleApplies(call: SeccompProfileSyscall, arch: string, caps: readonly string[], kernel: [number, number]): boolean {
+function ruleApplies(
+  call: SeccompProfileSyscall,
+  arch: string,
+  caps: readonly string[],
+  kernel: [number, number],
+): boolean {
   const { includes = {}, excludes = {} } = call;
   if (excludes.arches?.includes(arch)) return false;
   if (excludes.caps?.some((cap) => caps.includes(cap))) return false;
@@ -130,10 +143,15 @@ function ruleApplies(call: SeccompProfileSyscall, arch: string, caps: readonly s
   return true;
 }
 
-function architecturesFor(profile: SeccompProfile, hostArch: SeccompArch | undefined): SeccompArch[] | undefined {
+function architecturesFor(
+  profile: SeccompProfile,
+  hostArch: SeccompArch | undefined,
+): SeccompArch[] | undefined {
   const { architectures = [], archMap = [] } = profile;
   if (architectures.length > 0 && archMap.length > 0) {
-    throw fail("'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'");
+    throw fail(
+      "'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'",
+    );
   }
   if (architectures.length > 0) return [...architectures];
   const entry = archMap.find((a) => a.architecture === hostArch);
@@ -144,7 +162,10 @@ function architecturesFor(profile: SeccompProfile, hostArch: SeccompArch | undef
  * The OCI seccomp section for one container, or undefined when the profile
  * sets neither a default action nor any rule (which disables filtering).
  */
-export function translateSeccompProfile(profile: SeccompProfile, context: SeccompContext): OciSeccomp | undefined {
+export function translateSeccompProfile(
+  profile: SeccompProfile,
+  context: SeccompContext,
+): OciSeccomp | undefined {
   if (!profile.defaultAction && (profile.syscalls ?? []).length === 0) return undefined;
   if (!ACTIONS.includes(profile.defaultAction as SeccompAction)) {
     throw fail(`unknown default action "${String(profile.defaultAction)}"`);

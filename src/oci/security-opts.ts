@@ -10,6 +10,7 @@ export interface SecurityOptions {
   labelOptions: string[];
 }
 
+// prettier-ignore
 const BOOLEANS: Record<string, boolean> = {
   '1': true, t: true, T: true, TRUE: true, true: true, True: true,
   '0': false, f: false, F: false, FALSE: false, false: false, False: false,
@@ -20,7 +21,10 @@ const BOOLEANS: Record<string, boolean> = {
  * `apparmor=<profile>`, `label=<opt>` and `label=disable` (also with the old
  * `:` separator, as Docker still does).
  */
-export function parseSecurityOpts(options: readonly string[] | null | undefined, defaultNoNewPrivileges = false): SecurityOptions {
+export function parseSecurityOpts(
+  options: readonly string[] | null | undefined,
+  defaultNoNewPrivileges = false,
+): SecurityOptions {
   const parsed: SecurityOptions = { noNewPrivileges: defaultNoNewPrivileges, labelOptions: [] };
   for (const option of options ?? []) {
     if (option === 'no-new-privileges') {

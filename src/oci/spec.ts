@@ -7,7 +7,13 @@ import type { ContainerConfig, HostConfig } from '../types/container.js';
 import type { ImageConfig } from '../types/image.js';
 import { containerCapabilities } from './capabilities.js';
 import { mergeConfigWithImage, mergeCommand, processEnv } from './command.js';
-import { defaultDeviceRules, devicesForMapping, hostDevices, parseDeviceCgroupRule, privilegedDeviceRules } from './devices.js';
+import {
+  defaultDeviceRules,
+  devicesForMapping,
+  hostDevices,
+  parseDeviceCgroupRule,
+  privilegedDeviceRules,
+} from './devices.js';
 import {
   assembleMounts,
   CONTAINER_INIT_PATH,
@@ -18,7 +24,14 @@ import {
   type EtcFiles,
   type ShmSource,
 } from './mounts.js';
-import { containerNamespaces, ipcModeKind, networkModeKind, pidModeKind, utsModeKind, type NamespacePaths } from './namespaces.js';
+import {
+  containerNamespaces,
+  ipcModeKind,
+  networkModeKind,
+  pidModeKind,
+  utsModeKind,
+  type NamespacePaths,
+} from './namespaces.js';
 import { containerResources, containerRlimits } from './resources.js';
 import { containerSeccomp } from './seccomp.js';
 import { parseSecurityOpts } from './security-opts.js';
@@ -127,7 +140,10 @@ function shmSource(input: SpecInput): ShmSource {
   return { kind: 'tmpfs', size: size > 0 ? size : DEFAULT_SHM_SIZE };
 }
 
-function deviceSetup(input: SpecInput, privileged: boolean): { devices: OciDevice[]; rules: OciDeviceCgroup[] } {
+function deviceSetup(
+  input: SpecInput,
+  privileged: boolean,
+): { devices: OciDevice[]; rules: OciDeviceCgroup[] } {
   const hc = input.hostConfig;
   if (privileged) {
     const devices = (input.host?.devices ?? hostDevices)();
@@ -177,7 +193,12 @@ export function buildSpec(input: SpecInput): OciSpec {
 
   const command = mergeCommand(undefined, config);
   const withInit = initApplies(input);
-  const capabilities = containerCapabilities({ capAdd: hc.CapAdd, capDrop: hc.CapDrop, privileged, available: input.host?.capabilities });
+  const capabilities = containerCapabilities({
+    capAdd: hc.CapAdd,
+    capDrop: hc.CapDrop,
+    privileged,
+    available: input.host?.capabilities,
+  });
 
   const oomScoreAdj = hc.OomScoreAdj ?? 0;
   if (oomScoreAdj < -1000 || oomScoreAdj > 1000) {
@@ -188,7 +209,11 @@ export function buildSpec(input: SpecInput): OciSpec {
   const ownNetwork = network === 'private' || network === 'none' || config.NetworkDisabled === true;
   const ownUts = utsModeKind(hc.UTSMode) === 'private';
   const ownIpc = ['private', 'none'].includes(ipcModeKind(hc.IpcMode));
-  validateSysctls(hc.Sysctls, { privateNetwork: ownNetwork || network === 'container', privateIpc: ownIpc, privateUts: ownUts });
+  validateSysctls(hc.Sysctls, {
+    privateNetwork: ownNetwork || network === 'container',
+    privateIpc: ownIpc,
+    privateUts: ownUts,
+  });
   const sysctl: Record<string, string> = {};
   if (config.Domainname && ownUts) sysctl['kernel.domainname'] = config.Domainname;
   if (network === 'private' || network === 'none') {
@@ -201,7 +226,11 @@ export function buildSpec(input: SpecInput): OciSpec {
     shm: shmSource(input),
     initPath: withInit ? input.initPath : undefined,
     // The caller's volumes and binds win over tmpfs entries, and both over berth's /etc files.
-    userMounts: uniqueByDestination([...(input.mounts ?? []), ...tmpfsMounts(hc.Tmpfs), ...etcFileMounts(input.etcFiles, readonlyRootfs)]),
+    userMounts: uniqueByDestination([
+      ...(input.mounts ?? []),
+      ...tmpfsMounts(hc.Tmpfs),
+      ...etcFileMounts(input.etcFiles, readonlyRootfs),
+    ]),
     privileged,
   });
 
@@ -214,7 +243,10 @@ export function buildSpec(input: SpecInput): OciSpec {
       terminal: config.Tty === true,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
       args: processArgs(input, command.args, withInit),
-      env: processEnv([...(input.linkEnv ?? []), ...(config.Env ?? [])], { hostname: config.Hostname, tty: config.Tty }),
+      env: processEnv([...(input.linkEnv ?? []), ...(config.Env ?? [])], {
+        hostname: config.Hostname,
+        tty: config.Tty,
+      }),
       cwd: config.WorkingDir || '/',
       capabilities: { bounding: capabilities, effective: capabilities, permitted: capabilities },
       rlimits: containerRlimits(hc.Ulimits, input.hostNofileHard),
@@ -234,7 +266,8 @@ export function buildSpec(input: SpecInput): OciSpec {
 
   const [height, width] = hc.ConsoleSize ?? [0, 0];
   if (spec.process.terminal && height > 0 && width > 0) spec.process.consoleSize = { height, width };
-  if (security.apparmorProfile && security.apparmorProfile !== 'unconfined') spec.process.apparmorProfile = security.apparmorProfile;
+  if (security.apparmorProfile && security.apparmorProfile !== 'unconfined')
+    spec.process.apparmorProfile = security.apparmorProfile;
   if (ownUts && config.Hostname) spec.hostname = config.Hostname;
 
   if (!privileged) {

@@ -26,18 +26,26 @@ export interface SysctlNamespaces {
 }
 
 /** Throws InvalidParameter for a sysctl that is not namespaced or whose namespace is shared with the host. */
-export function validateSysctls(sysctls: Record<string, string> | null | undefined, namespaces: SysctlNamespaces): void {
+export function validateSysctls(
+  sysctls: Record<string, string> | null | undefined,
+  namespaces: SysctlNamespaces,
+): void {
   for (const name of Object.keys(sysctls ?? {})) {
     if (IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.')) {
-      if (!namespaces.privateIpc) throw invalidParameter(`sysctl "${name}" is not allowed in the host's IPC namespace`);
+      if (!namespaces.privateIpc)
+        throw invalidParameter(`sysctl "${name}" is not allowed in the host's IPC namespace`);
     } else if (name.startsWith('net.')) {
-      if (!namespaces.privateNetwork) throw invalidParameter(`sysctl "${name}" is not allowed in the host's network namespace`);
+      if (!namespaces.privateNetwork)
+        throw invalidParameter(`sysctl "${name}" is not allowed in the host's network namespace`);
     } else if (name === 'kernel.domainname') {
-      if (!namespaces.privateUts) throw invalidParameter(`sysctl "${name}" is not allowed in the host's UTS namespace`);
+      if (!namespaces.privateUts)
+        throw invalidParameter(`sysctl "${name}" is not allowed in the host's UTS namespace`);
     } else if (name === 'kernel.hostname') {
       throw invalidParameter(`sysctl "${name}" is not allowed: set the container's hostname instead`);
     } else {
-      throw invalidParameter(`sysctl "${name}" is not allowed: it is not namespaced, so it would change the host`);
+      throw invalidParameter(
+        `sysctl "${name}" is not allowed: it is not namespaced, so it would change the host`,
+      );
     }
   }
 }
@@ -52,7 +60,9 @@ export function hostHasSysctl(name: string): boolean {
  * may open ICMP echo sockets and bind low ports, as in-container root is not
  * meaningful for those. Only the sysctls the kernel has are set.
  */
-export function defaultNetworkSysctls(exists: (name: string) => boolean = hostHasSysctl): Record<string, string> {
+export function defaultNetworkSysctls(
+  exists: (name: string) => boolean = hostHasSysctl,
+): Record<string, string> {
   const defaults: Record<string, string> = {};
   if (exists('net.ipv4.ping_group_range')) defaults['net.ipv4.ping_group_range'] = '0 2147483647';
   if (exists('net.ipv4.ip_unprivileged_port_start')) defaults['net.ipv4.ip_unprivileged_port_start'] = '0';

@@ -42,13 +42,18 @@ export async function resolvePathInRoot(root: string, unsafePath: string): Promi
     try {
       isLink = (await lstat(candidate)).isSymbolicLink();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+      if (
+        (err as NodeJS.ErrnoException).code !== 'ENOENT' &&
+        (err as NodeJS.ErrnoException).code !== 'ENOTDIR'
+      )
+        throw err;
     }
     if (!isLink) {
       resolved.push(part);
       continue;
     }
-    if (++hops > MAX_SYMLINKS) throw invalidParameter(`too many levels of symbolic links resolving ${unsafePath}`);
+    if (++hops > MAX_SYMLINKS)
+      throw invalidParameter(`too many levels of symbolic links resolving ${unsafePath}`);
     const target = await readlink(candidate);
     if (target.startsWith('/')) resolved.length = 0;
     pending.unshift(...target.split('/'));
@@ -73,7 +78,8 @@ async function readFileInRoot(root: string, file: string): Promise<string | null
   try {
     const info = await handle.stat();
     if (!info.isFile()) return null;
-    if (info.size > MAX_DB_BYTES) throw invalidParameter(`${file} in the container is too large (${info.size} bytes)`);
+    if (info.size > MAX_DB_BYTES)
+      throw invalidParameter(`${file} in the container is too large (${info.size} bytes)`);
     return await handle.readFile('utf8');
   } finally {
     await handle.close();
@@ -173,7 +179,8 @@ export async function resolveUser(
     const group = groups.find((g) => g.name === name || String(g.gid) === name);
     if (group) return group.gid;
     const gidArg = numericId(name);
-    if (gidArg === null) throw invalidParameter(`Unable to find group ${name}: no matching entries in group file`);
+    if (gidArg === null)
+      throw invalidParameter(`Unable to find group ${name}: no matching entries in group file`);
     return checkRange(gidArg);
   });
 

@@ -287,7 +287,8 @@ export interface ContainerCreateResponse {
   Warnings: string[];
 }
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type ContainerStatus =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
 export interface HealthcheckResult {

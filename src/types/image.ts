@@ -67,7 +67,13 @@ export interface OciDescriptor {
   size: number;
   urls?: string[];
   annotations?: Record<string, string>;
-  platform?: { architecture: string; os: string; 'os.version'?: string; 'os.features'?: string[]; variant?: string };
+  platform?: {
+    architecture: string;
+    os: string;
+    'os.version'?: string;
+    'os.features'?: string[];
+    variant?: string;
+  };
   artifactType?: string;
 }
 

@@ -4,7 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,13 +36,17 @@ const started: string[] = [];
 let counter = 0;
 
 function makeRootfs(dir: string): void {
-  for (const sub of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'mnt', 'root', 'usr']) mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const sub of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'mnt', 'root', 'usr'])
+    mkdirSync(path.join(dir, sub), { recursive: true });
   // Room for the host's /usr, so glibc programs can run with the host's libraries.
   symlinkSync('usr/lib', path.join(dir, 'lib'));
   symlinkSync('usr/lib64', path.join(dir, 'lib64'));
   copyFileSync(BUSYBOX_PATH, path.join(dir, 'bin/busybox'));
   for (const applet of busyboxApplets()) symlinkSync('busybox', path.join(dir, 'bin', applet));
-  writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  writeFileSync(
+    path.join(dir, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+  );
   writeFileSync(path.join(dir, 'etc/group'), 'root:x:0:\nstaff:x:50:nobody\nnobody:x:65534:\n');
 }
 
@@ -44,7 +59,9 @@ interface RunResult {
 /** `runc run` in the foreground; killed (and the container force-deleted) if it outlives the timeout. */
 function runc(id: string, bundle: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('runc', ['--root', runcRoot, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('runc', ['--root', runcRoot, 'run', '--bundle', bundle, id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -60,7 +77,11 @@ function runc(id: string, bundle: string): Promise<RunResult> {
   });
 }
 
-async function run(script: string | string[], overrides: Partial<SpecInput> = {}, userSpec = ''): Promise<RunResult> {
+async function run(
+  script: string | string[],
+  overrides: Partial<SpecInput> = {},
+  userSpec = '',
+): Promise<RunResult> {
   const id = `berth-oci-${process.pid}-${++counter}`;
   started.push(id);
   const bundle = path.join(work, id);
@@ -142,14 +163,19 @@ describe('buildSpec specs run under runc', { skip: !runcAvailable && 'needs root
   });
 
   test('CAP_SYS_ADMIN brings mount back, as in Docker', async () => {
-    const result = await run('mount -t tmpfs none /mnt && echo mounted', { hostConfig: { CapAdd: ['SYS_ADMIN'] } });
+    const result = await run('mount -t tmpfs none /mnt && echo mounted', {
+      hostConfig: { CapAdd: ['SYS_ADMIN'] },
+    });
     assert.match(result.stdout, /mounted/, result.stderr);
   });
 
   test('cgroup limits reach the container’s cgroup', async () => {
-    const result = await run('cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us', {
-      hostConfig: { Memory: 64 * 1024 * 1024, PidsLimit: 50, NanoCpus: 500_000_000 },
-    });
+    const result = await run(
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us',
+      {
+        hostConfig: { Memory: 64 * 1024 * 1024, PidsLimit: 50, NanoCpus: 500_000_000 },
+      },
+    );
     assert.equal(result.status, 0, result.stderr);
     assert.deepEqual(result.stdout.trim().split('\n'), ['67108864', '50', '50000']);
   });
@@ -171,7 +197,9 @@ describe('buildSpec specs run under runc', { skip: !runcAvailable && 'needs root
   });
 
   test('privileged: every capability, no seccomp, writable /sys', async () => {
-    const result = await run('grep -E "^(CapEff|Seccomp):" /proc/self/status; grep " /sys " /proc/mounts', { hostConfig: { Privileged: true } });
+    const result = await run('grep -E "^(CapEff|Seccomp):" /proc/self/status; grep " /sys " /proc/mounts', {
+      hostConfig: { Privileged: true },
+    });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /Seccomp:\s+0/);
     // Everything the daemon itself may grant.
@@ -195,7 +223,9 @@ describe('buildSpec specs run under runc', { skip: !runcAvailable && 'needs root
       defaultAction: 'SCMP_ACT_ALLOW',
       syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
     });
-    const result = await run('mkdir /tmp/d; echo rc=$?', { hostConfig: { SecurityOpt: [`seccomp=${profile}`], Tmpfs: { '/tmp': '' } } });
+    const result = await run('mkdir /tmp/d; echo rc=$?', {
+      hostConfig: { SecurityOpt: [`seccomp=${profile}`], Tmpfs: { '/tmp': '' } },
+    });
     assert.match(result.stdout, /rc=1/);
     assert.match(result.stderr, /Permission denied/);
   });
@@ -226,7 +256,10 @@ describe('buildSpec specs run under runc', { skip: !runcAvailable && 'needs root
 
   test('Ulimits and tmpfs mounts', async () => {
     const result = await run('ulimit -n; grep " /run " /proc/mounts', {
-      hostConfig: { Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 8192 }], Tmpfs: { '/run': 'size=1m,mode=1777' } },
+      hostConfig: {
+        Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 8192 }],
+        Tmpfs: { '/run': 'size=1m,mode=1777' },
+      },
     });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^4096$/m);

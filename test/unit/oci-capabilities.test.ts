@@ -25,7 +25,11 @@ describe('capabilities', () => {
   });
 
   test('CapAdd adds and CapDrop removes', () => {
-    const caps = containerCapabilities({ capAdd: ['NET_ADMIN', 'cap_sys_ptrace'], capDrop: ['mknod', 'CAP_NET_RAW'], available: ALL });
+    const caps = containerCapabilities({
+      capAdd: ['NET_ADMIN', 'cap_sys_ptrace'],
+      capDrop: ['mknod', 'CAP_NET_RAW'],
+      available: ALL,
+    });
     assert.ok(caps.includes('CAP_NET_ADMIN'));
     assert.ok(caps.includes('CAP_SYS_PTRACE'));
     assert.ok(!caps.includes('CAP_MKNOD'));
@@ -39,10 +43,10 @@ describe('capabilities', () => {
   });
 
   test('CapDrop ALL keeps only what CapAdd lists', () => {
-    assert.deepEqual(containerCapabilities({ capDrop: ['ALL'], capAdd: ['chown', 'setuid'], available: ALL }), [
-      'CAP_CHOWN',
-      'CAP_SETUID',
-    ]);
+    assert.deepEqual(
+      containerCapabilities({ capDrop: ['ALL'], capAdd: ['chown', 'setuid'], available: ALL }),
+      ['CAP_CHOWN', 'CAP_SETUID'],
+    );
     assert.deepEqual(containerCapabilities({ capDrop: ['all'], available: ALL }), []);
   });
 
@@ -53,12 +57,20 @@ describe('capabilities', () => {
   });
 
   test('privileged gets every capability the host can grant', () => {
-    assert.deepEqual(containerCapabilities({ privileged: true, capDrop: ['ALL'], available: ALL }), [...ALL_CAPABILITIES]);
+    assert.deepEqual(containerCapabilities({ privileged: true, capDrop: ['ALL'], available: ALL }), [
+      ...ALL_CAPABILITIES,
+    ]);
     const withoutSysResource = capabilitiesFromMask(0x1fffeffffffn);
     assert.equal(withoutSysResource.length, 40);
     assert.ok(!withoutSysResource.includes('CAP_SYS_RESOURCE'));
-    assert.deepEqual(containerCapabilities({ privileged: true, available: withoutSysResource }), withoutSysResource);
-    assert.deepEqual(capabilitiesFromMask(0xa80425fbn), [...DEFAULT_CAPABILITIES].sort((a, b) => ALL.indexOf(a) - ALL.indexOf(b)));
+    assert.deepEqual(
+      containerCapabilities({ privileged: true, available: withoutSysResource }),
+      withoutSysResource,
+    );
+    assert.deepEqual(
+      capabilitiesFromMask(0xa80425fbn),
+      [...DEFAULT_CAPABILITIES].sort((a, b) => ALL.indexOf(a) - ALL.indexOf(b)),
+    );
   });
 
   test('the host set is the daemon’s own bounding set', () => {

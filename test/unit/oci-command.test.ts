@@ -31,7 +31,11 @@ describe('mergeCommand (Docker Entrypoint/Cmd rules)', () => {
   });
 
   test('Entrypoint and Cmd from the request are both used', () => {
-    assert.deepEqual(mergeCommand(image, { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo hi'] }).args, ['/bin/sh', '-c', 'echo hi']);
+    assert.deepEqual(mergeCommand(image, { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo hi'] }).args, [
+      '/bin/sh',
+      '-c',
+      'echo hi',
+    ]);
   });
 
   test('Entrypoint [""] clears the image entrypoint and cmd', () => {
@@ -65,14 +69,24 @@ describe('mergeCommand (Docker Entrypoint/Cmd rules)', () => {
 
 describe('environment', () => {
   test('create-time merge: request variables win, image variables fill in', () => {
-    assert.deepEqual(mergeEnv(['PATH=/img', 'LANG=C', 'A=image'], ['A=mine', 'B=2']), ['A=mine', 'B=2', 'PATH=/img', 'LANG=C']);
+    assert.deepEqual(mergeEnv(['PATH=/img', 'LANG=C', 'A=image'], ['A=mine', 'B=2']), [
+      'A=mine',
+      'B=2',
+      'PATH=/img',
+      'LANG=C',
+    ]);
     assert.deepEqual(mergeEnv(['X=1'], []), ['X=1']);
     assert.deepEqual(mergeEnv(undefined, undefined), []);
   });
 
   test('process env starts from PATH and HOSTNAME (and TERM with a tty)', () => {
     assert.deepEqual(processEnv([], { hostname: 'c1' }), [DEFAULT_PATH_ENV, 'HOSTNAME=c1']);
-    assert.deepEqual(processEnv(['A=1'], { hostname: 'c1', tty: true }), [DEFAULT_PATH_ENV, 'HOSTNAME=c1', 'TERM=xterm', 'A=1']);
+    assert.deepEqual(processEnv(['A=1'], { hostname: 'c1', tty: true }), [
+      DEFAULT_PATH_ENV,
+      'HOSTNAME=c1',
+      'TERM=xterm',
+      'A=1',
+    ]);
   });
 
   test('the container env overrides the defaults in place', () => {
@@ -118,7 +132,10 @@ describe('mergeConfigWithImage', () => {
   });
 
   test('the request keeps its own user and workdir', () => {
-    const merged = mergeConfigWithImage({ User: '1000:1000', WorkingDir: '/w', Cmd: ['x'] }, { User: 'app', WorkingDir: '/srv' });
+    const merged = mergeConfigWithImage(
+      { User: '1000:1000', WorkingDir: '/w', Cmd: ['x'] },
+      { User: 'app', WorkingDir: '/srv' },
+    );
     assert.equal(merged.User, '1000:1000');
     assert.equal(merged.WorkingDir, '/w');
   });

@@ -18,7 +18,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('--device parsing', () => {
   test('host path only', () => {
-    assert.deepEqual(parseDeviceMapping('/dev/fuse'), { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' });
+    assert.deepEqual(parseDeviceMapping('/dev/fuse'), {
+      PathOnHost: '/dev/fuse',
+      PathInContainer: '/dev/fuse',
+      CgroupPermissions: 'rwm',
+    });
   });
 
   test('host and container paths, and a mode', () => {
@@ -35,11 +39,18 @@ describe('--device parsing', () => {
   });
 
   test('a valid mode in second place is the mode', () => {
-    assert.deepEqual(parseDeviceMapping('/dev/null:rw'), { PathOnHost: '/dev/null', PathInContainer: '/dev/null', CgroupPermissions: 'rw' });
+    assert.deepEqual(parseDeviceMapping('/dev/null:rw'), {
+      PathOnHost: '/dev/null',
+      PathInContainer: '/dev/null',
+      CgroupPermissions: 'rw',
+    });
   });
 
   test('bad specifications are InvalidParameter errors', () => {
-    assert.throws(() => parseDeviceMapping('/dev/a:/dev/b:rwx'), (err) => isEngineError(err, 'InvalidParameter') && /invalid device mode: rwx/.test(err.message));
+    assert.throws(
+      () => parseDeviceMapping('/dev/a:/dev/b:rwx'),
+      (err) => isEngineError(err, 'InvalidParameter') && /invalid device mode: rwx/.test(err.message),
+    );
     assert.throws(() => parseDeviceMapping('/a:/b:rw:x'), /invalid device specification/);
     assert.throws(() => parseDeviceMapping('dev/null'), /must be absolute/);
     assert.throws(() => parseDeviceMapping('/dev/null:rr'), /container path must be absolute/);
@@ -48,8 +59,19 @@ describe('--device parsing', () => {
 
 describe('device cgroup rules', () => {
   test('parses type, numbers with wildcards, and access', () => {
-    assert.deepEqual(parseDeviceCgroupRule('c 13:* rwm'), { allow: true, type: 'c', major: 13, access: 'rwm' });
-    assert.deepEqual(parseDeviceCgroupRule('b 8:1 r'), { allow: true, type: 'b', major: 8, minor: 1, access: 'r' });
+    assert.deepEqual(parseDeviceCgroupRule('c 13:* rwm'), {
+      allow: true,
+      type: 'c',
+      major: 13,
+      access: 'rwm',
+    });
+    assert.deepEqual(parseDeviceCgroupRule('b 8:1 r'), {
+      allow: true,
+      type: 'b',
+      major: 8,
+      minor: 1,
+      access: 'r',
+    });
     assert.deepEqual(parseDeviceCgroupRule('a *:* rwm'), { allow: true, type: 'a', access: 'rwm' });
     assert.throws(() => parseDeviceCgroupRule('x 1:1 rwm'), /invalid device cgroup format 'x 1:1 rwm'/);
     assert.throws(() => parseDeviceCgroupRule('c 1:1'), /invalid device cgroup format/);
@@ -75,7 +97,11 @@ describe('device nodes from the host', () => {
   });
 
   test('a mapped device gets its node and an allow rule', () => {
-    const found = devicesForMapping({ PathOnHost: '/dev/null', PathInContainer: '/dev/mynull', CgroupPermissions: 'rw' });
+    const found = devicesForMapping({
+      PathOnHost: '/dev/null',
+      PathInContainer: '/dev/mynull',
+      CgroupPermissions: 'rw',
+    });
     assert.equal(found.devices.length, 1);
     const [device] = found.devices;
     assert.equal(device.type, 'c');
@@ -95,8 +121,14 @@ describe('device nodes from the host', () => {
   test('non-devices and missing paths are refused with Docker’s message', () => {
     const file = path.join(dir, 'plain');
     writeFileSync(file, 'x');
-    assert.throws(() => devicesForMapping({ PathOnHost: file }), /error gathering device information while adding custom device ".*plain": not a device node/);
-    assert.throws(() => devicesForMapping({ PathOnHost: '/dev/does-not-exist' }), /no such file or directory/);
+    assert.throws(
+      () => devicesForMapping({ PathOnHost: file }),
+      /error gathering device information while adding custom device ".*plain": not a device node/,
+    );
+    assert.throws(
+      () => devicesForMapping({ PathOnHost: '/dev/does-not-exist' }),
+      /no such file or directory/,
+    );
   });
 
   test('a privileged container sees the host devices but not the console', () => {

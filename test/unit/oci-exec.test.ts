@@ -7,7 +7,13 @@ import { buildSpec } from '../../src/oci/spec.js';
 
 const spec = buildSpec({
   id: 'c1',
-  config: { Hostname: 'c1', Cmd: ['sleep', '1000'], Env: ['MODE=prod', 'LANG=C'], WorkingDir: '/srv', Tty: true },
+  config: {
+    Hostname: 'c1',
+    Cmd: ['sleep', '1000'],
+    Env: ['MODE=prod', 'LANG=C'],
+    WorkingDir: '/srv',
+    Tty: true,
+  },
   hostConfig: { ConsoleSize: [24, 80], SecurityOpt: ['no-new-privileges'] },
   user: { uid: 1000, gid: 1000, additionalGids: [1000], home: '/home/app' },
   hostNofileHard: 20000,
@@ -16,7 +22,11 @@ const spec = buildSpec({
 
 describe('buildExecProcess', () => {
   test('inherits the container’s security settings and runs the exec command', () => {
-    const p = buildExecProcess({ containerProcess: spec.process, config: { Hostname: 'c1', Env: ['MODE=prod'], WorkingDir: '/srv' }, exec: { Cmd: ['ls', '-l'] } });
+    const p = buildExecProcess({
+      containerProcess: spec.process,
+      config: { Hostname: 'c1', Env: ['MODE=prod'], WorkingDir: '/srv' },
+      exec: { Cmd: ['ls', '-l'] },
+    });
     assert.deepEqual(p.args, ['ls', '-l']);
     assert.equal(p.terminal, false);
     assert.equal(p.consoleSize, undefined);
@@ -32,7 +42,13 @@ describe('buildExecProcess', () => {
     const p = buildExecProcess({
       containerProcess: spec.process,
       config: { Hostname: 'c1', Env: ['MODE=prod', 'LANG=C'] },
-      exec: { Cmd: ['sh'], Env: ['MODE=debug', 'LANG'], WorkingDir: '/tmp', Tty: true, ConsoleSize: [50, 120] },
+      exec: {
+        Cmd: ['sh'],
+        Env: ['MODE=debug', 'LANG'],
+        WorkingDir: '/tmp',
+        Tty: true,
+        ConsoleSize: [50, 120],
+      },
       user: { uid: 0, gid: 0, additionalGids: [0], home: '/root' },
     });
     assert.deepEqual(p.env, [DEFAULT_PATH_ENV, 'HOSTNAME=c1', 'TERM=xterm', 'MODE=debug']);
@@ -43,12 +59,24 @@ describe('buildExecProcess', () => {
   });
 
   test('a privileged exec gets every capability the host can grant', () => {
-    const p = buildExecProcess({ containerProcess: spec.process, config: {}, exec: { Cmd: ['id'], Privileged: true }, privilegedCapabilities: ['CAP_SYS_ADMIN', 'CAP_CHOWN'] });
-    assert.deepEqual(p.capabilities, { bounding: ['CAP_SYS_ADMIN', 'CAP_CHOWN'], effective: ['CAP_SYS_ADMIN', 'CAP_CHOWN'], permitted: ['CAP_SYS_ADMIN', 'CAP_CHOWN'] });
+    const p = buildExecProcess({
+      containerProcess: spec.process,
+      config: {},
+      exec: { Cmd: ['id'], Privileged: true },
+      privilegedCapabilities: ['CAP_SYS_ADMIN', 'CAP_CHOWN'],
+    });
+    assert.deepEqual(p.capabilities, {
+      bounding: ['CAP_SYS_ADMIN', 'CAP_CHOWN'],
+      effective: ['CAP_SYS_ADMIN', 'CAP_CHOWN'],
+      permitted: ['CAP_SYS_ADMIN', 'CAP_CHOWN'],
+    });
     assert.deepEqual(spec.process.capabilities?.bounding, [...DEFAULT_CAPABILITIES]);
   });
 
   test('an empty command is refused', () => {
-    assert.throws(() => buildExecProcess({ containerProcess: spec.process, config: {}, exec: { Cmd: [] } }), /No exec command specified/);
+    assert.throws(
+      () => buildExecProcess({ containerProcess: spec.process, config: {}, exec: { Cmd: [] } }),
+      /No exec command specified/,
+    );
   });
 });

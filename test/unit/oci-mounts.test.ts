@@ -12,12 +12,25 @@ import {
 
 describe('tmpfs options', () => {
   test('Docker’s defaults come first, the given options after', () => {
-    assert.deepEqual(parseTmpfsOptions('size=64m,mode=1777'), ['noexec', 'nosuid', 'nodev', 'rprivate', 'size=64m', 'mode=1777']);
+    assert.deepEqual(parseTmpfsOptions('size=64m,mode=1777'), [
+      'noexec',
+      'nosuid',
+      'nodev',
+      'rprivate',
+      'size=64m',
+      'mode=1777',
+    ]);
     assert.deepEqual(parseTmpfsOptions(''), ['noexec', 'nosuid', 'nodev', 'rprivate']);
   });
 
   test('a later flag overrides its opposite, a later value its key', () => {
-    assert.deepEqual(parseTmpfsOptions('exec,size=1g,size=2g'), ['nosuid', 'nodev', 'rprivate', 'exec', 'size=2g']);
+    assert.deepEqual(parseTmpfsOptions('exec,size=1g,size=2g'), [
+      'nosuid',
+      'nodev',
+      'rprivate',
+      'exec',
+      'size=2g',
+    ]);
     assert.deepEqual(mergeTmpfsOptions(['ro', 'rw', 'defaults', 'shared', 'private']), ['rw', 'private']);
   });
 
@@ -28,12 +41,22 @@ describe('tmpfs options', () => {
     );
     assert.throws(() => parseTmpfsOptions('size=lots'), /invalid value in tmpfs option "size=lots"/);
     assert.throws(() => parseTmpfsOptions('mode=999'), /invalid value in tmpfs option "mode=999"/);
-    assert.deepEqual(parseTmpfsOptions('uid=1000,gid=1000,nr_inodes=1k,size=50%').slice(4), ['uid=1000', 'gid=1000', 'nr_inodes=1k', 'size=50%']);
+    assert.deepEqual(parseTmpfsOptions('uid=1000,gid=1000,nr_inodes=1k,size=50%').slice(4), [
+      'uid=1000',
+      'gid=1000',
+      'nr_inodes=1k',
+      'size=50%',
+    ]);
   });
 
   test('HostConfig.Tmpfs entries become tmpfs mounts at absolute paths', () => {
     assert.deepEqual(tmpfsMounts({ '/run/': 'size=1m' }), [
-      { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['noexec', 'nosuid', 'nodev', 'rprivate', 'size=1m'] },
+      {
+        destination: '/run',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['noexec', 'nosuid', 'nodev', 'rprivate', 'size=1m'],
+      },
     ]);
     assert.throws(() => tmpfsMounts({ run: '' }), /mount path must be absolute/);
     assert.throws(() => tmpfsMounts({ '/': '' }), /cannot be the container's root/);
@@ -52,7 +75,17 @@ describe('mount table', () => {
       ],
       privileged: false,
     });
-    assert.deepEqual(destinations(mounts), ['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm', '/data', '/data/cache']);
+    assert.deepEqual(destinations(mounts), [
+      '/proc',
+      '/dev',
+      '/dev/pts',
+      '/sys',
+      '/sys/fs/cgroup',
+      '/dev/mqueue',
+      '/dev/shm',
+      '/data',
+      '/data/cache',
+    ]);
     assert.ok(mounts.find((m) => m.destination === '/dev/shm')!.options!.includes('size=1048576'));
     assert.ok(mounts.find((m) => m.destination === '/sys')!.options!.includes('ro'));
   });
@@ -67,8 +100,16 @@ describe('mount table', () => {
   });
 
   test('IpcMode none has no /dev/shm; a shared one is a bind mount', () => {
-    assert.ok(!destinations(assembleMounts({ shm: { kind: 'none' }, userMounts: [], privileged: false })).includes('/dev/shm'));
-    const bound = assembleMounts({ shm: { kind: 'bind', source: '/run/berth/c1/shm' }, userMounts: [], privileged: false });
+    assert.ok(
+      !destinations(assembleMounts({ shm: { kind: 'none' }, userMounts: [], privileged: false })).includes(
+        '/dev/shm',
+      ),
+    );
+    const bound = assembleMounts({
+      shm: { kind: 'bind', source: '/run/berth/c1/shm' },
+      userMounts: [],
+      privileged: false,
+    });
     assert.deepEqual(bound.find((m) => m.destination === '/dev/shm')?.source, '/run/berth/c1/shm');
   });
 
@@ -79,17 +120,30 @@ describe('mount table', () => {
   });
 
   test('the init binary is bind-mounted read-only at /sbin/docker-init', () => {
-    const mounts = assembleMounts({ shm: { kind: 'none' }, userMounts: [], privileged: false, initPath: '/usr/bin/tini-static' });
-    assert.deepEqual(mounts.at(-1), { destination: '/sbin/docker-init', type: 'bind', source: '/usr/bin/tini-static', options: ['bind', 'ro'] });
+    const mounts = assembleMounts({
+      shm: { kind: 'none' },
+      userMounts: [],
+      privileged: false,
+      initPath: '/usr/bin/tini-static',
+    });
+    assert.deepEqual(mounts.at(-1), {
+      destination: '/sbin/docker-init',
+      type: 'bind',
+      source: '/usr/bin/tini-static',
+      options: ['bind', 'ro'],
+    });
   });
 
   test('/etc files are bind-mounted, read-only with a read-only rootfs', () => {
     const files = { hostname: '/r/hostname', hosts: '/r/hosts', resolvConf: '/r/resolv.conf' };
-    assert.deepEqual(etcFileMounts(files, false).map((m) => [m.destination, m.source, m.options]), [
-      ['/etc/resolv.conf', '/r/resolv.conf', ['rbind', 'rprivate']],
-      ['/etc/hostname', '/r/hostname', ['rbind', 'rprivate']],
-      ['/etc/hosts', '/r/hosts', ['rbind', 'rprivate']],
-    ]);
+    assert.deepEqual(
+      etcFileMounts(files, false).map((m) => [m.destination, m.source, m.options]),
+      [
+        ['/etc/resolv.conf', '/r/resolv.conf', ['rbind', 'rprivate']],
+        ['/etc/hostname', '/r/hostname', ['rbind', 'rprivate']],
+        ['/etc/hosts', '/r/hosts', ['rbind', 'rprivate']],
+      ],
+    );
     assert.ok(etcFileMounts(files, true).every((m) => m.options!.includes('ro')));
     assert.deepEqual(etcFileMounts({ hosts: '/r/hosts' }, false).length, 1);
   });

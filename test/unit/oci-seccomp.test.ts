@@ -24,17 +24,56 @@ describe('berth’s default seccomp profile', () => {
     assert.equal(seccomp.defaultAction, 'SCMP_ACT_ERRNO');
     assert.equal(seccomp.defaultErrnoRet, 1);
     assert.deepEqual(seccomp.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
-    assert.deepEqual(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, arm)!.architectures, ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM']);
+    assert.deepEqual(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, arm)!.architectures, [
+      'SCMP_ARCH_AARCH64',
+      'SCMP_ARCH_ARM',
+    ]);
   });
 
   test('allows what ordinary programs need', () => {
-    for (const name of ['read', 'write', 'openat', 'execve', 'mmap', 'futex', 'epoll_wait', 'socket', 'connect', 'clock_gettime', 'getrandom', 'rt_sigaction', 'exit_group', 'chroot', 'arch_prctl', 'ptrace']) {
+    for (const name of [
+      'read',
+      'write',
+      'openat',
+      'execve',
+      'mmap',
+      'futex',
+      'epoll_wait',
+      'socket',
+      'connect',
+      'clock_gettime',
+      'getrandom',
+      'rt_sigaction',
+      'exit_group',
+      'chroot',
+      'arch_prctl',
+      'ptrace',
+    ]) {
       assert.ok(allow.has(name), `${name} should be allowed`);
     }
   });
 
   test('blocks host-changing syscalls for a default container', () => {
-    for (const name of ['mount', 'umount2', 'keyctl', 'add_key', 'request_key', 'kexec_load', 'bpf', 'reboot', 'swapon', 'swapoff', 'init_module', 'delete_module', 'unshare', 'setns', 'pivot_root', 'clock_settime', 'acct', 'userfaultfd']) {
+    for (const name of [
+      'mount',
+      'umount2',
+      'keyctl',
+      'add_key',
+      'request_key',
+      'kexec_load',
+      'bpf',
+      'reboot',
+      'swapon',
+      'swapoff',
+      'init_module',
+      'delete_module',
+      'unshare',
+      'setns',
+      'pivot_root',
+      'clock_settime',
+      'acct',
+      'userfaultfd',
+    ]) {
       assert.ok(!allow.has(name), `${name} should not be allowed`);
     }
   });
@@ -57,13 +96,25 @@ describe('berth’s default seccomp profile', () => {
   });
 
   test('capabilities bring their syscalls back', () => {
-    const admin = translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'] });
+    const admin = translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, {
+      ...x86,
+      capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'],
+    });
     const adminAllow = allowed(admin);
-    for (const name of ['mount', 'umount2', 'unshare', 'setns', 'clone', 'clone3']) assert.ok(adminAllow.has(name), name);
-    assert.ok(!admin!.syscalls!.some((rule) => rule.names.includes('clone3') && rule.action === 'SCMP_ACT_ERRNO'));
+    for (const name of ['mount', 'umount2', 'unshare', 'setns', 'clone', 'clone3'])
+      assert.ok(adminAllow.has(name), name);
+    assert.ok(
+      !admin!.syscalls!.some((rule) => rule.names.includes('clone3') && rule.action === 'SCMP_ACT_ERRNO'),
+    );
     assert.ok(!adminAllow.has('reboot'));
-    assert.ok(allowed(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, capabilities: ['CAP_SYS_BOOT'] })).has('reboot'));
-    assert.ok(!allowed(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, capabilities: [] })).has('chroot'));
+    assert.ok(
+      allowed(
+        translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, capabilities: ['CAP_SYS_BOOT'] }),
+      ).has('reboot'),
+    );
+    assert.ok(
+      !allowed(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, capabilities: [] })).has('chroot'),
+    );
   });
 
   test('architecture-specific rules follow the host', () => {
@@ -73,7 +124,11 @@ describe('berth’s default seccomp profile', () => {
   });
 
   test('ptrace only on kernels that cannot be escaped through it', () => {
-    assert.ok(!allowed(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, kernelRelease: '4.4.0' })).has('ptrace'));
+    assert.ok(
+      !allowed(translateSeccompProfile(DEFAULT_SECCOMP_PROFILE, { ...x86, kernelRelease: '4.4.0' })).has(
+        'ptrace',
+      ),
+    );
   });
 });
 
@@ -107,8 +162,15 @@ describe('profiles in Docker’s format', () => {
   });
 
   test('explicit architectures are kept as given', () => {
-    const seccomp = translateSeccompProfile({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [] }, x86);
-    assert.deepEqual(seccomp, { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [] });
+    const seccomp = translateSeccompProfile(
+      { defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64'], syscalls: [] },
+      x86,
+    );
+    assert.deepEqual(seccomp, {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [],
+    });
   });
 
   test('an empty profile disables filtering', () => {
@@ -123,9 +185,27 @@ describe('profiles in Docker’s format', () => {
       );
     bad('{not json', /^Decoding seccomp profile failed: /);
     bad({ defaultAction: 'SCMP_ACT_MAYBE' }, /unknown default action/);
-    bad({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ name: 'a', names: ['b'], action: 'SCMP_ACT_ALLOW' }] }, /use either 'name' or 'names'/);
-    bad({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86'], archMap: [{ architecture: 'SCMP_ARCH_X86_64' }] }, /use either 'architectures' or 'archMap'/);
-    bad({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['a'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_LIKE' }] }] }, /unknown operator/);
+    bad(
+      { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ name: 'a', names: ['b'], action: 'SCMP_ACT_ALLOW' }] },
+      /use either 'name' or 'names'/,
+    );
+    bad(
+      {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        architectures: ['SCMP_ARCH_X86'],
+        archMap: [{ architecture: 'SCMP_ARCH_X86_64' }],
+      },
+      /use either 'architectures' or 'archMap'/,
+    );
+    bad(
+      {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        syscalls: [
+          { names: ['a'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 1, op: 'SCMP_CMP_LIKE' }] },
+        ],
+      },
+      /unknown operator/,
+    );
   });
 });
 
@@ -136,7 +216,10 @@ describe('containerSeccomp', () => {
   });
 
   test('a given profile replaces the default', () => {
-    const seccomp = containerSeccomp({ profile: '{"defaultAction":"SCMP_ACT_LOG","syscalls":[]}', context: x86 });
+    const seccomp = containerSeccomp({
+      profile: '{"defaultAction":"SCMP_ACT_LOG","syscalls":[]}',
+      context: x86,
+    });
     assert.deepEqual(seccomp, { defaultAction: 'SCMP_ACT_LOG', syscalls: [] });
   });
 

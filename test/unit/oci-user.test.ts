@@ -14,7 +14,14 @@ const PASSWD = [
   '',
 ].join('\n');
 
-const GROUP = ['root:x:0:', 'wheel:x:10:root,app', 'app:x:1000:', 'audio:x:29:app,web', 'docker:x:999:', ''].join('\n');
+const GROUP = [
+  'root:x:0:',
+  'wheel:x:10:root,app',
+  'app:x:1000:',
+  'audio:x:29:app,web',
+  'docker:x:999:',
+  '',
+].join('\n');
 
 let root: string;
 let outside: string;
@@ -38,11 +45,21 @@ describe('resolveUser', () => {
   });
 
   test('by name: passwd uid and gid, supplementary groups listing the user', async () => {
-    assert.deepEqual(await resolveUser(root, 'app'), { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29], home: '/home/app' });
+    assert.deepEqual(await resolveUser(root, 'app'), {
+      uid: 1000,
+      gid: 1000,
+      additionalGids: [1000, 10, 29],
+      home: '/home/app',
+    });
   });
 
   test('by uid with a passwd entry behaves like the name', async () => {
-    assert.deepEqual(await resolveUser(root, '1001'), { uid: 1001, gid: 1000, additionalGids: [1000, 29], home: '/srv' });
+    assert.deepEqual(await resolveUser(root, '1001'), {
+      uid: 1001,
+      gid: 1000,
+      additionalGids: [1000, 29],
+      home: '/srv',
+    });
   });
 
   test('a uid without an entry is used as is, with gid 0', async () => {
@@ -50,9 +67,24 @@ describe('resolveUser', () => {
   });
 
   test('uid:gid and name:group set the primary group and no supplementary groups', async () => {
-    assert.deepEqual(await resolveUser(root, '4242:4343'), { uid: 4242, gid: 4343, additionalGids: [4343], home: '/' });
-    assert.deepEqual(await resolveUser(root, 'app:docker'), { uid: 1000, gid: 999, additionalGids: [999], home: '/home/app' });
-    assert.deepEqual(await resolveUser(root, 'web:10'), { uid: 1001, gid: 10, additionalGids: [10], home: '/srv' });
+    assert.deepEqual(await resolveUser(root, '4242:4343'), {
+      uid: 4242,
+      gid: 4343,
+      additionalGids: [4343],
+      home: '/',
+    });
+    assert.deepEqual(await resolveUser(root, 'app:docker'), {
+      uid: 1000,
+      gid: 999,
+      additionalGids: [999],
+      home: '/home/app',
+    });
+    assert.deepEqual(await resolveUser(root, 'web:10'), {
+      uid: 1001,
+      gid: 10,
+      additionalGids: [10],
+      home: '/srv',
+    });
   });
 
   test('GroupAdd appends groups by name or gid', async () => {
@@ -63,12 +95,17 @@ describe('resolveUser', () => {
   test('a missing user is an InvalidParameter error with runc’s message', async () => {
     await assert.rejects(
       resolveUser(root, 'xyz'),
-      (err) => isEngineError(err, 'InvalidParameter') && err.message === 'unable to find user xyz: no matching entries in passwd file',
+      (err) =>
+        isEngineError(err, 'InvalidParameter') &&
+        err.message === 'unable to find user xyz: no matching entries in passwd file',
     );
   });
 
   test('missing groups are errors too', async () => {
-    await assert.rejects(resolveUser(root, 'app:nogroup'), /unable to find group nogroup: no matching entries in group file/);
+    await assert.rejects(
+      resolveUser(root, 'app:nogroup'),
+      /unable to find group nogroup: no matching entries in group file/,
+    );
     await assert.rejects(resolveUser(root, 'app', ['nogroup']), /Unable to find group nogroup/);
   });
 
@@ -80,8 +117,16 @@ describe('resolveUser', () => {
     const bare = mkdtempSync(path.join(os.tmpdir(), 'berth-bare-'));
     try {
       assert.deepEqual(await resolveUser(bare, ''), { uid: 0, gid: 0, additionalGids: [0], home: '/' });
-      assert.deepEqual(await resolveUser(bare, '10:20'), { uid: 10, gid: 20, additionalGids: [20], home: '/' });
-      await assert.rejects(resolveUser(bare, 'root'), /unable to find user root: no matching entries in passwd file/);
+      assert.deepEqual(await resolveUser(bare, '10:20'), {
+        uid: 10,
+        gid: 20,
+        additionalGids: [20],
+        home: '/',
+      });
+      await assert.rejects(
+        resolveUser(bare, 'root'),
+        /unable to find user root: no matching entries in passwd file/,
+      );
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }

@@ -87,6 +87,7 @@ function swaggerProperties(lines: string[], name: string): string[] {
   return names;
 }
 
+// prettier-ignore
 const covered: [string, string[]][] = [
   [
     'ContainerConfig',
@@ -230,16 +231,23 @@ const covered: [string, string[]][] = [
   ],
 ];
 
-describe('API model types against swagger.yaml', { skip: !swaggerPath && 'swagger.yaml not available' }, () => {
-  const lines = swaggerPath ? readFileSync(swaggerPath, 'utf8').split('\n') : [];
-  for (const [definition, ours] of covered) {
-    test(`${definition} has every swagger field`, () => {
-      const theirs = swaggerProperties(lines, definition);
-      assert.ok(theirs.length >= Math.min(2, ours.length), `no properties read for ${definition}`);
-      assert.deepEqual(theirs.filter((name) => !ours.includes(name)), []);
-    });
-  }
-});
+describe(
+  'API model types against swagger.yaml',
+  { skip: !swaggerPath && 'swagger.yaml not available' },
+  () => {
+    const lines = swaggerPath ? readFileSync(swaggerPath, 'utf8').split('\n') : [];
+    for (const [definition, ours] of covered) {
+      test(`${definition} has every swagger field`, () => {
+        const theirs = swaggerProperties(lines, definition);
+        assert.ok(theirs.length >= Math.min(2, ours.length), `no properties read for ${definition}`);
+        assert.deepEqual(
+          theirs.filter((name) => !ours.includes(name)),
+          [],
+        );
+      });
+    }
+  },
+);
 
 describe('toStrSlice', () => {
   test('a string is a one-element list; lists and null pass through', () => {
@@ -250,6 +258,9 @@ describe('toStrSlice', () => {
   });
 
   test('anything else is an InvalidParameter error', () => {
-    assert.throws(() => toStrSlice([1], 'Cmd'), (err) => isEngineError(err, 'InvalidParameter') && /Cmd must be a string/.test(err.message));
+    assert.throws(
+      () => toStrSlice([1], 'Cmd'),
+      (err) => isEngineError(err, 'InvalidParameter') && /Cmd must be a string/.test(err.message),
+    );
   });
 });
