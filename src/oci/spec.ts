@@ -117,11 +117,6 @@ export interface SpecInput {
   };
 }
 
-/** The arguments the container runs, with the init wrapper when Init applies. */
-function processArgs(input: SpecInput, command: string[], withInit: boolean): string[] {
-  return withInit ? [CONTAINER_INIT_PATH, '--', ...command] : command;
-}
-
 function initApplies(input: SpecInput): boolean {
   const wanted = input.hostConfig.Init ?? input.defaultInit ?? false;
   // As in Docker, an init only makes sense as PID 1 of its own PID namespace.
@@ -242,7 +237,7 @@ export function buildSpec(input: SpecInput): OciSpec {
     process: {
       terminal: config.Tty === true,
       user: { uid: input.user.uid, gid: input.user.gid, additionalGids: input.user.additionalGids },
-      args: processArgs(input, command.args, withInit),
+      args: withInit ? [CONTAINER_INIT_PATH, '--', ...command.args] : command.args,
       env: processEnv([...(input.linkEnv ?? []), ...(config.Env ?? [])], {
         hostname: config.Hostname,
         tty: config.Tty,
