@@ -89,7 +89,11 @@ function upperFirst(name: string): boolean {
 
 function propertyNames(item: object): string[] {
   const names = new Set<string>();
-  for (let obj: object | null = item; obj !== null && obj !== Object.prototype; obj = Object.getPrototypeOf(obj)) {
+  for (
+    let obj: object | null = item;
+    obj !== null && obj !== Object.prototype;
+    obj = Object.getPrototypeOf(obj)
+  ) {
     for (const name of Object.getOwnPropertyNames(obj)) names.add(name);
   }
   return [...names];
@@ -189,7 +193,11 @@ export interface RenderListOptions extends FormatOptions {
 }
 
 /** A list command's output for --format (undefined when not given) and -q. */
-export function renderList(items: readonly object[], format: string | undefined, opts: RenderListOptions): string {
+export function renderList(
+  items: readonly object[],
+  format: string | undefined,
+  opts: RenderListOptions,
+): string {
   return formatItems(items, chooseFormat(format, opts), opts);
 }
 

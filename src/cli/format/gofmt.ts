@@ -66,7 +66,9 @@ export function goTypeName(value: unknown): string {
 }
 
 /** Entries of a Go map in the order fmt and text/template use: sorted keys. */
-export function sortedMapEntries(value: Record<string, unknown> | Map<unknown, unknown>): [unknown, unknown][] {
+export function sortedMapEntries(
+  value: Record<string, unknown> | Map<unknown, unknown>,
+): [unknown, unknown][] {
   const entries: [unknown, unknown][] =
     value instanceof Map ? [...value.entries()] : Object.keys(value).map((k) => [k, value[k]]);
   return entries.sort(([a], [b]) => compareKeys(a, b));
@@ -322,13 +324,19 @@ function utf8Bytes(text: string): Buffer {
 
 function formatInteger(value: bigint, spec: Spec): string {
   const verb = spec.verb;
-  if (verb === 'c') return pad(String.fromCodePoint(Number(value) <= 0x10ffff && value >= 0n ? Number(value) : 0xfffd), spec);
+  if (verb === 'c')
+    return pad(String.fromCodePoint(Number(value) <= 0x10ffff && value >= 0n ? Number(value) : 0xfffd), spec);
   if (verb === 'q') return pad(quoteRune(Number(value), spec.plus), spec);
   if (verb === 'U') {
     let digits = (value < 0n ? -value : value).toString(16).toUpperCase();
     digits = digits.padStart(Math.max(4, spec.prec ?? 0), '0');
     let out = 'U+' + digits;
-    if (spec.sharp && value >= 0n && value <= 0x10ffffn && PRINTABLE.test(String.fromCodePoint(Number(value)))) {
+    if (
+      spec.sharp &&
+      value >= 0n &&
+      value <= 0x10ffffn &&
+      PRINTABLE.test(String.fromCodePoint(Number(value)))
+    ) {
       out += " '" + String.fromCodePoint(Number(value)) + "'";
     }
     return pad(out, { ...spec, zero: false });
@@ -472,7 +480,9 @@ function formatArg(value: unknown, spec: Spec): string {
   }
   if (value instanceof Date) return formatString(value.toISOString(), spec);
   if (structTypeOf(value) !== undefined) {
-    const fields = Object.keys(value).map((key) => formatElement((value as Record<string, unknown>)[key], spec));
+    const fields = Object.keys(value).map((key) =>
+      formatElement((value as Record<string, unknown>)[key], spec),
+    );
     return '{' + fields.join(' ') + '}';
   }
   const entries = sortedMapEntries(value as Record<string, unknown>);

@@ -114,7 +114,10 @@ export function renderMessage(message: JsonMessage, isTty: boolean, width: numbe
   if (isTty && !message.stream && hasProgress(message)) {
     out += ERASE_LINE + '\r';
     endl = '\r';
-  } else if (hasProgress(message) && ((message.progressDetail.current ?? 0) > 0 || (message.progressDetail.total ?? 0) > 0)) {
+  } else if (
+    hasProgress(message) &&
+    ((message.progressDetail.current ?? 0) > 0 || (message.progressDetail.total ?? 0) > 0)
+  ) {
     return '';
   }
   if (message.id) out += `${message.id}: `;

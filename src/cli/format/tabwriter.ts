@@ -156,7 +156,10 @@ export class TabWriter {
  * Aligns text through a TabWriter (docker's table settings by default).
  * Rows given as cells are joined with tabs and each ended with a newline.
  */
-export function tabwrite(input: string | readonly (readonly string[])[], options: TabWriterOptions = DOCKER_TABLE): string {
+export function tabwrite(
+  input: string | readonly (readonly string[])[],
+  options: TabWriterOptions = DOCKER_TABLE,
+): string {
   const text = typeof input === 'string' ? input : input.map((row) => row.join('\t') + '\n').join('');
   const writer = new TabWriter(options);
   writer.write(text);

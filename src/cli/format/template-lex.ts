@@ -181,7 +181,8 @@ class Lexer {
   atRightDelim(): { delim: boolean; trimSpaces: boolean } {
     const rest = this.rest();
     if (rest.startsWith(RIGHT_DELIM)) return { delim: true, trimSpaces: false };
-    if (hasRightTrimMarker(rest) && rest.slice(2).startsWith(RIGHT_DELIM)) return { delim: true, trimSpaces: true };
+    if (hasRightTrimMarker(rest) && rest.slice(2).startsWith(RIGHT_DELIM))
+      return { delim: true, trimSpaces: true };
     return { delim: false, trimSpaces: false };
   }
 
@@ -200,7 +201,6 @@ class Lexer {
     }
     return this.rest().startsWith(RIGHT_DELIM);
   }
-
 }
 
 function countNewlines(s: string): number {
@@ -464,7 +464,9 @@ function lexNumber(l: Lexer): StateFn {
     // Go accepts complex constants (1+2i); docker formats never need them.
     const complex = scanNumber(l) && l.input[l.pos - 1] === 'i';
     const text = l.input.slice(l.start, l.pos);
-    return l.errorf(complex ? `complex numbers are not supported: "${text}"` : `bad number syntax: "${text}"`);
+    return l.errorf(
+      complex ? `complex numbers are not supported: "${text}"` : `bad number syntax: "${text}"`,
+    );
   }
   l.emit('number');
   return lexInsideAction;
@@ -498,6 +500,6 @@ function lexRawQuote(l: Lexer): StateFn {
 /** Scans a whole template; the token list ends with an eof or an error token. */
 export function lex(input: string, options: { breakOK?: boolean; continueOK?: boolean } = {}): Token[] {
   const lexer = new Lexer(input, options.breakOK ?? true, options.continueOK ?? true);
-  for (let state: StateFn = lexText; state !== null; ) state = state(lexer);
+  for (let state: StateFn = lexText; state !== null;) state = state(lexer);
   return lexer.tokens;
 }

@@ -41,7 +41,8 @@ export interface ListNode {
   pos: number;
   nodes: Node[];
 }
-export type Node = TextNode | CommentNode | ActionNode | ControlNode | TemplateNode | LoopControlNode | ListNode;
+export type Node =
+  TextNode | CommentNode | ActionNode | ControlNode | TemplateNode | LoopControlNode | ListNode;
 
 export interface PipeNode {
   kind: 'pipe';
@@ -148,7 +149,9 @@ export function nodeString(node: Node | ArgNode | CommandNode): string {
       return `{{${node.kind} ${nodeString(node.pipe)}}}${nodeString(node.list)}${elsePart}{{end}}`;
     }
     case 'template':
-      return node.pipe ? `{{template ${quote(node.name)} ${nodeString(node.pipe)}}}` : `{{template ${quote(node.name)}}}`;
+      return node.pipe
+        ? `{{template ${quote(node.name)} ${nodeString(node.pipe)}}}`
+        : `{{template ${quote(node.name)}}}`;
     case 'break':
     case 'continue':
       return `{{${node.kind}}}`;
@@ -162,7 +165,9 @@ export function nodeString(node: Node | ArgNode | CommandNode): string {
       return out + node.cmds.map(nodeString).join(' | ');
     }
     case 'command':
-      return node.args.map((arg) => (arg.kind === 'pipe' ? `(${nodeString(arg)})` : nodeString(arg))).join(' ');
+      return node.args
+        .map((arg) => (arg.kind === 'pipe' ? `(${nodeString(arg)})` : nodeString(arg)))
+        .join(' ');
     case 'field':
       return node.ident.map((id) => '.' + id).join('');
     case 'chain': {
@@ -229,7 +234,7 @@ export function unquote(literal: string): string {
   }
   if (q !== '"' && q !== "'") throw new Error('invalid syntax');
   let out = '';
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     const ch = body[i];
     if (ch === q || ch === '\n') throw new Error('invalid syntax');
     if (ch !== '\\') {
@@ -279,8 +284,10 @@ function parseNumberLiteral(text: string, type: TokenType): { value: number; isI
   const sign = clean.startsWith('-') ? -1 : 1;
   const unsigned = clean.replace(/^[+-]/, '');
   let match: RegExpMatchArray | null;
-  if ((match = unsigned.match(/^0[xX]([0-9a-fA-F]+)$/))) return { value: sign * parseInt(match[1], 16), isInt: true };
-  if ((match = unsigned.match(/^0[oO]?([0-7]+)$/))) return { value: sign * parseInt(match[1], 8), isInt: true };
+  if ((match = unsigned.match(/^0[xX]([0-9a-fA-F]+)$/)))
+    return { value: sign * parseInt(match[1], 16), isInt: true };
+  if ((match = unsigned.match(/^0[oO]?([0-7]+)$/)))
+    return { value: sign * parseInt(match[1], 8), isInt: true };
   if ((match = unsigned.match(/^0[bB]([01]+)$/))) return { value: sign * parseInt(match[1], 2), isInt: true };
   if (/^[0-9]+$/.test(unsigned)) return { value: sign * Number(unsigned), isInt: true };
   if (/^([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(unsigned)) {

@@ -31,7 +31,6 @@ import {
   type ControlNode,
   type FieldNode,
   type IdentifierNode,
-
   type Node,
   type ParsedTemplate,
   type PipeNode,
@@ -102,14 +101,22 @@ function typeForError(value: unknown): string {
 export function expectString(value: unknown, argIndex?: number): string {
   if (typeof value === 'string') return value;
   if (value === undefined) throw new TemplateFuncError('invalid value; expected string', argIndex, 'string');
-  throw new TemplateFuncError(`wrong type for value; expected string; got ${typeForError(value)}`, argIndex, 'string');
+  throw new TemplateFuncError(
+    `wrong type for value; expected string; got ${typeForError(value)}`,
+    argIndex,
+    'string',
+  );
 }
 
 /** Checks the argument at argIndex is an integer, failing as Go's typed parameters do. */
 export function expectInt(value: unknown, argIndex?: number): number {
   if (isGoInt(value)) return Number(value);
   if (value === undefined) throw new TemplateFuncError('invalid value; expected int', argIndex, 'int');
-  throw new TemplateFuncError(`wrong type for value; expected int; got ${typeForError(value)}`, argIndex, 'int');
+  throw new TemplateFuncError(
+    `wrong type for value; expected int; got ${typeForError(value)}`,
+    argIndex,
+    'int',
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -273,7 +280,13 @@ function evalArgs(args: unknown[]): string {
   return sprint(...args);
 }
 
-const HTML_ESCAPES: Record<string, string> = { '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+const HTML_ESCAPES: Record<string, string> = {
+  '"': '&#34;',
+  "'": '&#39;',
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+};
 
 function htmlEscape(...args: unknown[]): string {
   return evalArgs(args).replace(/["'&<>]/g, (ch) => HTML_ESCAPES[ch]);
@@ -317,7 +330,11 @@ export const builtinFuncs: FuncMap = {
   slice: withArity(slice, 1, true),
   call: withArity(call, 1, true),
   print: withArity(sprint, 0, true),
-  printf: withArity((format: unknown, ...args: unknown[]) => sprintf(expectString(format, 0), ...args), 1, true),
+  printf: withArity(
+    (format: unknown, ...args: unknown[]) => sprintf(expectString(format, 0), ...args),
+    1,
+    true,
+  ),
   println: withArity(sprintln, 0, true),
   html: withArity(htmlEscape, 0, true),
   js: withArity(jsEscape, 0, true),
@@ -596,7 +613,8 @@ class ExecState {
       return value.length > 0;
     }
     if (isGoInt(value)) {
-      if (declCount > 1) this.errorf(`can't use ${formatValue(value)} to iterate over more than one variable`);
+      if (declCount > 1)
+        this.errorf(`can't use ${formatValue(value)} to iterate over more than one variable`);
       const n = Number(value);
       for (let i = 0; i < n; i++) oneIteration(i, i);
       return n > 0;
@@ -612,7 +630,8 @@ class ExecState {
   walkTemplate(dot: unknown, name: string, pipe: PipeNode | undefined): void {
     const list = this.tmpl.defined.get(name);
     if (!list) this.errorf(`template "${name}" not defined`);
-    if (this.depth >= MAX_TEMPLATE_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
+    if (this.depth >= MAX_TEMPLATE_DEPTH)
+      this.errorf(`exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
     const value = this.evalPipeline(dot, pipe);
     const saved = { vars: this.vars, name: this.templateName };
     this.vars = [{ name: '$', value }];
@@ -633,7 +652,8 @@ class ExecState {
       this.out.push('<no value>');
       return;
     }
-    if (typeof value === 'function') this.errorf(`can't print ${nodeString(node)} of type ${goTypeName(value)}`);
+    if (typeof value === 'function')
+      this.errorf(`can't print ${nodeString(node)} of type ${goTypeName(value)}`);
     this.out.push(formatValue(value));
   }
 
@@ -654,7 +674,8 @@ class ExecState {
   }
 
   notAFunction(args: ArgNode[], final: Final): void {
-    if (args.length > 1 || final !== MISSING) this.errorf(`can't give argument to non-function ${nodeString(args[0])}`);
+    if (args.length > 1 || final !== MISSING)
+      this.errorf(`can't give argument to non-function ${nodeString(args[0])}`);
   }
 
   evalCommand(dot: unknown, cmd: CommandNode, final: Final): unknown {
@@ -664,7 +685,8 @@ class ExecState {
         return this.evalFieldNode(dot, first, cmd.args, final);
       case 'chain': {
         this.at(first);
-        if (first.node.kind === 'nil') this.errorf(`indirection through explicit nil in ${nodeString(first)}`);
+        if (first.node.kind === 'nil')
+          this.errorf(`indirection through explicit nil in ${nodeString(first)}`);
         const receiver = this.evalArg(dot, first.node);
         return this.evalFieldChain(dot, receiver, first, first.field, cmd.args, final);
       }
@@ -708,7 +730,14 @@ class ExecState {
     return this.evalFieldChain(dot, value, variable, variable.ident.slice(1), args, final);
   }
 
-  evalFieldChain(dot: unknown, receiver: unknown, node: AnyNode, ident: string[], args: ArgNode[], final: Final): unknown {
+  evalFieldChain(
+    dot: unknown,
+    receiver: unknown,
+    node: AnyNode,
+    ident: string[],
+    args: ArgNode[],
+    final: Final,
+  ): unknown {
     const n = ident.length;
     let fromMap = false;
     for (let i = 0; i < n - 1; i++) {
@@ -744,7 +773,15 @@ class ExecState {
     if (typeof receiver === 'object' && !Array.isArray(receiver)) {
       const found = lookupProperty(receiver, name);
       if (found.ok && typeof found.value === 'function') {
-        return this.evalCall(dot, (found.value as TemplateFunc).bind(receiver), false, node, name, args, final);
+        return this.evalCall(
+          dot,
+          (found.value as TemplateFunc).bind(receiver),
+          false,
+          node,
+          name,
+          args,
+          final,
+        );
       }
       if (found.ok) {
         if (hasArgs) {
@@ -801,7 +838,12 @@ class ExecState {
         this.errorf(`wrong number of args for ${name}: want ${arity.min} got ${numIn}`);
       }
     }
-    if (isBuiltin && (name === 'and' || name === 'or') && fn === this.funcs[name] && fn === builtinFuncs[name]) {
+    if (
+      isBuiltin &&
+      (name === 'and' || name === 'or') &&
+      fn === this.funcs[name] &&
+      fn === builtinFuncs[name]
+    ) {
       let value: unknown;
       for (const arg of argNodes) {
         value = this.evalArg(dot, arg);
@@ -869,10 +911,16 @@ class ExecState {
   }
 }
 
-/** Own or inherited property, but never one of Object.prototype's. */
+/** Own or inherited property, but neither Object.prototype's nor a class's constructor. */
 function lookupProperty(receiver: object, name: string): { ok: boolean; value?: unknown } {
-  for (let obj: object | null = receiver; obj !== null && obj !== Object.prototype; obj = Object.getPrototypeOf(obj)) {
-    if (Object.prototype.hasOwnProperty.call(obj, name)) return { ok: true, value: Reflect.get(receiver, name) };
+  for (
+    let obj: object | null = receiver;
+    obj !== null && obj !== Object.prototype;
+    obj = Object.getPrototypeOf(obj)
+  ) {
+    if (name === 'constructor' && obj !== receiver) break;
+    if (Object.prototype.hasOwnProperty.call(obj, name))
+      return { ok: true, value: Reflect.get(receiver, name) };
   }
   return { ok: false };
 }
@@ -924,4 +972,3 @@ export function parseTemplate(text: string, options: ParseOptions = {}): Templat
     Object.prototype.hasOwnProperty.call(funcs, name);
   return new Template(parse(text, hasFunction), funcs);
 }
-

@@ -39,7 +39,13 @@ export function bytesSize(size: number): string {
 }
 
 const DECIMAL_MULTIPLIERS: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
-const BINARY_MULTIPLIERS: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
+const BINARY_MULTIPLIERS: Record<string, number> = {
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  p: 2 ** 50,
+};
 
 /** strconv.ParseFloat's accepted syntax, minus hex floats, infinities and NaN. */
 const FLOAT_SYNTAX = /^[+-]?(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -55,7 +61,8 @@ function parseSize(text: string, multipliers: Record<string, number>): number {
   if (sep < 0) throw new Error(`invalid size: '${text}'`);
   const num = text[sep] === ' ' ? text.slice(0, sep) : text.slice(0, sep + 1);
   let suffix = text.slice(sep + 1);
-  if (!FLOAT_SYNTAX.test(num)) throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
+  if (!FLOAT_SYNTAX.test(num))
+    throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
   let size = Number(num.replace(/_/g, ''));
   if (size < 0) throw new Error(`invalid size: '${text}'`);
   if (suffix.length === 0) return Math.trunc(size);
@@ -69,7 +76,8 @@ function parseSize(text: string, multipliers: Record<string, number>): number {
   const multiplier = multipliers[suffix[0]];
   if (multiplier === undefined) throw badSuffix;
   size *= multiplier;
-  if ((suffix.length === 2 && suffix[1] !== 'b') || (suffix.length === 3 && suffix.slice(1) !== 'ib')) throw badSuffix;
+  if ((suffix.length === 2 && suffix[1] !== 'b') || (suffix.length === 3 && suffix.slice(1) !== 'ib'))
+    throw badSuffix;
   return Math.trunc(size);
 }
 
@@ -195,7 +203,12 @@ export function goTimeString(epochSeconds: number, timeZone?: string): string {
     Number(parts.second),
   );
   const offsetMinutes = Math.round((local - Math.floor(epochSeconds) * 1000) / 60000);
-  const offset = sprintf('%s%02d%02d', offsetMinutes < 0 ? '-' : '+', Math.trunc(Math.abs(offsetMinutes) / 60), Math.abs(offsetMinutes) % 60);
+  const offset = sprintf(
+    '%s%02d%02d',
+    offsetMinutes < 0 ? '-' : '+',
+    Math.trunc(Math.abs(offsetMinutes) / 60),
+    Math.abs(offsetMinutes) % 60,
+  );
   // Go names zones by their tzdata abbreviation. Intl knows few of them; where
   // it does not, show what tzdata uses for unnamed zones: "+03", "+0530".
   let name = zone === 'UTC' || zone === 'Etc/UTC' ? 'UTC' : String(parts.timeZoneName);
