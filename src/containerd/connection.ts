@@ -29,8 +29,17 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
-type UnaryMethod = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<unknown>) => grpc.ClientUnaryCall;
-type ServerStreamMethod = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
+type UnaryMethod = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: Callback<unknown>,
+) => grpc.ClientUnaryCall;
+type ServerStreamMethod = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+) => grpc.ClientReadableStream<unknown>;
 type DuplexMethod = (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<unknown, unknown>;
 
 interface Shared {
@@ -78,7 +87,10 @@ export class Connection {
   waitForReady(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.shared.clients.version.waitForReady(Date.now() + timeoutMs, (err) => {
-        if (err) reject(new EngineError('Unavailable', `containerd at ${this.address} is not reachable: ${err.message}`));
+        if (err)
+          reject(
+            new EngineError('Unavailable', `containerd at ${this.address} is not reachable: ${err.message}`),
+          );
         else resolve();
       });
     });
@@ -101,7 +113,12 @@ export class Connection {
     return md;
   }
 
-  unary<Res>(service: ServiceName, method: string, request: unknown, options: CallOptions = {}): Promise<Res> {
+  unary<Res>(
+    service: ServiceName,
+    method: string,
+    request: unknown,
+    options: CallOptions = {},
+  ): Promise<Res> {
     const fn = this.method<UnaryMethod>(service, method);
     const { signal } = options;
     return new Promise<Res>((resolve, reject) => {
@@ -109,7 +126,8 @@ export class Connection {
       const onAbort = (): void => call.cancel();
       const call = fn(request, this.metadata(options), callOptions(options), (err, value) => {
         signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err.code === Status.CANCELLED && signal?.aborted ? signal.reason : toEngineError(err));
+        if (err)
+          reject(err.code === Status.CANCELLED && signal?.aborted ? signal.reason : toEngineError(err));
         else resolve(value as Res);
       });
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -123,16 +141,26 @@ export class Connection {
     request: unknown,
     options: CallOptions = {},
   ): grpc.ClientReadableStream<Res> {
-    const call = this.method<ServerStreamMethod>(service, method)(request, this.metadata(options), callOptions(options));
+    const call = this.method<ServerStreamMethod>(service, method)(
+      request,
+      this.metadata(options),
+      callOptions(options),
+    );
     attachSignal(call, options.signal);
     return call as grpc.ClientReadableStream<Res>;
   }
 
   /** Every message of a server-streaming call. */
-  async collect<Res>(service: ServiceName, method: string, request: unknown, options: CallOptions = {}): Promise<Res[]> {
+  async collect<Res>(
+    service: ServiceName,
+    method: string,
+    request: unknown,
+    options: CallOptions = {},
+  ): Promise<Res[]> {
     const out: Res[] = [];
     try {
-      for await (const message of this.serverStream<Res>(service, method, request, options)) out.push(message);
+      for await (const message of this.serverStream<Res>(service, method, request, options))
+        out.push(message);
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       throw toEngineError(err);
@@ -141,7 +169,11 @@ export class Connection {
   }
 
   /** A bidirectional call; errors are emitted raw (map them with toEngineError). */
-  duplex<Req, Res>(service: ServiceName, method: string, options: CallOptions = {}): grpc.ClientDuplexStream<Req, Res> {
+  duplex<Req, Res>(
+    service: ServiceName,
+    method: string,
+    options: CallOptions = {},
+  ): grpc.ClientDuplexStream<Req, Res> {
     const call = this.method<DuplexMethod>(service, method)(this.metadata(options), callOptions(options));
     attachSignal(call, options.signal);
     return call as grpc.ClientDuplexStream<Req, Res>;

@@ -102,7 +102,9 @@ export interface CgroupV2Metrics {
     throttledUsec: bigint;
   };
   memory?: CgroupV2MemoryStat;
-  io?: { usage: { major: bigint; minor: bigint; rbytes: bigint; wbytes: bigint; rios: bigint; wios: bigint }[] };
+  io?: {
+    usage: { major: bigint; minor: bigint; rbytes: bigint; wbytes: bigint; rios: bigint; wios: bigint }[];
+  };
   hugetlb: { current: bigint; max: bigint; pagesize: string }[];
   memoryEvents?: { low: bigint; high: bigint; max: bigint; oom: bigint; oomKill: bigint };
 }

@@ -97,6 +97,7 @@ export const SERVICE_NAMES = Object.keys(SERVICE_PATHS) as ServiceName[];
 export function serviceConstructor(name: ServiceName): grpc.ServiceClientConstructor {
   let node: unknown = grpcServices();
   for (const part of SERVICE_PATHS[name].split('.')) node = (node as Record<string, unknown>)[part];
-  if (typeof node !== 'function') throw new Error(`containerd service ${SERVICE_PATHS[name]} missing from protos`);
+  if (typeof node !== 'function')
+    throw new Error(`containerd service ${SERVICE_PATHS[name]} missing from protos`);
   return node as grpc.ServiceClientConstructor;
 }

@@ -48,7 +48,11 @@ export function toWireDescriptor(d: Descriptor): WireDescriptor {
 }
 
 export function fromWireDescriptor(d: WireDescriptor | null | undefined): Descriptor {
-  const out: Descriptor = { mediaType: d?.media_type ?? '', digest: d?.digest ?? '', size: Number(d?.size ?? 0) };
+  const out: Descriptor = {
+    mediaType: d?.media_type ?? '',
+    digest: d?.digest ?? '',
+    size: Number(d?.size ?? 0),
+  };
   if (d && Object.keys(d.annotations ?? {}).length > 0) out.annotations = { ...d.annotations };
   return out;
 }

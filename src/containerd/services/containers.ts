@@ -1,4 +1,11 @@
-import { fromWireAny, timestampToDate, toWireAny, type AnyMessage, type WireAny, type WireTimestamp } from '../any.js';
+import {
+  fromWireAny,
+  timestampToDate,
+  toWireAny,
+  type AnyMessage,
+  type WireAny,
+  type WireTimestamp,
+} from '../any.js';
 import type { CallOptions, Connection } from '../connection.js';
 import { fieldMask, type Labels } from '../types.js';
 
@@ -75,7 +82,9 @@ function toWireContainer(c: Partial<NewContainer> & { id: string }): Record<stri
     id: c.id,
     labels: c.labels ?? {},
     image: c.image ?? '',
-    runtime: c.runtime ? { name: c.runtime.name, options: c.runtime.options ? toWireAny(c.runtime.options) : null } : null,
+    runtime: c.runtime
+      ? { name: c.runtime.name, options: c.runtime.options ? toWireAny(c.runtime.options) : null }
+      : null,
     spec: c.spec ? toWireAny(c.spec) : null,
     snapshotter: c.snapshotter ?? '',
     snapshot_key: c.snapshotKey ?? '',
@@ -93,7 +102,12 @@ export class ContainersService {
 
   /** Containers matching containerd filters (e.g. `labels."io.berth.name"==web`); all when empty. */
   async list(filters: string[] = [], options?: CallOptions): Promise<Container[]> {
-    const res = await this.conn.unary<{ containers: WireContainer[] }>('containers', 'List', { filters }, options);
+    const res = await this.conn.unary<{ containers: WireContainer[] }>(
+      'containers',
+      'List',
+      { filters },
+      options,
+    );
     return res.containers.map(fromWireContainer);
   }
 

@@ -173,7 +173,8 @@ export class ContentService {
     let length = 0;
     for await (const chunk of this.read(digest, {}, options)) {
       length += (chunk as Buffer).length;
-      if (length > maxBytes) throw toEngineError(new Error(`blob ${digest} is larger than ${maxBytes} bytes`));
+      if (length > maxBytes)
+        throw toEngineError(new Error(`blob ${digest} is larger than ${maxBytes} bytes`));
       chunks.push(chunk as Buffer);
     }
     return Buffer.concat(chunks, length);
@@ -192,17 +193,32 @@ export class ContentService {
     options?: CallOptions,
   ): Promise<WriteContentResult> {
     const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    const session = new WriteSession(this.conn.duplex<WireWriteRequest, WireWriteResponse>('content', 'Write', options));
+    const session = new WriteSession(
+      this.conn.duplex<WireWriteRequest, WireWriteResponse>('content', 'Write', options),
+    );
     const hash = createHash('sha256');
     let offset = 0;
     try {
       await session.request({ action: 'STAT', ref, total: opts.total ?? 0, expected: opts.expected ?? '' });
-      for await (const chunk of chunksOf(source, chunkSize)) {
-        hash.update(chunk);
-        await session.send({ action: 'WRITE', ref, offset, data: chunk });
-        offset += chunk.length;
+      // Raced against the session so a failed stream (deadline, containerd gone)
+      // does not wait forever on a source that has stalled.
+      const chunks = chunksOf(source, chunkSize)[Symbol.asyncIterator]();
+      for (
+        let next = await session.race(chunks.next());
+        !next.done;
+        next = await session.race(chunks.next())
+      ) {
+        hash.update(next.value);
+        await session.send({ action: 'WRITE', ref, offset, data: next.value });
+        offset += next.value.length;
       }
-      const commit: WireWriteRequest = { action: 'COMMIT', ref, offset, total: offset, expected: opts.expected ?? '' };
+      const commit: WireWriteRequest = {
+        action: 'COMMIT',
+        ref,
+        offset,
+        total: offset,
+        expected: opts.expected ?? '',
+      };
       if (opts.labels) commit.labels = opts.labels;
       const res = await session.request(commit);
       return { digest: res.digest, size: offset, existed: false };
@@ -229,16 +245,24 @@ export class ContentService {
 
   /** Unfinished writes (e.g. left by a crash), matching filters such as `ref~=^berth-`. */
   async listStatuses(filters: string[] = [], options?: CallOptions): Promise<IngestStatus[]> {
-    const res = await this.conn.unary<{ statuses: WireStatus[] }>('content', 'ListStatuses', { filters }, options);
+    const res = await this.conn.unary<{ statuses: WireStatus[] }>(
+      'content',
+      'ListStatuses',
+      { filters },
+      options,
+    );
     return res.statuses.map(fromWireStatus);
   }
 }
 
 /** Splits any source into Buffers of at most `size` bytes. */
 async function* chunksOf(source: ContentSource, size: number): AsyncGenerator<Buffer> {
-  const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = source instanceof Uint8Array ? [source] : source;
+  const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+    source instanceof Uint8Array ? [source] : source;
   for await (const piece of iterable) {
-    const buffer = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    const buffer = Buffer.isBuffer(piece)
+      ? piece
+      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     for (let start = 0; start < buffer.length; start += size) yield buffer.subarray(start, start + size);
   }
 }
@@ -260,6 +284,12 @@ class WriteSession {
     call.on('data', (response: WireWriteResponse) => this.pending.shift()?.resolve(response));
     call.on('error', (err) => this.fail(err));
     call.on('end', () => this.fail(new Error('containerd closed the content write stream early')));
+  }
+
+  /** `promise`, or the session's failure if that comes first. */
+  race<T>(promise: Promise<T>): Promise<T> {
+    promise.catch(() => undefined);
+    return Promise.race([promise, this.failed]);
   }
 
   /** Sends a request and waits for its answer. */

@@ -36,14 +36,21 @@ export class DiffService {
     const request = {
       diff: toWireDescriptor(layer),
       mounts: mounts.map(toWireMount),
-      payloads: Object.fromEntries(Object.entries(payloads).map(([k, v]): [string, WireAny] => [k, toWireAny(v)])),
+      payloads: Object.fromEntries(
+        Object.entries(payloads).map(([k, v]): [string, WireAny] => [k, toWireAny(v)]),
+      ),
     };
     const res = await this.conn.unary<{ applied: WireDescriptor }>('diff', 'Apply', request, options);
     return fromWireDescriptor(res.applied);
   }
 
   /** Computes the changes from `lower` to `upper` and writes them to the content store as a layer. */
-  async diff(lower: Mount[], upper: Mount[], diffOptions: DiffOptions = {}, options?: CallOptions): Promise<Descriptor> {
+  async diff(
+    lower: Mount[],
+    upper: Mount[],
+    diffOptions: DiffOptions = {},
+    options?: CallOptions,
+  ): Promise<Descriptor> {
     const request = {
       left: lower.map(toWireMount),
       right: upper.map(toWireMount),

@@ -232,10 +232,15 @@ export class EventSubscription extends EventEmitter {
     while (!done) {
       if (Date.now() > deadline) throw toEngineError(new Error('timed out subscribing to containerd events'));
       if (this.closed) return;
-      await this.conn.unary('events', 'Publish', { topic: this.syncTopic, event: toWireAny(marker) }, {
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        waitForReady: true,
-      });
+      await this.conn.unary(
+        'events',
+        'Publish',
+        { topic: this.syncTopic, event: toWireAny(marker) },
+        {
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          waitForReady: true,
+        },
+      );
       await Promise.race([synced, new Promise((resolve) => setTimeout(resolve, SYNC_REPUBLISH_MS))]);
     }
     this.onSynced = undefined;

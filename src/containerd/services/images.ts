@@ -62,7 +62,12 @@ export class ImagesService {
 
   /** Creates an image record; ALREADY_EXISTS surfaces as Conflict. */
   async create(image: NewImage, options?: CallOptions): Promise<Image> {
-    const res = await this.conn.unary<{ image: WireImage }>('images', 'Create', { image: toWireImage(image) }, options);
+    const res = await this.conn.unary<{ image: WireImage }>(
+      'images',
+      'Create',
+      { image: toWireImage(image) },
+      options,
+    );
     return fromWireImage(res.image);
   }
 

@@ -29,7 +29,12 @@ export class IntrospectionService {
 
   /** Plugins matching containerd filters such as `type==io.containerd.snapshotter.v1`. */
   async plugins(filters: string[] = [], options?: CallOptions): Promise<PluginInfo[]> {
-    const res = await this.conn.unary<{ plugins: WirePlugin[] }>('introspection', 'Plugins', { filters }, options);
+    const res = await this.conn.unary<{ plugins: WirePlugin[] }>(
+      'introspection',
+      'Plugins',
+      { filters },
+      options,
+    );
     return res.plugins.map((p) => {
       const plugin: PluginInfo = {
         type: p.type,

@@ -77,7 +77,12 @@ export class LeasesService {
   }
 
   async listResources(id: string, options?: CallOptions): Promise<LeaseResource[]> {
-    const res = await this.conn.unary<{ resources: LeaseResource[] }>('leases', 'ListResources', { id }, options);
+    const res = await this.conn.unary<{ resources: LeaseResource[] }>(
+      'leases',
+      'ListResources',
+      { id },
+      options,
+    );
     return res.resources.map((r) => ({ id: r.id, type: r.type }));
   }
 }

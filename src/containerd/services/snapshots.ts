@@ -73,7 +73,12 @@ export class SnapshotsService {
 
   /** Commits active snapshot `key` as committed snapshot `name` (the active one is gone afterwards). */
   async commit(name: string, key: string, labels: Labels = {}, options?: CallOptions): Promise<void> {
-    await this.conn.unary('snapshots', 'Commit', { snapshotter: this.snapshotter, name, key, labels }, options);
+    await this.conn.unary(
+      'snapshots',
+      'Commit',
+      { snapshotter: this.snapshotter, name, key, labels },
+      options,
+    );
   }
 
   /**
@@ -120,13 +125,23 @@ export class SnapshotsService {
   /** Snapshots matching containerd filters (e.g. `parent==<name>`, `labels."x"==y`); all when empty. */
   async list(filters: string[] = [], options?: CallOptions): Promise<SnapshotInfo[]> {
     const request = { snapshotter: this.snapshotter, filters };
-    const pages = await this.conn.collect<{ info: WireSnapshotInfo[] }>('snapshots', 'List', request, options);
+    const pages = await this.conn.collect<{ info: WireSnapshotInfo[] }>(
+      'snapshots',
+      'List',
+      request,
+      options,
+    );
     return pages.flatMap((page) => page.info.map(fromWireInfo));
   }
 
   async usage(key: string, options?: CallOptions): Promise<SnapshotUsage> {
     const request = { snapshotter: this.snapshotter, key };
-    const res = await this.conn.unary<{ size: string; inodes: string }>('snapshots', 'Usage', request, options);
+    const res = await this.conn.unary<{ size: string; inodes: string }>(
+      'snapshots',
+      'Usage',
+      request,
+      options,
+    );
     return { size: Number(res.size), inodes: Number(res.inodes) };
   }
 

@@ -127,7 +127,12 @@ function fromWireExit(e: WireExit): ExitStatus {
 }
 
 function wireIO(io: ProcessIO): Record<string, unknown> {
-  return { stdin: io.stdin ?? '', stdout: io.stdout ?? '', stderr: io.stderr ?? '', terminal: io.terminal ?? false };
+  return {
+    stdin: io.stdin ?? '',
+    stdout: io.stdout ?? '',
+    stderr: io.stderr ?? '',
+    terminal: io.terminal ?? false,
+  };
 }
 
 function isAnyMessage(value: unknown): value is AnyMessage {
@@ -231,7 +236,9 @@ export class TasksService {
 
   /** Adds exec process `execId` to a running task; start it with start(containerId, execId). */
   async exec(request: ExecRequest, options?: CallOptions): Promise<void> {
-    const spec = isAnyMessage(request.spec) ? request.spec : jsonAny(`${OCI_TYPE_URL_PREFIX}Process`, request.spec);
+    const spec = isAnyMessage(request.spec)
+      ? request.spec
+      : jsonAny(`${OCI_TYPE_URL_PREFIX}Process`, request.spec);
     const wire = {
       container_id: request.containerId,
       exec_id: request.execId,
@@ -253,7 +260,12 @@ export class TasksService {
 
   /** Closes the process's stdin (the shim closes its side of the FIFO). */
   async closeIO(containerId: string, execId = '', options?: CallOptions): Promise<void> {
-    await this.conn.unary('tasks', 'CloseIO', { container_id: containerId, exec_id: execId, stdin: true }, options);
+    await this.conn.unary(
+      'tasks',
+      'CloseIO',
+      { container_id: containerId, exec_id: execId, stdin: true },
+      options,
+    );
   }
 
   async pause(containerId: string, options?: CallOptions): Promise<void> {
@@ -291,8 +303,15 @@ export class TasksService {
     annotations: Record<string, string> = {},
     options?: CallOptions,
   ): Promise<void> {
-    const any = isAnyMessage(resources) ? resources : jsonAny(`${OCI_TYPE_URL_PREFIX}LinuxResources`, resources);
-    await this.conn.unary('tasks', 'Update', { container_id: containerId, resources: toWireAny(any), annotations }, options);
+    const any = isAnyMessage(resources)
+      ? resources
+      : jsonAny(`${OCI_TYPE_URL_PREFIX}LinuxResources`, resources);
+    await this.conn.unary(
+      'tasks',
+      'Update',
+      { container_id: containerId, resources: toWireAny(any), annotations },
+      options,
+    );
   }
 
   /** cgroup metrics of the given containers' tasks (all tasks of the namespace when empty). */

@@ -9,7 +9,12 @@ export class VersionService {
   constructor(private readonly conn: Connection) {}
 
   async version(options?: CallOptions): Promise<ContainerdVersion> {
-    const res = await this.conn.unary<{ version: string; revision: string }>('version', 'Version', {}, options);
+    const res = await this.conn.unary<{ version: string; revision: string }>(
+      'version',
+      'Version',
+      {},
+      options,
+    );
     return { version: res.version, revision: res.revision };
   }
 }
