@@ -236,10 +236,12 @@ export class TokenCache {
   private readonly tokens = new Map<string, Token>();
 
   static key(realm: string, service: string | undefined, scopes: string[], creds: RegistryCredentials | undefined): string {
-    const who = basicCredentials(creds)?.username ?? '';
-    // Identity tokens are secrets: key on their hash, never the value.
-    const identity = creds?.identitytoken ? createHash('sha256').update(creds.identitytoken).digest('hex') : '';
-    return JSON.stringify([realm, service ?? '', [...scopes].sort(), who, identity]);
+    // A token belongs to the exact credentials that earned it (a wrong password must not
+    // reuse the token of a right one); secrets enter the key only hashed.
+    const basic = basicCredentials(creds);
+    const secret = JSON.stringify([basic?.username ?? '', basic?.password ?? '', creds?.identitytoken ?? '']);
+    const who = createHash('sha256').update(secret).digest('hex');
+    return JSON.stringify([realm, service ?? '', [...scopes].sort(), who]);
   }
 
   get(key: string, now = Date.now()): Token | undefined {

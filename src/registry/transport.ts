@@ -92,7 +92,8 @@ export async function readBody(res: IncomingMessage, limit = 4 * 1024 * 1024): P
 
 /** Throws away a response body so its socket can go back to the pool. */
 export function discard(res: IncomingMessage): void {
-  if (res.complete || res.destroyed) return;
+  if (res.destroyed) return;
+  // Even a complete response must be read to its 'end' before the agent reuses the socket.
   res.on('error', () => undefined);
   res.resume();
 }

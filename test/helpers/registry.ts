@@ -44,6 +44,8 @@ export interface RunningRegistry {
   storageDir: string;
   /** Requests the token server answered (token auth only). */
   tokenRequests: TokenRequestRecord[];
+  /** The token server's URL (token auth only). */
+  tokenRealm?: string;
   /** Where the registry keeps the bytes of a blob (for corruption tests). */
   blobDataPath(digest: string): string;
   stop(): Promise<void>;
@@ -305,6 +307,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       host,
       storageDir,
       tokenRequests: tokenServer?.requests ?? [],
+      tokenRealm: tokenServer?.url,
       blobDataPath: (digest: string) => {
         const [algorithm, hex] = digest.split(':');
         return join(storageDir, 'docker/registry/v2/blobs', algorithm, hex.slice(0, 2), hex, 'data');

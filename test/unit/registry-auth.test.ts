@@ -87,12 +87,14 @@ describe('credentials and scopes', () => {
 });
 
 describe('TokenCache', () => {
-  test('keys by realm, service, scopes (any order) and account', () => {
-    const a = TokenCache.key('r', 's', ['x', 'y'], { username: 'u' });
-    assert.equal(a, TokenCache.key('r', 's', ['y', 'x'], { username: 'u', password: 'other' }));
-    assert.notEqual(a, TokenCache.key('r', 's', ['x', 'y'], { username: 'v' }));
-    assert.notEqual(a, TokenCache.key('r', 's', ['x'], { username: 'u' }));
-    assert.notEqual(a, TokenCache.key('r2', 's', ['x', 'y'], { username: 'u' }));
+  test('keys by realm, service, scopes (any order) and exact credentials', () => {
+    const a = TokenCache.key('r', 's', ['x', 'y'], { username: 'u', password: 'p' });
+    assert.equal(a, TokenCache.key('r', 's', ['y', 'x'], { username: 'u', password: 'p', email: 'e' }));
+    assert.notEqual(a, TokenCache.key('r', 's', ['x', 'y'], { username: 'u', password: 'other' }));
+    assert.ok(!a.includes('"p"'), 'the password is not in the key');
+    assert.notEqual(a, TokenCache.key('r', 's', ['x', 'y'], { username: 'v', password: 'p' }));
+    assert.notEqual(a, TokenCache.key('r', 's', ['x'], { username: 'u', password: 'p' }));
+    assert.notEqual(a, TokenCache.key('r2', 's', ['x', 'y'], { username: 'u', password: 'p' }));
     assert.ok(!TokenCache.key('r', 's', [], { identitytoken: 'secret-token' }).includes('secret-token'));
   });
 

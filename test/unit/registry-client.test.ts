@@ -208,3 +208,32 @@ describe('nextLink', () => {
     assert.equal(nextLink([]), undefined);
   });
 });
+
+describe('insecure registries', () => {
+  test('loopback is insecure by default, other addresses are not', async () => {
+    const plain = new RegistryClient();
+    try {
+      assert.equal(await plain.isInsecureRegistry('127.0.0.1:5000'), true);
+      assert.equal(await plain.isInsecureRegistry('127.1.2.3'), true);
+      assert.equal(await plain.isInsecureRegistry('[::1]:5000'), true);
+      assert.equal(await plain.isInsecureRegistry('localhost:5000'), true);
+      assert.equal(await plain.isInsecureRegistry('10.1.2.3:5000'), false);
+    } finally {
+      plain.close();
+    }
+  });
+
+  test('CIDRs and host[:port] names from the configuration', async () => {
+    const configured = new RegistryClient({ insecureRegistries: ['10.0.0.0/8', 'fd00::/8', '192.0.2.7:5000', 'http://198.51.100.1'] });
+    try {
+      assert.equal(await configured.isInsecureRegistry('10.1.2.3:5000'), true);
+      assert.equal(await configured.isInsecureRegistry('[fd12::1]:443'), true);
+      assert.equal(await configured.isInsecureRegistry('192.0.2.7:5000'), true);
+      assert.equal(await configured.isInsecureRegistry('192.0.2.7:5001'), false);
+      assert.equal(await configured.isInsecureRegistry('198.51.100.1:5000'), true);
+      assert.equal(await configured.isInsecureRegistry('11.0.0.1'), false);
+    } finally {
+      configured.close();
+    }
+  });
+});
