@@ -209,16 +209,16 @@ function write(out: Writable, text: string): Promise<void> | undefined {
  * Throws JsonMessageError on the first message carrying an error.
  */
 export async function displayJsonMessages(
-  stream: AsyncIterable<object> | Readable,
+  stream: AsyncIterable<object> | Iterable<object> | Readable,
   out: Writable,
   options: DisplayOptions,
 ): Promise<void> {
   const { isTty } = options;
   const columns = (out as Writable & { columns?: number }).columns;
   const width = isTty ? (options.width ?? columns ?? 200) : 200;
-  const messages: AsyncIterable<JsonMessage> = isReadable(stream)
+  const messages: AsyncIterable<JsonMessage> | Iterable<JsonMessage> = isReadable(stream)
     ? parseJsonStream(stream as AsyncIterable<Buffer | string>)
-    : (stream as AsyncIterable<JsonMessage>);
+    : (stream as AsyncIterable<JsonMessage> | Iterable<JsonMessage>);
   // Line of each progress id, counted from the first one; cleared by any other message.
   let lines = new Map<string, number>();
   for await (const message of messages) {
