@@ -314,7 +314,7 @@ class Parser {
   private actionLine = 0;
 
   constructor(
-    private readonly text: string,
+    text: string,
     private readonly hasFunction: (name: string) => boolean,
     private readonly defined: Map<string, ListNode>,
   ) {
