@@ -227,7 +227,7 @@ function tokenError(status: number, body: Buffer): EngineError {
   }
   if (status === 401) return unauthorized(`unauthorized: ${details || 'authentication required'}`);
   if (status === 403) return new EngineError('Forbidden', `denied: ${details || 'access to the resource is denied'}`);
-  const kind = status >= 500 || status === 429 ? 'Unavailable' : 'System';
+  const kind = status >= 500 ? 'Unavailable' : 'System';
   return new EngineError(kind, `token server answered ${status}${details ? `: ${details}` : ''}`);
 }
 

@@ -19,7 +19,14 @@ import {
   type RegistryCredentials,
 } from './auth.js';
 import { BlobStream, computeDigest, digestAlgorithm, type BlobDescriptor } from './blob-stream.js';
-import { connectionError, RegistryError, responseError, formatErrorEntries } from './errors.js';
+import {
+  connectionError,
+  RegistryError,
+  responseError,
+  schema1Error,
+  translatePullError,
+  translatePushError,
+} from './errors.js';
 import {
   DEFAULT_MANIFEST_ACCEPT,
   MediaType,
@@ -36,9 +43,7 @@ import { DEFAULT_PLATFORM, selectPlatform, type PlatformSpec } from './platform.
 import {
   DEFAULT_DOMAIN,
   DEFAULT_TAG,
-  familiarName,
   familiarString,
-  referenceString,
   registryApiHost,
   type ParsedReference,
 } from './reference.js';
@@ -51,6 +56,7 @@ import {
   isTransientError,
   isTransientStatus,
   methodWord,
+  nextLink,
   readBody,
   sleep,
 } from './transport.js';
@@ -75,7 +81,10 @@ export interface RegistryClientOptions {
   mirrors?: string[];
   /** Mirrors of other registries, by registry host[:port]: tried before it for pulls. */
   registryMirrors?: Record<string, string[]>;
-  /** Credentials to use for a registry or mirror host when a call brings none. */
+  /**
+   * Credentials for a registry when a call brings none. Called with the
+   * domain as references spell it (docker.io, host:port) or a mirror's host.
+   */
   credentialsFor?: (registryHost: string) => RegistryCredentials | undefined;
   /** Attempts after the first one for transient failures (resets, 5xx, 429). */
   maxRetries?: number;
@@ -134,7 +143,7 @@ export interface UploadResult {
 }
 
 interface Endpoint {
-  /** Registry or mirror host[:port]: the key for credentials. */
+  /** What credentialsFor is asked with: the registry domain (docker.io, host:port) or the mirror's host. */
   host: string;
   /** The v2 API root, e.g. https://registry-1.docker.io/v2/. */
   base: URL;
@@ -222,26 +231,26 @@ export class RegistryClient {
   // ---- endpoints ----
 
   /** The registry itself, its scheme settled by a ping of /v2/ (HTTPS, then HTTP if insecure). */
-  private originEndpoint(domain: string, signal?: AbortSignal): Promise<Endpoint> {
-    const host = registryApiHost(domain);
-    const key = `origin:${host}`;
+  private originEndpoint(domain: string): Promise<Endpoint> {
+    const key = `origin:${domain}`;
     let endpoint = this.endpoints.get(key);
     if (endpoint === undefined) {
-      endpoint = this.pingOrigin(host, signal);
+      endpoint = this.pingOrigin(domain);
       this.endpoints.set(key, endpoint);
       endpoint.catch(() => this.endpoints.delete(key));
     }
     return endpoint;
   }
 
-  private async pingOrigin(host: string, signal?: AbortSignal): Promise<Endpoint> {
+  private async pingOrigin(domain: string): Promise<Endpoint> {
+    const host = registryApiHost(domain);
     const insecure = await this.isInsecureRegistry(host);
-    const candidates: Endpoint[] = [makeEndpoint(host, new URL(`https://${host}/v2/`), insecure, false)];
-    if (insecure) candidates.push(makeEndpoint(host, new URL(`http://${host}/v2/`), false, false));
+    const candidates: Endpoint[] = [makeEndpoint(domain, new URL(`https://${host}/v2/`), insecure, false)];
+    if (insecure) candidates.push(makeEndpoint(domain, new URL(`http://${host}/v2/`), false, false));
     let lastError: unknown;
     for (const candidate of candidates) {
       try {
-        await this.ping(candidate, signal);
+        await this.ping(candidate);
         return candidate;
       } catch (err) {
         lastError = err;
@@ -251,7 +260,7 @@ export class RegistryClient {
     throw lastError;
   }
 
-  private mirrorEndpoint(url: string, signal?: AbortSignal): Promise<Endpoint> {
+  private mirrorEndpoint(url: string): Promise<Endpoint> {
     const key = `mirror:${url}`;
     let endpoint = this.endpoints.get(key);
     if (endpoint === undefined) {
@@ -260,7 +269,7 @@ export class RegistryClient {
         const base = new URL(parsed.pathname.replace(/\/*$/, '/') + 'v2/', parsed);
         const insecure = await this.isInsecureRegistry(parsed.host);
         const candidate = makeEndpoint(parsed.host, base, insecure, true);
-        await this.ping(candidate, signal);
+        await this.ping(candidate);
         return candidate;
       })();
       this.endpoints.set(key, endpoint);
@@ -269,8 +278,11 @@ export class RegistryClient {
     return endpoint;
   }
 
-  /** GET /v2/ without credentials: proves the endpoint speaks HTTP(S) and learns its challenges. */
-  private async ping(endpoint: Endpoint, signal?: AbortSignal): Promise<void> {
+  /**
+   * GET /v2/ without credentials: proves the endpoint speaks HTTP(S) and
+   * learns its challenges. Shared by every caller, so no caller's signal.
+   */
+  private async ping(endpoint: Endpoint): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       let res: IncomingMessage;
       try {
@@ -278,7 +290,6 @@ export class RegistryClient {
           method: 'GET',
           url: endpoint.base,
           insecureTls: endpoint.insecureTls,
-          signal,
           followRedirects: true,
         });
       } catch (err) {
@@ -311,13 +322,13 @@ export class RegistryClient {
   ): Promise<T> {
     for (const mirror of this.mirrorsOf(domain)) {
       try {
-        return await operation(await this.mirrorEndpoint(mirror, signal));
+        return await operation(await this.mirrorEndpoint(mirror));
       } catch (err) {
         if (signal?.aborted) throw err;
         log.info('mirror failed, trying the next source', { mirror, error: errorMessage(err) });
       }
     }
-    return operation(await this.originEndpoint(domain, signal));
+    return operation(await this.originEndpoint(domain));
   }
 
   private credentialsFor(endpoint: Endpoint, call: CallOptions): RegistryCredentials | undefined {
@@ -518,7 +529,7 @@ export class RegistryClient {
     body: Buffer,
     options: CallOptions = {},
   ): Promise<Descriptor> {
-    const endpoint = await this.originEndpoint(repo.domain, options.signal);
+    const endpoint = await this.originEndpoint(repo.domain);
     const path = `${repo.path}/manifests/${tagOrDigest}`;
     const res = await this.request(
       endpoint,
@@ -608,7 +619,7 @@ export class RegistryClient {
 
   /** Whether the registry (not its mirrors) has the blob in this repository. */
   async blobExists(repo: RepositoryRef, digest: string, options: CallOptions & { forPush?: boolean } = {}): Promise<boolean> {
-    const endpoint = await this.originEndpoint(repo.domain, options.signal);
+    const endpoint = await this.originEndpoint(repo.domain);
     const scopes = [repositoryScope(repo.path, options.forPush ? ['pull', 'push'] : ['pull'])];
     return this.headBlob(endpoint, repo, digest, scopes, options);
   }
@@ -641,7 +652,7 @@ export class RegistryClient {
     options: UploadOptions = {},
   ): Promise<UploadResult> {
     digestAlgorithm(digest);
-    const endpoint = await this.originEndpoint(repo.domain, options.signal);
+    const endpoint = await this.originEndpoint(repo.domain);
     const scopes = [repositoryScope(repo.path, ['pull', 'push'])];
     if (options.mountFrom && options.mountFrom !== repo.path) scopes.push(repositoryScope(options.mountFrom, ['pull']));
     for (let attempt = 0; ; attempt++) {
@@ -829,57 +840,10 @@ function manifestMediaType(contentType: string | undefined, parsed: Manifest): s
   return isImageIndex(parsed) ? MediaType.ociIndex : MediaType.ociManifest;
 }
 
-function schema1Error(ref: ParsedReference): EngineError {
-  return invalidParameter(
-    'Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. ' +
-      `Suggest the author of ${referenceString(ref)} to upgrade the image to the OCI Format or ` +
-      'Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/',
-  );
-}
-
-/** moby's translatePullError: "manifest for x not found", "pull access denied for x, ...". */
-function translatePullError(err: RegistryError, ref: ParsedReference): RegistryError {
-  const first = err.errors[0];
-  if (first === undefined) return err;
-  const cause = formatErrorEntries([first]);
-  let message: string | undefined;
-  if (first.code === 'DENIED') {
-    message = `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${cause}`;
-  } else if (first.code === 'MANIFEST_UNKNOWN') {
-    message = `manifest for ${familiarString(ref)} not found: ${cause}`;
-  } else if (first.code === 'NAME_UNKNOWN') {
-    message = `repository ${familiarName(ref)} not found: ${cause}`;
-  }
-  if (message === undefined) return err;
-  // Docker reports all three as "not found" so a missing and a private repository look alike.
-  return new RegistryError('NotFound', message, err.status, err.errors);
-}
-
-function translatePushError(err: RegistryError, repo: RepositoryRef): RegistryError {
-  if (err.code === 'DENIED' || err.status === 403) {
-    return new RegistryError(err.kind, `denied: requested access to the resource is denied`, err.status, err.errors);
-  }
-  if (err.code === 'NAME_UNKNOWN') {
-    return new RegistryError('NotFound', `repository ${familiarName({ ...repo })} not found: ${formatErrorEntries(err.errors)}`, err.status, err.errors);
-  }
-  return err;
-}
-
 function uploadLocation(res: IncomingMessage, requestUrl: URL): URL {
   const location = headerValue(res.headers, 'location');
   if (!location) throw new EngineError('System', `registry did not send an upload location for ${requestUrl}`);
   return new URL(location, requestUrl);
-}
-
-/** The target of `rel="next"` among Link header values. */
-export function nextLink(values: string[]): string | undefined {
-  for (const value of values) {
-    for (const part of value.split(/,(?=\s*<)/)) {
-      const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
-      if (match && /(?:^|;)\s*rel="?next"?\s*(?:;|$)/i.test(match[2])) return match[1];
-    }
-  }
-  return undefined;
 }
 
 /** Regroups a stream into Buffers of exactly `size` bytes (the last may be shorter). */

@@ -3,7 +3,8 @@
  * engine can word them as Docker does ("manifest unknown", "denied"...).
  */
 import type { IncomingMessage } from 'node:http';
-import { EngineError, type ErrorKind } from '../common/errors.js';
+import { EngineError, invalidParameter, type ErrorKind } from '../common/errors.js';
+import { familiarName, familiarString, referenceString, type ParsedReference } from './reference.js';
 import { isTransientError, methodWord, readBody } from './transport.js';
 
 /** One entry of the `{"errors": [...]}` body of the distribution API. */
@@ -46,7 +47,8 @@ export function kindForStatus(status: number): ErrorKind {
   if (status === 403) return 'Forbidden';
   if (status === 404) return 'NotFound';
   if (status === 400 || status === 405 || status === 413 || status === 416) return 'InvalidParameter';
-  if (status === 408 || status === 429 || status >= 500) return 'Unavailable';
+  // 429 (rate limits) stays System: reported at once, like Docker, and never retried.
+  if (status === 408 || status >= 500) return 'Unavailable';
   return 'System';
 }
 
@@ -112,4 +114,37 @@ export function connectionError(err: unknown, method: string, url: URL): Registr
   }
   const kind = isTransientError(err) ? 'Unavailable' : 'System';
   return new RegistryError(kind, `${methodWord(method)} "${url}": ${reason}`, 0, [], { cause: err });
+}
+
+export function schema1Error(ref: ParsedReference): EngineError {
+  return invalidParameter(
+    'Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. ' +
+      `Suggest the author of ${referenceString(ref)} to upgrade the image to the OCI Format or ` +
+      'Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/',
+  );
+}
+
+/** moby's translatePullError: "manifest for x not found", "pull access denied for x, ...". */
+export function translatePullError(err: RegistryError, ref: ParsedReference): RegistryError {
+  const first = err.errors[0];
+  if (first === undefined) return err;
+  const cause = formatErrorEntries([first]);
+  let message: string | undefined;
+  if (first.code === 'DENIED') {
+    message = `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': ${cause}`;
+  } else if (first.code === 'MANIFEST_UNKNOWN') {
+    message = `manifest for ${familiarString(ref)} not found: ${cause}`;
+  } else if (first.code === 'NAME_UNKNOWN') {
+    message = `repository ${familiarName(ref)} not found: ${cause}`;
+  }
+  if (message === undefined) return err;
+  // Docker reports all three as "not found" so a missing and a private repository look alike.
+  return new RegistryError('NotFound', message, err.status, err.errors);
+}
+
+export function translatePushError(err: RegistryError, repo: { domain: string; path: string }): RegistryError {
+  if (err.code === 'NAME_UNKNOWN') {
+    return new RegistryError('NotFound', `repository ${familiarName({ ...repo })} not found: ${formatErrorEntries(err.errors)}`, err.status, err.errors);
+  }
+  return err;
 }

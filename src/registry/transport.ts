@@ -47,7 +47,8 @@ const TRANSIENT_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
-const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
+// 429 is absent: a rate limit is reported (Docker Hub's toomanyrequests), not hammered.
+const TRANSIENT_STATUSES = new Set([408, 425, 500, 502, 503, 504]);
 
 export function isTransientStatus(status: number): boolean {
   return TRANSIENT_STATUSES.has(status);
@@ -218,4 +219,15 @@ export class HttpTransport {
     this.httpsAgent.destroy();
     this.insecureHttpsAgent.destroy();
   }
+}
+
+/** The target of `rel="next"` among Link header values. */
+export function nextLink(values: string[]): string | undefined {
+  for (const value of values) {
+    for (const part of value.split(/,(?=\s*<)/)) {
+      const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+      if (match && /(?:^|;)\s*rel="?next"?\s*(?:;|$)/i.test(match[2])) return match[1];
+    }
+  }
+  return undefined;
 }

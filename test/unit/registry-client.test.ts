@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { RegistryClient } from '../../src/registry/client.js';
 import { BlobVerificationError } from '../../src/registry/errors.js';
 import { isEngineError } from '../../src/common/errors.js';
-import { nextLink } from '../../src/registry/client.js';
+import { nextLink } from '../../src/registry/transport.js';
 
 type Behaviour = 'good' | 'wrong-bytes' | 'short' | 'long' | 'cut-once' | 'cut-once-ignore-range' | '503-once' | 'missing';
 
