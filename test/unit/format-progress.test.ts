@@ -78,6 +78,9 @@ describe('progress: docker pull parity', () => {
     }
     assert.equal(await display(messages(), { isTty: true, width: 120 }), DOCKER_TTY_120);
   });
+  test('object-mode streams carry parsed messages', async () => {
+    assert.equal(await display(Readable.from(pull), { isTty: false }), DOCKER_NOT_TTY);
+  });
   test('terminal width comes from the stream when not given', async () => {
     const out = Object.assign(new PassThrough(), { columns: 120 });
     const chunks: Buffer[] = [];

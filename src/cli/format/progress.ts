@@ -148,9 +148,12 @@ function isReadable(stream: unknown): stream is Readable {
 
 /**
  * Splits concatenated JSON values (newline-delimited or not, as Go's
- * json.Decoder reads them) out of a byte stream.
+ * json.Decoder reads them) out of a byte stream. Chunks that are already
+ * objects (from an object-mode stream) pass through as messages.
  */
-export async function* parseJsonStream(stream: AsyncIterable<Buffer | string>): AsyncGenerator<JsonMessage> {
+export async function* parseJsonStream(
+  stream: AsyncIterable<Buffer | string | object>,
+): AsyncGenerator<JsonMessage> {
   const decoder = new StringDecoder('utf8');
   let buffer = '';
   let scan = 0;
@@ -190,7 +193,13 @@ export async function* parseJsonStream(stream: AsyncIterable<Buffer | string>): 
     if (valueStart >= 0) valueStart = 0;
   };
   for await (const chunk of stream) {
-    buffer += typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    if (typeof chunk === 'string') buffer += chunk;
+    else if (chunk instanceof Uint8Array)
+      buffer += decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    else {
+      yield chunk as JsonMessage;
+      continue;
+    }
     yield* take();
   }
   buffer += decoder.end();
@@ -217,7 +226,7 @@ export async function displayJsonMessages(
   const columns = (out as Writable & { columns?: number }).columns;
   const width = isTty ? (options.width ?? columns ?? 200) : 200;
   const messages: AsyncIterable<JsonMessage> | Iterable<JsonMessage> = isReadable(stream)
-    ? parseJsonStream(stream as AsyncIterable<Buffer | string>)
+    ? parseJsonStream(stream as AsyncIterable<Buffer | string | object>)
     : (stream as AsyncIterable<JsonMessage> | Iterable<JsonMessage>);
   // Line of each progress id, counted from the first one; cleared by any other message.
   let lines = new Map<string, number>();
