@@ -101,7 +101,9 @@ export function findChallenge(challenges: Challenge[], scheme: string): Challeng
 }
 
 /** Username and password from explicit fields or from the base64 `auth` field. */
-export function basicCredentials(creds: RegistryCredentials | undefined): { username: string; password: string } | undefined {
+export function basicCredentials(
+  creds: RegistryCredentials | undefined,
+): { username: string; password: string } | undefined {
   if (creds === undefined) return undefined;
   if (creds.username) return { username: creds.username, password: creds.password ?? '' };
   if (creds.auth) {
@@ -117,7 +119,9 @@ export function basicAuthorization(username: string, password: string): string {
 }
 
 export function hasCredentials(creds: RegistryCredentials | undefined): boolean {
-  return basicCredentials(creds) !== undefined || Boolean(creds?.identitytoken) || Boolean(creds?.registrytoken);
+  return (
+    basicCredentials(creds) !== undefined || Boolean(creds?.identitytoken) || Boolean(creds?.registrytoken)
+  );
 }
 
 /** Scope strings for a repository, e.g. repository:library/busybox:pull,push. */
@@ -155,7 +159,9 @@ interface TokenResponseBody {
 export async function fetchToken(transport: HttpTransport, request: TokenRequest): Promise<Token> {
   const realm = new URL(request.realm);
   const useOAuth = Boolean(request.credentials?.identitytoken);
-  const res = useOAuth ? await postOAuth(transport, realm, request) : await getToken(transport, realm, request);
+  const res = useOAuth
+    ? await postOAuth(transport, realm, request)
+    : await getToken(transport, realm, request);
   const body = await readBody(res, 1024 * 1024);
   if (res.statusCode !== 200) throw tokenError(res.statusCode ?? 0, body);
   let parsed: TokenResponseBody;
@@ -226,7 +232,8 @@ function tokenError(status: number, body: Buffer): EngineError {
     details = body.toString('utf8').trim().slice(0, 200);
   }
   if (status === 401) return unauthorized(`unauthorized: ${details || 'authentication required'}`);
-  if (status === 403) return new EngineError('Forbidden', `denied: ${details || 'access to the resource is denied'}`);
+  if (status === 403)
+    return new EngineError('Forbidden', `denied: ${details || 'access to the resource is denied'}`);
   const kind = status >= 500 ? 'Unavailable' : 'System';
   return new EngineError(kind, `token server answered ${status}${details ? `: ${details}` : ''}`);
 }
@@ -235,7 +242,12 @@ function tokenError(status: number, body: Buffer): EngineError {
 export class TokenCache {
   private readonly tokens = new Map<string, Token>();
 
-  static key(realm: string, service: string | undefined, scopes: string[], creds: RegistryCredentials | undefined): string {
+  static key(
+    realm: string,
+    service: string | undefined,
+    scopes: string[],
+    creds: RegistryCredentials | undefined,
+  ): string {
     // A token belongs to the exact credentials that earned it (a wrong password must not
     // reuse the token of a right one); secrets enter the key only hashed.
     const basic = basicCredentials(creds);
@@ -325,7 +337,8 @@ export class Authorizer {
       return `Bearer ${token.token}`;
     }
     const basic = basicCredentials(creds);
-    if (basic && findChallenge(challenges, 'basic')) return basicAuthorization(basic.username, basic.password);
+    if (basic && findChallenge(challenges, 'basic'))
+      return basicAuthorization(basic.username, basic.password);
     return undefined;
   }
 
@@ -333,7 +346,12 @@ export class Authorizer {
    * Records the challenge of a 401 answer and forgets the token that earned
    * it. Returns whether asking again with fresh authorization may succeed.
    */
-  rejected(target: AuthTarget, res: IncomingMessage, scopes: string[], creds: RegistryCredentials | undefined): boolean {
+  rejected(
+    target: AuthTarget,
+    res: IncomingMessage,
+    scopes: string[],
+    creds: RegistryCredentials | undefined,
+  ): boolean {
     const challenges = parseChallenges(headerValues(res.headers, 'www-authenticate'));
     const previous = this.challengesFor(target.origin);
     this.setChallenges(target.origin, challenges);
@@ -344,7 +362,11 @@ export class Authorizer {
       return !creds?.registrytoken;
     }
     // Basic: only worth retrying if we did not know the endpoint wanted it.
-    return findChallenge(challenges, 'basic') !== undefined && !findChallenge(previous, 'basic') && hasCredentials(creds);
+    return (
+      findChallenge(challenges, 'basic') !== undefined &&
+      !findChallenge(previous, 'basic') &&
+      hasCredentials(creds)
+    );
   }
 }
 
@@ -386,7 +408,10 @@ export async function login(
     } catch (err) {
       // Refused credentials are an answer; only unreachable endpoints send us to the next one.
       if (err instanceof EngineError && err.kind === 'Unauthorized') throw err;
-      log.debug('login endpoint failed, trying the next one', { url: String(endpoint.url), error: errorMessage(err) });
+      log.debug('login endpoint failed, trying the next one', {
+        url: String(endpoint.url),
+        error: errorMessage(err),
+      });
       lastError = err;
     }
   }
@@ -404,7 +429,10 @@ async function loginEndpoint(
   discard(ping);
   if (ping.statusCode === 200) return { Status: 'Login Succeeded' };
   if (ping.statusCode !== 401) {
-    throw new EngineError('System', `login attempt to ${url} failed with status: ${ping.statusCode} ${ping.statusMessage ?? ''}`.trim());
+    throw new EngineError(
+      'System',
+      `login attempt to ${url} failed with status: ${ping.statusCode} ${ping.statusMessage ?? ''}`.trim(),
+    );
   }
   const authorizer = new Authorizer(transport);
   const target = { origin: url.origin, insecureTls: endpoint.insecureTls };
@@ -423,7 +451,8 @@ async function loginEndpoint(
     }
     throw err;
   }
-  if (authorization === undefined) throw unauthorized(`${methodWord('GET')} "${url}": no basic auth credentials`);
+  if (authorization === undefined)
+    throw unauthorized(`${methodWord('GET')} "${url}": no basic auth credentials`);
   const res = await transport.send({
     method: 'GET',
     url,
@@ -437,7 +466,8 @@ async function loginEndpoint(
     if (identityToken) result.IdentityToken = identityToken;
     return result;
   }
-  const message = `login attempt to ${url} failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+  const message =
+    `login attempt to ${url} failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim();
   if (res.statusCode === 401 || res.statusCode === 403) throw unauthorized(message);
   throw new EngineError('System', message);
 }

@@ -94,7 +94,12 @@ export class BlobStream extends Readable {
         const start = contentRangeStart(res);
         if (start !== offset) {
           res.destroy();
-          this.destroy(new BlobVerificationError('size', `registry resumed ${this.descriptor.digest} at byte ${start}, not ${offset}`));
+          this.destroy(
+            new BlobVerificationError(
+              'size',
+              `registry resumed ${this.descriptor.digest} at byte ${start}, not ${offset}`,
+            ),
+          );
           return;
         }
       } else {

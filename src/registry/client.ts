@@ -225,7 +225,9 @@ export class RegistryClient {
           (found) => found.map((a) => a.address),
           () => [] as string[],
         );
-    return addresses.some((address) => this.insecureNets.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'));
+    return addresses.some((address) =>
+      this.insecureNets.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4'),
+    );
   }
 
   // ---- endpoints ----
@@ -299,7 +301,10 @@ export class RegistryClient {
         throw connectionError(err, 'GET', endpoint.base);
       }
       discard(res);
-      this.authorizer.setChallenges(endpoint.origin, parseChallenges(headerValues(res.headers, 'www-authenticate')));
+      this.authorizer.setChallenges(
+        endpoint.origin,
+        parseChallenges(headerValues(res.headers, 'www-authenticate')),
+      );
       return;
     }
   }
@@ -353,7 +358,7 @@ export class RegistryClient {
     const url = spec.url ?? new URL(spec.path ?? '', endpoint.base);
     const creds = this.credentialsFor(endpoint, call);
     let authRetried = false;
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       let authorization: string | undefined;
       try {
         authorization = await this.authorizer.authorization(endpoint, scopes, creds, { signal: call.signal });
@@ -393,7 +398,11 @@ export class RegistryClient {
       }
       if (status === 401 && authorization === undefined && findBasic(res)) {
         discard(res);
-        throw new RegistryError('Unauthorized', `${methodWord(spec.method)} "${url}": no basic auth credentials`, 401);
+        throw new RegistryError(
+          'Unauthorized',
+          `${methodWord(spec.method)} "${url}": no basic auth credentials`,
+          401,
+        );
       }
       if (spec.idempotent && isTransientStatus(status) && attempt < this.maxRetries) {
         discard(res);
@@ -415,7 +424,11 @@ export class RegistryClient {
     ref: ParsedReference,
     options: CallOptions & { accept?: readonly string[] } = {},
   ): Promise<ManifestResult> {
-    const accept = options.accept ?? [...DEFAULT_MANIFEST_ACCEPT, MediaType.dockerSchema1SignedManifest, MediaType.dockerSchema1Manifest];
+    const accept = options.accept ?? [
+      ...DEFAULT_MANIFEST_ACCEPT,
+      MediaType.dockerSchema1SignedManifest,
+      MediaType.dockerSchema1Manifest,
+    ];
     const target = ref.digest ?? ref.tag ?? DEFAULT_TAG;
     const scopes = [repositoryScope(ref.path, ['pull'])];
     return this.withPullEndpoints(ref.domain, options.signal, async (endpoint) => {
@@ -438,7 +451,11 @@ export class RegistryClient {
     });
   }
 
-  private manifestResult(ref: ParsedReference, body: Buffer, contentType: string | undefined): ManifestResult {
+  private manifestResult(
+    ref: ParsedReference,
+    body: Buffer,
+    contentType: string | undefined,
+  ): ManifestResult {
     let parsed: Manifest;
     try {
       parsed = JSON.parse(body.toString('utf8')) as Manifest;
@@ -448,10 +465,16 @@ export class RegistryClient {
     const mediaType = manifestMediaType(contentType, parsed);
     if (isSchema1MediaType(mediaType)) throw schema1Error(ref);
     if (!isIndexMediaType(mediaType) && !isManifestMediaType(mediaType)) {
-      throw new EngineError('System', `unsupported manifest media type ${mediaType} for ${familiarString(ref)}`);
+      throw new EngineError(
+        'System',
+        `unsupported manifest media type ${mediaType} for ${familiarString(ref)}`,
+      );
     }
     if (isIndexMediaType(mediaType) !== isImageIndex(parsed)) {
-      throw new EngineError('System', `manifest of ${familiarString(ref)} does not match its media type ${mediaType}`);
+      throw new EngineError(
+        'System',
+        `manifest of ${familiarString(ref)} does not match its media type ${mediaType}`,
+      );
     }
     const digest = ref.digest ? computeDigest(body, digestAlgorithm(ref.digest)) : computeDigest(body);
     if (ref.digest && digest !== ref.digest) {
@@ -474,10 +497,17 @@ export class RegistryClient {
       const res = await this.request(
         endpoint,
         scopes,
-        { method: 'HEAD', path, headers: { Accept: accept.join(', ') }, idempotent: true, followRedirects: true },
+        {
+          method: 'HEAD',
+          path,
+          headers: { Accept: accept.join(', ') },
+          idempotent: true,
+          followRedirects: true,
+        },
         options,
       );
-      if (res.statusCode !== 200) throw translatePullError(await responseError(res, 'HEAD', new URL(path, endpoint.base)), ref);
+      if (res.statusCode !== 200)
+        throw translatePullError(await responseError(res, 'HEAD', new URL(path, endpoint.base)), ref);
       discard(res);
       const digest = headerValue(res.headers, 'docker-content-digest');
       const size = Number(headerValue(res.headers, 'content-length'));
@@ -505,11 +535,19 @@ export class RegistryClient {
     const top = await this.getManifest(ref, options);
     let current = top;
     for (let depth = 0; isImageIndex(current.parsed); depth++) {
-      if (depth >= MAX_INDEX_DEPTH) throw new EngineError('System', `index of ${familiarString(ref)} nests too deeply`);
+      if (depth >= MAX_INDEX_DEPTH)
+        throw new EngineError('System', `index of ${familiarString(ref)} nests too deeply`);
       const chosen = selectPlatform(current.parsed, platform);
-      current = await this.getManifest({ domain: ref.domain, path: ref.path, digest: chosen.digest }, options);
+      current = await this.getManifest(
+        { domain: ref.domain, path: ref.path, digest: chosen.digest },
+        options,
+      );
       if (current.mediaType !== chosen.mediaType && chosen.mediaType) {
-        log.debug('manifest media type differs from its index entry', { digest: chosen.digest, index: chosen.mediaType, manifest: current.mediaType });
+        log.debug('manifest media type differs from its index entry', {
+          digest: chosen.digest,
+          index: chosen.mediaType,
+          manifest: current.mediaType,
+        });
       }
     }
     const resolved: ResolvedImage = {
@@ -564,9 +602,11 @@ export class RegistryClient {
   ): Promise<BlobStream> {
     digestAlgorithm(descriptor.digest);
     const offset = options.offset ?? 0;
-    if (offset < 0 || offset > descriptor.size) throw invalidParameter(`invalid offset ${offset} for blob of ${descriptor.size} bytes`);
+    if (offset < 0 || offset > descriptor.size)
+      throw invalidParameter(`invalid offset ${offset} for blob of ${descriptor.size} bytes`);
     return this.withPullEndpoints(repo.domain, options.signal, async (endpoint) => {
-      const open = (from: number): Promise<IncomingMessage> => this.openBlob(endpoint, repo, descriptor, from, options);
+      const open = (from: number): Promise<IncomingMessage> =>
+        this.openBlob(endpoint, repo, descriptor, from, options);
       const first = await open(offset);
       return new BlobStream(descriptor, first, {
         reopen: open,
@@ -598,7 +638,12 @@ export class RegistryClient {
     if (status === 200 || (status === 206 && offset > 0)) return res;
     const err = await responseError(res, 'GET', new URL(path, endpoint.base));
     if (err.kind === 'NotFound' && err.errors.length === 0) {
-      throw new RegistryError('NotFound', `blob unknown: blob ${descriptor.digest} unknown to registry`, 404, [{ code: 'BLOB_UNKNOWN' }]);
+      throw new RegistryError(
+        'NotFound',
+        `blob unknown: blob ${descriptor.digest} unknown to registry`,
+        404,
+        [{ code: 'BLOB_UNKNOWN' }],
+      );
     }
     throw err;
   }
@@ -610,7 +655,8 @@ export class RegistryClient {
     options: CallOptions & { limit?: number } = {},
   ): Promise<Buffer> {
     const limit = options.limit ?? MANIFEST_SIZE_LIMIT;
-    if (descriptor.size > limit) throw invalidParameter(`blob ${descriptor.digest} is larger than ${limit} bytes`);
+    if (descriptor.size > limit)
+      throw invalidParameter(`blob ${descriptor.digest} is larger than ${limit} bytes`);
     const stream = await this.fetchBlob(repo, descriptor, options);
     const chunks: Buffer[] = [];
     for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -618,7 +664,11 @@ export class RegistryClient {
   }
 
   /** Whether the registry (not its mirrors) has the blob in this repository. */
-  async blobExists(repo: RepositoryRef, digest: string, options: CallOptions & { forPush?: boolean } = {}): Promise<boolean> {
+  async blobExists(
+    repo: RepositoryRef,
+    digest: string,
+    options: CallOptions & { forPush?: boolean } = {},
+  ): Promise<boolean> {
     const endpoint = await this.originEndpoint(repo.domain);
     const scopes = [repositoryScope(repo.path, options.forPush ? ['pull', 'push'] : ['pull'])];
     return this.headBlob(endpoint, repo, digest, scopes, options);
@@ -632,7 +682,12 @@ export class RegistryClient {
     call: CallOptions,
   ): Promise<boolean> {
     const path = `${repo.path}/blobs/${digest}`;
-    const res = await this.request(endpoint, scopes, { method: 'HEAD', path, idempotent: true, followRedirects: true }, call);
+    const res = await this.request(
+      endpoint,
+      scopes,
+      { method: 'HEAD', path, idempotent: true, followRedirects: true },
+      call,
+    );
     discard(res);
     if (res.statusCode === 200) return true;
     if (res.statusCode === 404) return false;
@@ -654,7 +709,8 @@ export class RegistryClient {
     digestAlgorithm(digest);
     const endpoint = await this.originEndpoint(repo.domain);
     const scopes = [repositoryScope(repo.path, ['pull', 'push'])];
-    if (options.mountFrom && options.mountFrom !== repo.path) scopes.push(repositoryScope(options.mountFrom, ['pull']));
+    if (options.mountFrom && options.mountFrom !== repo.path)
+      scopes.push(repositoryScope(options.mountFrom, ['pull']));
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.uploadOnce(endpoint, repo, digest, size, source, scopes, options);
@@ -685,7 +741,12 @@ export class RegistryClient {
       start.searchParams.set('mount', digest);
       start.searchParams.set('from', options.mountFrom);
     }
-    const started = await this.request(endpoint, scopes, { method: 'POST', url: start, idempotent: false }, options);
+    const started = await this.request(
+      endpoint,
+      scopes,
+      { method: 'POST', url: start, idempotent: false },
+      options,
+    );
     if (started.statusCode === 201) {
       discard(started);
       return { digest, size, existed: false, mounted: true };
@@ -707,7 +768,8 @@ export class RegistryClient {
         location = await this.patchUpload(endpoint, scopes, location, chunk, chunk.length, offset, options);
         offset += chunk.length;
       }
-      if (offset !== size) throw invalidParameter(`blob ${digest}: source gave ${offset} bytes, expected ${size}`);
+      if (offset !== size)
+        throw invalidParameter(`blob ${digest}: source gave ${offset} bytes, expected ${size}`);
     }
 
     const finish = new URL(location);
@@ -717,7 +779,12 @@ export class RegistryClient {
       headers['Content-Type'] = 'application/octet-stream';
       headers['Content-Length'] = String(size);
     }
-    const done = await this.request(endpoint, scopes, { method: 'PUT', url: finish, headers, body: finalBody, idempotent: false }, options);
+    const done = await this.request(
+      endpoint,
+      scopes,
+      { method: 'PUT', url: finish, headers, body: finalBody, idempotent: false },
+      options,
+    );
     if (done.statusCode !== 201) throw await responseError(done, 'PUT', finish);
     discard(done);
     const stored = headerValue(done.headers, 'docker-content-digest');
@@ -737,9 +804,17 @@ export class RegistryClient {
     offset: number | undefined,
     call: CallOptions,
   ): Promise<URL> {
-    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(length) };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(length),
+    };
     if (offset !== undefined) headers['Content-Range'] = `${offset}-${offset + length - 1}`;
-    const res = await this.request(endpoint, scopes, { method: 'PATCH', url: location, headers, body, idempotent: false }, call);
+    const res = await this.request(
+      endpoint,
+      scopes,
+      { method: 'PATCH', url: location, headers, body, idempotent: false },
+      call,
+    );
     if (res.statusCode !== 202) throw await responseError(res, 'PATCH', location);
     discard(res);
     return uploadLocation(res, location);
@@ -755,7 +830,8 @@ export class RegistryClient {
       if (options.pageSize) url.searchParams.set('n', String(options.pageSize));
       const seen = new Set<string>();
       while (url !== undefined) {
-        if (seen.has(url.href)) throw new EngineError('System', `tag listing of ${repo.path} loops at ${url}`);
+        if (seen.has(url.href))
+          throw new EngineError('System', `tag listing of ${repo.path} loops at ${url}`);
         seen.add(url.href);
         const res = await this.request(
           endpoint,
@@ -783,7 +859,11 @@ export class RegistryClient {
    * { Status: 'Login Succeeded', IdentityToken? }; rejects with an
    * Unauthorized error when they are refused.
    */
-  async login(serverAddress: string, creds: RegistryCredentials, options: { signal?: AbortSignal } = {}): Promise<LoginResult> {
+  async login(
+    serverAddress: string,
+    creds: RegistryCredentials,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<LoginResult> {
     const host = loginHost(serverAddress || creds.serveraddress || DEFAULT_DOMAIN);
     const insecure = await this.isInsecureRegistry(host);
     const endpoints = [{ url: new URL(`https://${host}/v2/`), insecureTls: insecure }];
@@ -811,7 +891,10 @@ function hostnameOf(host: string): string {
 
 /** Registry host for a `docker login` server address: Docker Hub's API host for its aliases. */
 export function loginHost(serverAddress: string): string {
-  const host = serverAddress.replace(/^[a-z]+:\/\//i, '').split('/')[0].toLowerCase();
+  const host = serverAddress
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]
+    .toLowerCase();
   return registryApiHost(host === 'index.docker.io' ? DEFAULT_DOMAIN : host);
 }
 
@@ -821,7 +904,11 @@ function findBasic(res: IncomingMessage): boolean {
 
 function wrapAuthError(err: unknown, method: string, url: URL): unknown {
   if (err instanceof EngineError && (err.kind === 'Unauthorized' || err.kind === 'Forbidden')) {
-    return new RegistryError(err.kind, `${methodWord(method)} "${url}": ${err.message}`, err.kind === 'Unauthorized' ? 401 : 403);
+    return new RegistryError(
+      err.kind,
+      `${methodWord(method)} "${url}": ${err.message}`,
+      err.kind === 'Unauthorized' ? 401 : 403,
+    );
   }
   if (err instanceof EngineError) return err;
   return connectionError(err, method, url);
@@ -835,14 +922,16 @@ function isKnownManifestType(mediaType: string): boolean {
 function manifestMediaType(contentType: string | undefined, parsed: Manifest): string {
   const header = contentType?.split(';')[0].trim();
   if (header && isKnownManifestType(header)) return header;
-  if ((parsed as { schemaVersion?: number }).schemaVersion === 1) return MediaType.dockerSchema1SignedManifest;
+  if ((parsed as { schemaVersion?: number }).schemaVersion === 1)
+    return MediaType.dockerSchema1SignedManifest;
   if (typeof parsed.mediaType === 'string' && parsed.mediaType !== '') return parsed.mediaType;
   return isImageIndex(parsed) ? MediaType.ociIndex : MediaType.ociManifest;
 }
 
 function uploadLocation(res: IncomingMessage, requestUrl: URL): URL {
   const location = headerValue(res.headers, 'location');
-  if (!location) throw new EngineError('System', `registry did not send an upload location for ${requestUrl}`);
+  if (!location)
+    throw new EngineError('System', `registry did not send an upload location for ${requestUrl}`);
   return new URL(location, requestUrl);
 }
 

@@ -68,7 +68,10 @@ function parseErrorEntries(body: Buffer): RegistryErrorEntry[] {
     const parsed = JSON.parse(body.toString('utf8')) as { errors?: unknown; details?: unknown };
     if (Array.isArray(parsed.errors)) {
       return parsed.errors
-        .filter((e): e is { code: unknown; message?: unknown; detail?: unknown } => typeof e === 'object' && e !== null)
+        .filter(
+          (e): e is { code: unknown; message?: unknown; detail?: unknown } =>
+            typeof e === 'object' && e !== null,
+        )
         .map((e) => ({
           code: String(e.code ?? 'UNKNOWN'),
           message: typeof e.message === 'string' ? e.message : undefined,
@@ -99,7 +102,9 @@ export async function responseError(res: IncomingMessage, method: string, url: U
   let message: string;
   if (entries.length > 0) message = formatErrorEntries(entries);
   else if (status === 401) message = 'unauthorized: authentication required';
-  else message = `${methodWord(method)} "${url}": received unexpected HTTP status: ${status} ${res.statusMessage ?? ''}`.trim();
+  else
+    message =
+      `${methodWord(method)} "${url}": received unexpected HTTP status: ${status} ${res.statusMessage ?? ''}`.trim();
   return new RegistryError(kindForStatus(status), message, status, entries);
 }
 
@@ -107,7 +112,11 @@ export async function responseError(res: IncomingMessage, method: string, url: U
 export function connectionError(err: unknown, method: string, url: URL): RegistryError {
   const e = err as NodeJS.ErrnoException;
   let reason = e?.message ?? String(err);
-  if (e?.code === 'EPROTO' && url.protocol === 'https:' && /wrong version number|packet length too long/.test(reason)) {
+  if (
+    e?.code === 'EPROTO' &&
+    url.protocol === 'https:' &&
+    /wrong version number|packet length too long/.test(reason)
+  ) {
     reason = 'http: server gave HTTP response to HTTPS client';
   } else if (e?.code === 'ECONNREFUSED') {
     reason = `dial tcp ${url.host}: connect: connection refused`;
@@ -142,9 +151,17 @@ export function translatePullError(err: RegistryError, ref: ParsedReference): Re
   return new RegistryError('NotFound', message, err.status, err.errors);
 }
 
-export function translatePushError(err: RegistryError, repo: { domain: string; path: string }): RegistryError {
+export function translatePushError(
+  err: RegistryError,
+  repo: { domain: string; path: string },
+): RegistryError {
   if (err.code === 'NAME_UNKNOWN') {
-    return new RegistryError('NotFound', `repository ${familiarName({ ...repo })} not found: ${formatErrorEntries(err.errors)}`, err.status, err.errors);
+    return new RegistryError(
+      'NotFound',
+      `repository ${familiarName({ ...repo })} not found: ${formatErrorEntries(err.errors)}`,
+      err.status,
+      err.errors,
+    );
   }
   return err;
 }

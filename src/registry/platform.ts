@@ -100,7 +100,9 @@ export function selectPlatform(index: ImageIndex, wanted: PlatformSpec = DEFAULT
     if (rank !== undefined && (best === undefined || rank < best.rank)) best = { descriptor, rank };
   }
   if (best === undefined) {
-    throw notFound(`no matching manifest for ${formatPlatform(normalizeForMessage(wanted))} in the manifest list entries`);
+    throw notFound(
+      `no matching manifest for ${formatPlatform(normalizeForMessage(wanted))} in the manifest list entries`,
+    );
   }
   return best.descriptor;
 }

@@ -131,7 +131,11 @@ export class HttpTransport {
   private readonly timeoutMs: number;
 
   constructor(options: TransportOptions = {}) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16, scheduling: 'lifo' as const };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 16,
+      scheduling: 'lifo' as const,
+    };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
     this.insecureHttpsAgent = new https.Agent({ ...agentOptions, rejectUnauthorized: false });
@@ -152,7 +156,10 @@ export class HttpTransport {
       if (!redirected) return res;
       discard(res);
       if (hop >= MAX_REDIRECTS) {
-        throw new EngineError('System', `${methodWord(request.method)} "${request.url}": stopped after ${MAX_REDIRECTS} redirects`);
+        throw new EngineError(
+          'System',
+          `${methodWord(request.method)} "${request.url}": stopped after ${MAX_REDIRECTS} redirects`,
+        );
       }
       const next = new URL(location, current.url);
       const headers = { ...current.headers };
@@ -165,7 +172,11 @@ export class HttpTransport {
   private sendOnce(request: HttpRequest): Promise<IncomingMessage> {
     const { url } = request;
     const isHttps = url.protocol === 'https:';
-    const agent = isHttps ? (request.insecureTls ? this.insecureHttpsAgent : this.httpsAgent) : this.httpAgent;
+    const agent = isHttps
+      ? request.insecureTls
+        ? this.insecureHttpsAgent
+        : this.httpsAgent
+      : this.httpAgent;
     const headers: Record<string, string> = { 'User-Agent': this.userAgent, ...request.headers };
     let body: Buffer | Readable | undefined;
     if (Buffer.isBuffer(request.body)) {

@@ -82,7 +82,9 @@ export async function buildTar(entries: TarEntry[]): Promise<Buffer> {
     return Buffer.concat(chunks);
   })();
   for (const entry of entries) {
-    const type = entry.type ?? (entry.linkname !== undefined ? 'symlink' : entry.content === undefined ? 'directory' : 'file');
+    const type =
+      entry.type ??
+      (entry.linkname !== undefined ? 'symlink' : entry.content === undefined ? 'directory' : 'file');
     const content = typeof entry.content === 'string' ? Buffer.from(entry.content) : entry.content;
     const header: Partial<tar.Header> & { name: string } = {
       name: entry.name,
@@ -97,7 +99,8 @@ export async function buildTar(entries: TarEntry[]): Promise<Buffer> {
     if (entry.linkname !== undefined) header.linkname = entry.linkname;
     await new Promise<void>((resolve, reject) => {
       const callback = (err?: Error | null): void => (err ? reject(err) : resolve());
-      if (type === 'file') pack.entry({ ...header, size: content?.length ?? 0 }, content ?? Buffer.alloc(0), callback);
+      if (type === 'file')
+        pack.entry({ ...header, size: content?.length ?? 0 }, content ?? Buffer.alloc(0), callback);
       else pack.entry(header, callback);
     });
   }
@@ -106,9 +109,38 @@ export async function buildTar(entries: TarEntry[]): Promise<Buffer> {
 }
 
 export const BUSYBOX_APPLETS = [
-  'sh', 'echo', 'cat', 'ls', 'sleep', 'true', 'false', 'id', 'env', 'hostname', 'wc', 'head', 'seq',
-  'md5sum', 'sha256sum', 'nc', 'httpd', 'wget', 'ps', 'kill', 'mkdir', 'rm', 'touch', 'stat', 'stty',
-  'uname', 'whoami', 'grep', 'sed', 'dd', 'yes', 'top',
+  'sh',
+  'echo',
+  'cat',
+  'ls',
+  'sleep',
+  'true',
+  'false',
+  'id',
+  'env',
+  'hostname',
+  'wc',
+  'head',
+  'seq',
+  'md5sum',
+  'sha256sum',
+  'nc',
+  'httpd',
+  'wget',
+  'ps',
+  'kill',
+  'mkdir',
+  'rm',
+  'touch',
+  'stat',
+  'stty',
+  'uname',
+  'whoami',
+  'grep',
+  'sed',
+  'dd',
+  'yes',
+  'top',
 ];
 
 let busyboxTar: Promise<Buffer> | undefined;
@@ -124,7 +156,10 @@ export function busyboxLayer(): Promise<Buffer> {
     ...BUSYBOX_APPLETS.map((applet) => ({ name: `bin/${applet}`, linkname: 'busybox' })),
     { name: 'dev/', type: 'directory' },
     { name: 'etc/', type: 'directory' },
-    { name: 'etc/passwd', content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' },
+    {
+      name: 'etc/passwd',
+      content: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    },
     { name: 'etc/group', content: 'root:x:0:\nnobody:x:65534:\n' },
     { name: 'proc/', type: 'directory' },
     { name: 'root/', type: 'directory', mode: 0o700 },
@@ -164,14 +199,20 @@ export interface BuildImageOptions {
 export function buildImage(options: BuildImageOptions): BuiltImage {
   const docker = options.format === 'docker';
   const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
-  const layers = options.layers.map((t) => buildLayer(t, docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip));
+  const layers = options.layers.map((t) =>
+    buildLayer(t, docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip),
+  );
   const created = options.created ?? FIXED_MTIME.toISOString();
   const config: ImageConfig = {
     architecture: platform.architecture,
     os: platform.os,
     ...(platform.variant ? { variant: platform.variant } : {}),
     created,
-    config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], ...options.config },
+    config: {
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      Cmd: ['sh'],
+      ...options.config,
+    },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map(() => ({ created, created_by: 'berth test image' })),
   };
@@ -222,7 +263,11 @@ export function buildIndex(images: BuiltImage[], format: 'oci' | 'docker' = 'oci
     index,
     indexBytes,
     indexDigest,
-    descriptor: { mediaType: index.mediaType ?? MediaType.ociIndex, digest: indexDigest, size: indexBytes.length },
+    descriptor: {
+      mediaType: index.mediaType ?? MediaType.ociIndex,
+      digest: indexDigest,
+      size: indexBytes.length,
+    },
     images,
   };
 }
@@ -257,7 +302,10 @@ export async function pushImage(
   try {
     const images = 'images' in image ? image.images : [image];
     for (const one of images) {
-      const blobs = [...one.layers.map((l) => ({ digest: l.digest, data: l.gz })), { digest: one.configDigest, data: one.configBytes }];
+      const blobs = [
+        ...one.layers.map((l) => ({ digest: l.digest, data: l.gz })),
+        { digest: one.configDigest, data: one.configBytes },
+      ];
       for (const blob of blobs) {
         await client.uploadBlob(target, blob.digest, blob.data.length, () => Readable.from([blob.data]), {
           ...call,
@@ -267,9 +315,16 @@ export async function pushImage(
         });
       }
       const manifestTarget = 'images' in image ? one.manifestDigest : tag;
-      await client.putManifest(target, manifestTarget, one.manifestDescriptor.mediaType, one.manifestBytes, call);
+      await client.putManifest(
+        target,
+        manifestTarget,
+        one.manifestDescriptor.mediaType,
+        one.manifestBytes,
+        call,
+      );
     }
-    if ('images' in image) await client.putManifest(target, tag, image.descriptor.mediaType, image.indexBytes, call);
+    if ('images' in image)
+      await client.putManifest(target, tag, image.descriptor.mediaType, image.indexBytes, call);
   } finally {
     if (options.client === undefined) client.close();
   }

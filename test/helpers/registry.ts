@@ -72,8 +72,21 @@ function makeCertificate(dir: string, name: string): { key: string; cert: string
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-      '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
     ],
     { stdio: 'ignore' },
   );
@@ -95,7 +108,11 @@ interface TokenServer {
  * (and offline_token for a refresh token) or the OAuth2 POST; grants what is
  * asked to the configured account, nothing to anyone else.
  */
-async function startTokenServer(keyPath: string, certPath: string, options: TokenAuthOptions): Promise<TokenServer> {
+async function startTokenServer(
+  keyPath: string,
+  certPath: string,
+  options: TokenAuthOptions,
+): Promise<TokenServer> {
   const privateKey = createPrivateKey(readFileSync(keyPath));
   const certDer = new X509Certificate(readFileSync(certPath)).raw;
   const requests: TokenRequestRecord[] = [];
@@ -141,7 +158,10 @@ async function startTokenServer(keyPath: string, certPath: string, options: Toke
     req.on('end', () => {
       if (url.pathname !== '/token') return reply(res, 404, { details: 'not found' });
       if (req.method === 'GET') {
-        const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+        const scopes = url.searchParams
+          .getAll('scope')
+          .flatMap((s) => s.split(' '))
+          .filter(Boolean);
         const offline = url.searchParams.get('offline_token') === 'true';
         let account: string | undefined;
         const authz = req.headers.authorization ?? '';
@@ -158,7 +178,12 @@ async function startTokenServer(keyPath: string, certPath: string, options: Toke
         }
         const granted = options.user === undefined || account !== undefined;
         const token = issue(account, scopes, granted);
-        const body: Record<string, unknown> = { token, access_token: token, expires_in: expiresIn, issued_at: new Date().toISOString() };
+        const body: Record<string, unknown> = {
+          token,
+          access_token: token,
+          expires_in: expiresIn,
+          issued_at: new Date().toISOString(),
+        };
         if (offline && account !== undefined) {
           const refresh = randomUUID();
           refreshTokens.set(refresh, account);
@@ -173,13 +198,20 @@ async function startTokenServer(keyPath: string, certPath: string, options: Toke
         const offline = form.get('access_type') === 'offline';
         let account: string | undefined;
         if (grantType === 'refresh_token') account = refreshTokens.get(form.get('refresh_token') ?? '');
-        else if (grantType === 'password' && checkPassword(form.get('username') ?? undefined, form.get('password') ?? undefined)) {
+        else if (
+          grantType === 'password' &&
+          checkPassword(form.get('username') ?? undefined, form.get('password') ?? undefined)
+        ) {
           account = form.get('username') ?? undefined;
         }
         requests.push({ method: 'POST', account, scopes, grantType, offline });
         if (account === undefined) return reply(res, 401, { details: 'invalid grant' });
         const token = issue(account, scopes, true);
-        const body: Record<string, unknown> = { access_token: token, expires_in: expiresIn, scope: scopes.join(' ') };
+        const body: Record<string, unknown> = {
+          access_token: token,
+          expires_in: expiresIn,
+          scope: scopes.join(' '),
+        };
         if (offline) {
           const refresh = randomUUID();
           refreshTokens.set(refresh, account);
@@ -274,13 +306,19 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     const host = `127.0.0.1:${port}`;
     let auth = '';
     if (options.htpasswd) {
-      const line = execFileSync('htpasswd', ['-Bbn', options.htpasswd.user, options.htpasswd.password], { encoding: 'utf8' });
+      const line = execFileSync('htpasswd', ['-Bbn', options.htpasswd.user, options.htpasswd.password], {
+        encoding: 'utf8',
+      });
       const htpasswdPath = join(dir, 'htpasswd');
       writeFileSync(htpasswdPath, line.trim() + '\n');
       auth = ['auth:', '  htpasswd:', '    realm: berth-test', `    path: ${htpasswdPath}`].join('\n');
     } else if (options.tokenAuth) {
       const signing = makeCertificate(dir, 'token-signer');
-      tokenServer = await startTokenServer(signing.key, signing.cert, options.tokenAuth === true ? {} : options.tokenAuth);
+      tokenServer = await startTokenServer(
+        signing.key,
+        signing.cert,
+        options.tokenAuth === true ? {} : options.tokenAuth,
+      );
       auth = [
         'auth:',
         '  token:',

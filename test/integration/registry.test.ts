@@ -7,7 +7,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { openSync, writeSync, closeSync, statSync, truncateSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  createReadStream,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
@@ -38,7 +51,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 /** Names and sizes of the entries of a gzip'd tar. */
-async function listLayer(gz: Readable): Promise<Map<string, { size: number; type: string; linkname?: string }>> {
+async function listLayer(
+  gz: Readable,
+): Promise<Map<string, { size: number; type: string; linkname?: string }>> {
   const entries = new Map<string, { size: number; type: string; linkname?: string }>();
   const extract = tar.extract();
   const done = (async () => {
@@ -83,7 +98,11 @@ describe('registry without auth', () => {
     assert.ok(result.body.equals(busybox.manifestBytes));
     assert.deepEqual(result.parsed, busybox.manifest);
     const head = await client.headManifest(ref('test/busybox:latest'));
-    assert.deepEqual(head, { mediaType: MediaType.ociManifest, digest: busybox.manifestDigest, size: busybox.manifestBytes.length });
+    assert.deepEqual(head, {
+      mediaType: MediaType.ociManifest,
+      digest: busybox.manifestDigest,
+      size: busybox.manifestBytes.length,
+    });
     const byDigest = await client.getManifest(ref(`test/busybox@${busybox.manifestDigest}`));
     assert.equal(byDigest.digest, busybox.manifestDigest);
   });
@@ -104,6 +123,50 @@ describe('registry without auth', () => {
     assert.ok(entries.has('etc/passwd'));
   });
 
+  test('reads a blob from an offset (Range)', async () => {
+    const layer = busybox.layers[0];
+    const stream = await client.fetchBlob({ domain: registry.host, path: 'test/busybox' }, layer.descriptor, {
+      offset: 1000,
+    });
+    assert.ok((await readAll(stream)).equals(layer.gz.subarray(1000)));
+    assert.equal(stream.bytesRead, layer.size);
+  });
+
+  test('uploads stream from a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-upload-'));
+    try {
+      const file = join(dir, 'blob');
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      writeFileSync(file, data);
+      const digest = 'sha256:' + createHash('sha256').update(data).digest('hex');
+      const repo = { domain: registry.host, path: 'test/files' };
+      for (const mode of ['streamed', 'chunked'] as const) {
+        const target = { ...repo, path: `${repo.path}-${mode}` };
+        const result = await client.uploadBlob(target, digest, data.length, () => createReadStream(file), {
+          mode,
+          chunkSize: 1024 * 1024,
+        });
+        assert.deepEqual(result, { digest, size: data.length, existed: false, mounted: false });
+        const back = await client.fetchBlob(target, { digest, size: data.length });
+        assert.ok((await readAll(back)).equals(data), mode);
+      }
+      await assert.rejects(
+        client.uploadBlob(
+          { ...repo, path: 'test/files-bad' },
+          'sha256:' + '1'.repeat(64),
+          data.length,
+          () => createReadStream(file),
+          {
+            mode: 'monolithic',
+          },
+        ),
+        (err: unknown) => isEngineError(err) && /digest/i.test(err.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('blobExists and an idempotent second push', async () => {
     const repo = { domain: registry.host, path: 'test/busybox' };
     assert.equal(await client.blobExists(repo, busybox.layers[0].digest), true);
@@ -111,15 +174,26 @@ describe('registry without auth', () => {
     const again = await client.uploadBlob(repo, busybox.configDigest, busybox.configBytes.length, () =>
       Readable.from([busybox.configBytes]),
     );
-    assert.deepEqual(again, { digest: busybox.configDigest, size: busybox.configBytes.length, existed: true, mounted: false });
+    assert.deepEqual(again, {
+      digest: busybox.configDigest,
+      size: busybox.configBytes.length,
+      existed: true,
+      mounted: false,
+    });
   });
 
   test('mounts a blob from another repository', async () => {
     const target = { domain: registry.host, path: 'other/copy' };
     const layer = busybox.layers[0];
-    const result = await client.uploadBlob(target, layer.digest, layer.size, () => assert.fail('mount must not read the source'), {
-      mountFrom: 'test/busybox',
-    });
+    const result = await client.uploadBlob(
+      target,
+      layer.digest,
+      layer.size,
+      () => assert.fail('mount must not read the source'),
+      {
+        mountFrom: 'test/busybox',
+      },
+    );
     assert.deepEqual(result, { digest: layer.digest, size: layer.size, existed: false, mounted: true });
     assert.equal(await client.blobExists(target, layer.digest), true);
   });
@@ -130,7 +204,10 @@ describe('registry without auth', () => {
       ['chunked', 'modes/chunked'],
     ] as const) {
       await pushImage(registry.url, repo, 'v1', busybox, { client, mode, chunkSize: 256 * 1024 });
-      const stream = await client.fetchBlob({ domain: registry.host, path: repo }, busybox.layers[0].descriptor);
+      const stream = await client.fetchBlob(
+        { domain: registry.host, path: repo },
+        busybox.layers[0].descriptor,
+      );
       assert.ok((await readAll(stream)).equals(busybox.layers[0].gz), mode);
     }
   });
@@ -139,7 +216,10 @@ describe('registry without auth', () => {
     const image = await smallImage('tags');
     const tags = ['a', 'b', 'c', 'd', 'e'];
     for (const tag of tags) await pushImage(registry.url, 'test/tags', tag, image, { client });
-    assert.deepEqual((await client.listTags({ domain: registry.host, path: 'test/tags' }, { pageSize: 2 })).sort(), tags);
+    assert.deepEqual(
+      (await client.listTags({ domain: registry.host, path: 'test/tags' }, { pageSize: 2 })).sort(),
+      tags,
+    );
     assert.deepEqual((await client.listTags({ domain: registry.host, path: 'test/tags' })).sort(), tags);
   });
 
@@ -153,31 +233,48 @@ describe('registry without auth', () => {
       await pushImage(registry.url, repo, 'latest', index, { client });
       const plain = await client.resolveImage(ref(`${repo}:latest`));
       assert.equal(plain.descriptor.digest, index.indexDigest);
-      assert.equal(plain.index?.mediaType, format === 'oci' ? MediaType.ociIndex : MediaType.dockerManifestList);
+      assert.equal(
+        plain.index?.mediaType,
+        format === 'oci' ? MediaType.ociIndex : MediaType.dockerManifestList,
+      );
       assert.equal(plain.manifest.digest, amd64.manifestDigest);
-      const arm = await client.resolveImage(ref(`${repo}:latest`), { platform: { os: 'linux', architecture: 'arm64' } });
-      assert.equal(arm.manifest.digest, arm64.manifestDigest);
-      const v7 = await client.resolveImage(ref(`${repo}@${index.indexDigest}`), { platform: { os: 'linux', architecture: 'arm' } });
-      assert.equal(v7.manifest.digest, armv7.manifestDigest);
-      await assert.rejects(client.resolveImage(ref(`${repo}:latest`), { platform: { os: 'linux', architecture: 's390x' } }), (err: unknown) => {
-        assert.ok(isEngineError(err, 'NotFound'));
-        assert.equal(err.message, 'no matching manifest for linux/s390x in the manifest list entries');
-        return true;
+      const arm = await client.resolveImage(ref(`${repo}:latest`), {
+        platform: { os: 'linux', architecture: 'arm64' },
       });
+      assert.equal(arm.manifest.digest, arm64.manifestDigest);
+      const v7 = await client.resolveImage(ref(`${repo}@${index.indexDigest}`), {
+        platform: { os: 'linux', architecture: 'arm' },
+      });
+      assert.equal(v7.manifest.digest, armv7.manifestDigest);
+      await assert.rejects(
+        client.resolveImage(ref(`${repo}:latest`), { platform: { os: 'linux', architecture: 's390x' } }),
+        (err: unknown) => {
+          assert.ok(isEngineError(err, 'NotFound'));
+          assert.equal(err.message, 'no matching manifest for linux/s390x in the manifest list entries');
+          return true;
+        },
+      );
     }
   });
 
   test('missing tags and repositories are NotFound with Docker wording', async () => {
     await assert.rejects(client.getManifest(ref('test/busybox:nope')), (err: unknown) => {
       assert.ok(isEngineError(err, 'NotFound'), String(err));
-      assert.equal(err.message, `manifest for ${registry.host}/test/busybox:nope not found: manifest unknown: manifest unknown`);
+      assert.equal(
+        err.message,
+        `manifest for ${registry.host}/test/busybox:nope not found: manifest unknown: manifest unknown`,
+      );
       return true;
     });
-    await assert.rejects(client.getManifest(ref('no/such/repo:latest')), (err: unknown) => isEngineError(err, 'NotFound'));
+    await assert.rejects(client.getManifest(ref('no/such/repo:latest')), (err: unknown) =>
+      isEngineError(err, 'NotFound'),
+    );
   });
 
   test('corrupted storage is caught: same size (digest) and truncated (size)', async () => {
-    const image = buildImage({ layers: [await buildTar([{ name: 'data.bin', content: Buffer.alloc(200_000, 1) }])] });
+    const image = buildImage({
+      layers: [await buildTar([{ name: 'data.bin', content: Buffer.alloc(200_000, 1) }])],
+    });
     await pushImage(registry.url, 'test/corrupt', 'latest', image, { client });
     const repo = { domain: registry.host, path: 'test/corrupt' };
     const layer = image.layers[0];
@@ -192,7 +289,10 @@ describe('registry without auth', () => {
     }
     await assert.rejects(readAll(await client.fetchBlob(repo, layer.descriptor)), (err: unknown) => {
       assert.ok(err instanceof BlobVerificationError && err.reason === 'digest', String(err));
-      assert.match(err.message, new RegExp(`digest mismatch: blob ${layer.digest} has content with digest sha256:`));
+      assert.match(
+        err.message,
+        new RegExp(`digest mismatch: blob ${layer.digest} has content with digest sha256:`),
+      );
       return true;
     });
 
@@ -204,13 +304,27 @@ describe('registry without auth', () => {
   });
 
   test('skopeo inspects what we pushed', async () => {
-    const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/test/busybox:latest`]);
-    const inspected = JSON.parse(stdout) as { Digest: string; Layers: string[]; Architecture: string; Os: string };
+    const { stdout } = await run('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      `docker://${registry.host}/test/busybox:latest`,
+    ]);
+    const inspected = JSON.parse(stdout) as {
+      Digest: string;
+      Layers: string[];
+      Architecture: string;
+      Os: string;
+    };
     assert.equal(inspected.Digest, busybox.manifestDigest);
     assert.deepEqual(inspected.Layers, [busybox.layers[0].digest]);
     assert.equal(inspected.Architecture, 'amd64');
     assert.equal(inspected.Os, 'linux');
-    const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/test/busybox:latest`]);
+    const raw = await run('skopeo', [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${registry.host}/test/busybox:latest`,
+    ]);
     assert.equal(raw.stdout.trim(), busybox.manifestBytes.toString());
   });
 
@@ -251,16 +365,24 @@ describe('registry with htpasswd (Basic auth)', () => {
   test('right credentials push and pull', async () => {
     const image = await smallImage('basic');
     await pushImage(registry.url, 'private/app', 'v1', image, { client, credentials: good });
-    const result = await client.getManifest(parseNormalizedNamed(`${registry.host}/private/app:v1`), { credentials: good });
+    const result = await client.getManifest(parseNormalizedNamed(`${registry.host}/private/app:v1`), {
+      credentials: good,
+    });
     assert.equal(result.digest, image.manifestDigest);
   });
 
   test('no credentials: Unauthorized, "no basic auth credentials"', async () => {
-    await assert.rejects(client.getManifest(parseNormalizedNamed(`${registry.host}/private/app:v1`)), (err: unknown) => {
-      assert.ok(isEngineError(err, 'Unauthorized'), String(err));
-      assert.equal(err.message, `Get "http://${registry.host}/v2/private/app/manifests/v1": no basic auth credentials`);
-      return true;
-    });
+    await assert.rejects(
+      client.getManifest(parseNormalizedNamed(`${registry.host}/private/app:v1`)),
+      (err: unknown) => {
+        assert.ok(isEngineError(err, 'Unauthorized'), String(err));
+        assert.equal(
+          err.message,
+          `Get "http://${registry.host}/v2/private/app/manifests/v1": no basic auth credentials`,
+        );
+        return true;
+      },
+    );
   });
 
   test('wrong password: Unauthorized', async () => {
@@ -278,11 +400,34 @@ describe('registry with htpasswd (Basic auth)', () => {
 
   test('login checks the credentials against /v2/', async () => {
     assert.deepEqual(await client.login(registry.host, good), { Status: 'Login Succeeded' });
-    await assert.rejects(client.login(`http://${registry.host}`, { username: good.username, password: 'nope' }), (err: unknown) => {
-      assert.ok(isEngineError(err, 'Unauthorized'), String(err));
-      assert.equal(err.message, `login attempt to http://${registry.host}/v2/ failed with status: 401 Unauthorized`);
-      return true;
+    await assert.rejects(
+      client.login(`http://${registry.host}`, { username: good.username, password: 'nope' }),
+      (err: unknown) => {
+        assert.ok(isEngineError(err, 'Unauthorized'), String(err));
+        assert.equal(
+          err.message,
+          `login attempt to http://${registry.host}/v2/ failed with status: 401 Unauthorized`,
+        );
+        return true;
+      },
+    );
+  });
+
+  test('credentialsFor supplies credentials when a call brings none', async () => {
+    const asked: string[] = [];
+    const configured = new RegistryClient({
+      credentialsFor: (host) => {
+        asked.push(host);
+        return host === registry.host ? good : undefined;
+      },
     });
+    try {
+      const result = await configured.getManifest(parseNormalizedNamed(`${registry.host}/private/app:v1`));
+      assert.equal(result.mediaType, MediaType.ociManifest);
+      assert.ok(asked.includes(registry.host));
+    } finally {
+      configured.close();
+    }
   });
 
   test('skopeo reads with the same credentials', async () => {
@@ -317,7 +462,9 @@ describe('registry with token auth (Bearer)', () => {
 
   test('push used a pull,push token; pulls reuse a cached pull token', async () => {
     assert.ok(
-      registry.tokenRequests.some((r) => r.account === good.username && r.scopes.includes('repository:secure/app:pull,push')),
+      registry.tokenRequests.some(
+        (r) => r.account === good.username && r.scopes.includes('repository:secure/app:pull,push'),
+      ),
     );
     const ref = parseNormalizedNamed(`${registry.host}/secure/app:v1`);
     const before = registry.tokenRequests.length;
@@ -326,7 +473,11 @@ describe('registry with token auth (Bearer)', () => {
     assert.equal(afterFirst, before + 1);
     assert.deepEqual(registry.tokenRequests[afterFirst - 1].scopes, ['repository:secure/app:pull']);
     const resolved = await client.resolveImage(ref, { credentials: good });
-    await client.fetchBlobBytes({ domain: registry.host, path: 'secure/app' }, resolved.manifest.parsed.config, { credentials: good });
+    await client.fetchBlobBytes(
+      { domain: registry.host, path: 'secure/app' },
+      resolved.manifest.parsed.config,
+      { credentials: good },
+    );
     assert.equal(registry.tokenRequests.length, afterFirst, 'the cached token served the later requests');
   });
 
@@ -347,11 +498,14 @@ describe('registry with token auth (Bearer)', () => {
   });
 
   test('anonymous pulls are refused', async () => {
-    await assert.rejects(client.getManifest(parseNormalizedNamed(`${registry.host}/secure/app:v1`)), (err: unknown) => {
-      assert.ok(isEngineError(err, 'Unauthorized'), String(err));
-      assert.match(err.message, /authentication required/);
-      return true;
-    });
+    await assert.rejects(
+      client.getManifest(parseNormalizedNamed(`${registry.host}/secure/app:v1`)),
+      (err: unknown) => {
+        assert.ok(isEngineError(err, 'Unauthorized'), String(err));
+        assert.match(err.message, /authentication required/);
+        return true;
+      },
+    );
   });
 
   test('login returns an identity token that later pulls use (OAuth refresh)', async () => {
@@ -375,11 +529,17 @@ describe('registry with token auth (Bearer)', () => {
     assert.equal(oauth?.grantType, 'refresh_token');
     assert.equal(oauth?.account, good.username);
 
-    await assert.rejects(client.login(registry.host, { username: good.username, password: 'bad' }), (err: unknown) => {
-      assert.ok(isEngineError(err, 'Unauthorized'), String(err));
-      assert.equal(err.message, `Get "http://${registry.host}/v2/": unauthorized: incorrect username or password`);
-      return true;
-    });
+    await assert.rejects(
+      client.login(registry.host, { username: good.username, password: 'bad' }),
+      (err: unknown) => {
+        assert.ok(isEngineError(err, 'Unauthorized'), String(err));
+        assert.equal(
+          err.message,
+          `Get "http://${registry.host}/v2/": unauthorized: incorrect username or password`,
+        );
+        return true;
+      },
+    );
   });
 
   test('registrytoken is sent as is', async () => {
@@ -398,8 +558,9 @@ describe('registry with token auth (Bearer)', () => {
         const manifest = await fresh.getManifest(ref, { credentials: { registrytoken: token.token } });
         assert.equal(manifest.digest, image.manifestDigest);
         assert.equal(registry.tokenRequests.length, requests, 'no token was fetched');
-        await assert.rejects(fresh.getManifest(ref, { credentials: { registrytoken: 'not-a-token' } }), (err: unknown) =>
-          isEngineError(err, 'Unauthorized'),
+        await assert.rejects(
+          fresh.getManifest(ref, { credentials: { registrytoken: 'not-a-token' } }),
+          (err: unknown) => isEngineError(err, 'Unauthorized'),
         );
       } finally {
         fresh.close();
@@ -450,11 +611,17 @@ describe('mirrors', () => {
     const onOrigin = await smallImage('on origin');
     await pushImage(mirror.url, 'app/x', 'mirrored', onMirror);
     await pushImage(origin.url, 'app/x', 'origin-only', onOrigin);
-    const client = new RegistryClient({ registryMirrors: { [origin.host]: [mirror.url] }, retryBaseDelayMs: 10 });
+    const client = new RegistryClient({
+      registryMirrors: { [origin.host]: [mirror.url] },
+      retryBaseDelayMs: 10,
+    });
     try {
       const mirrored = await client.resolveImage(parseNormalizedNamed(`${origin.host}/app/x:mirrored`));
       assert.equal(mirrored.manifest.digest, onMirror.manifestDigest);
-      const layer = await client.fetchBlob({ domain: origin.host, path: 'app/x' }, onMirror.layers[0].descriptor);
+      const layer = await client.fetchBlob(
+        { domain: origin.host, path: 'app/x' },
+        onMirror.layers[0].descriptor,
+      );
       assert.ok((await readAll(layer)).equals(onMirror.layers[0].gz));
       const fallback = await client.resolveImage(parseNormalizedNamed(`${origin.host}/app/x:origin-only`));
       assert.equal(fallback.manifest.digest, onOrigin.manifestDigest);
@@ -466,7 +633,10 @@ describe('mirrors', () => {
   test('an unreachable mirror is skipped', async () => {
     const image = await smallImage('mirror down');
     await pushImage(origin.url, 'app/y', 'v1', image);
-    const client = new RegistryClient({ registryMirrors: { [origin.host]: ['http://127.0.0.1:9'] }, retryBaseDelayMs: 10 });
+    const client = new RegistryClient({
+      registryMirrors: { [origin.host]: ['http://127.0.0.1:9'] },
+      retryBaseDelayMs: 10,
+    });
     try {
       const result = await client.getManifest(parseNormalizedNamed(`${origin.host}/app/y:v1`));
       assert.equal(result.digest, image.manifestDigest);

@@ -49,7 +49,10 @@ describe('parseChallenges', () => {
   });
 
   test('several challenges in one value and across values', () => {
-    const challenges = parseChallenges(['Basic realm="b", Bearer realm="https://t/token",service="s"', 'Negotiate']);
+    const challenges = parseChallenges([
+      'Basic realm="b", Bearer realm="https://t/token",service="s"',
+      'Negotiate',
+    ]);
     assert.deepEqual(
       challenges.map((c) => c.scheme),
       ['basic', 'bearer', 'negotiate'],
@@ -61,7 +64,9 @@ describe('parseChallenges', () => {
     assert.deepEqual(parseChallenges(undefined), []);
     assert.deepEqual(parseChallenges(''), []);
     assert.deepEqual(parseChallenges('Bearer'), [{ scheme: 'bearer', params: {} }]);
-    assert.deepEqual(parseChallenges('Bearer realm="unterminated'), [{ scheme: 'bearer', params: { realm: 'unterminated' } }]);
+    assert.deepEqual(parseChallenges('Bearer realm="unterminated'), [
+      { scheme: 'bearer', params: { realm: 'unterminated' } },
+    ]);
   });
 });
 
@@ -77,7 +82,10 @@ describe('credentials and scopes', () => {
   });
 
   test('scopes', () => {
-    assert.equal(repositoryScope('library/busybox', ['pull', 'push']), 'repository:library/busybox:pull,push');
+    assert.equal(
+      repositoryScope('library/busybox', ['pull', 'push']),
+      'repository:library/busybox:pull,push',
+    );
     assert.deepEqual(mergeScopes(['repository:a:pull'], 'repository:a:pull repository:b:pull'), [
       'repository:a:pull',
       'repository:b:pull',

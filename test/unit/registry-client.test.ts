@@ -13,11 +13,22 @@ import { BlobVerificationError } from '../../src/registry/errors.js';
 import { isEngineError } from '../../src/common/errors.js';
 import { nextLink } from '../../src/registry/transport.js';
 
-type Behaviour = 'good' | 'wrong-bytes' | 'short' | 'long' | 'cut-once' | 'cut-once-ignore-range' | '503-once' | 'missing';
+type Behaviour =
+  | 'good'
+  | 'wrong-bytes'
+  | 'short'
+  | 'long'
+  | 'cut-once'
+  | 'cut-once-ignore-range'
+  | '503-once'
+  | 'missing'
+  | 'redirect';
 
 const blob = randomBytes(300_000);
 const digest = 'sha256:' + createHash('sha256').update(blob).digest('hex');
-const schema1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'old/image', tag: 'latest', fsLayers: [] }));
+const schema1 = Buffer.from(
+  JSON.stringify({ schemaVersion: 1, name: 'old/image', tag: 'latest', fsLayers: [] }),
+);
 const ociManifest = Buffer.from(
   JSON.stringify({
     schemaVersion: 2,
@@ -30,6 +41,8 @@ const ociManifest = Buffer.from(
 let behaviour: Behaviour = 'good';
 let served = 0;
 const ranges: (string | undefined)[] = [];
+const storageAuthorization: (string | undefined)[] = [];
+let port = 0;
 let server: http.Server;
 let host: string;
 let client: RegistryClient;
@@ -41,6 +54,11 @@ function serveBlob(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (behaviour === 'missing') {
     res.writeHead(404, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to registry' }] }));
+    return;
+  }
+  if (behaviour === 'redirect' && req.url?.startsWith('/v2/')) {
+    // Like Docker Hub sending blobs to a CDN: another host, which must not see our token.
+    res.writeHead(307, { Location: `http://localhost:${port}/storage/blob` }).end();
     return;
   }
   if (behaviour === '503-once' && first) {
@@ -74,6 +92,10 @@ before(async () => {
     const url = req.url ?? '';
     if (url === '/v2/') return void res.writeHead(200).end('{}');
     if (url.startsWith('/v2/repo/blobs/')) return serveBlob(req, res);
+    if (url === '/storage/blob') {
+      storageAuthorization.push(req.headers.authorization);
+      return serveBlob(req, res);
+    }
     if (url === '/v2/old/image/manifests/latest') {
       res.writeHead(200, { 'Content-Type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' });
       return void res.end(schema1);
@@ -85,7 +107,8 @@ before(async () => {
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  host = `127.0.0.1:${port}`;
   client = new RegistryClient({ retryBaseDelayMs: 1 });
 });
 
@@ -101,7 +124,11 @@ beforeEach(() => {
 });
 
 async function read(offset?: number): Promise<Buffer> {
-  const stream = await client.fetchBlob({ domain: host, path: 'repo' }, { digest, size: blob.length }, { offset });
+  const stream = await client.fetchBlob(
+    { domain: host, path: 'repo' },
+    { digest, size: blob.length },
+    { offset },
+  );
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
@@ -169,6 +196,20 @@ describe('fetchBlob verification', () => {
     assert.match((err as Error).message, /blob unknown/);
   });
 
+  test('redirects are followed without carrying credentials to another host', async () => {
+    behaviour = 'redirect';
+    storageAuthorization.length = 0;
+    const stream = await client.fetchBlob(
+      { domain: host, path: 'repo' },
+      { digest, size: blob.length },
+      { credentials: { registrytoken: 'secret' } },
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(blob));
+    assert.deepEqual(storageAuthorization, [undefined]);
+  });
+
   test('offset reads the tail', async () => {
     behaviour = 'good';
     assert.ok((await read(250_000)).equals(blob.subarray(250_000)));
@@ -178,14 +219,17 @@ describe('fetchBlob verification', () => {
 
 describe('manifest checks', () => {
   test('schema 1 is refused with Docker message', async () => {
-    await assert.rejects(client.getManifest({ domain: host, path: 'old/image', tag: 'latest' }), (err: unknown) => {
-      assert.ok(isEngineError(err, 'InvalidParameter'));
-      assert.equal(
-        err.message,
-        `Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of ${host}/old/image:latest to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/`,
-      );
-      return true;
-    });
+    await assert.rejects(
+      client.getManifest({ domain: host, path: 'old/image', tag: 'latest' }),
+      (err: unknown) => {
+        assert.ok(isEngineError(err, 'InvalidParameter'));
+        assert.equal(
+          err.message,
+          `Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of ${host}/old/image:latest to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2. More information at https://docs.docker.com/go/deprecated-image-specs/`,
+        );
+        return true;
+      },
+    );
   });
 
   test('a manifest not matching the requested digest is refused', async () => {
@@ -224,7 +268,9 @@ describe('insecure registries', () => {
   });
 
   test('CIDRs and host[:port] names from the configuration', async () => {
-    const configured = new RegistryClient({ insecureRegistries: ['10.0.0.0/8', 'fd00::/8', '192.0.2.7:5000', 'http://198.51.100.1'] });
+    const configured = new RegistryClient({
+      insecureRegistries: ['10.0.0.0/8', 'fd00::/8', '192.0.2.7:5000', 'http://198.51.100.1'],
+    });
     try {
       assert.equal(await configured.isInsecureRegistry('10.1.2.3:5000'), true);
       assert.equal(await configured.isInsecureRegistry('[fd12::1]:443'), true);

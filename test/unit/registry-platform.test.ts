@@ -57,7 +57,14 @@ describe('selectPlatform', () => {
   });
 
   test('arm64 entries without variant serve arm64/v8', () => {
-    assert.equal(chosen(index({ os: 'linux', architecture: 'arm64' }), { os: 'linux', architecture: 'arm64', variant: 'v8' }), 0);
+    assert.equal(
+      chosen(index({ os: 'linux', architecture: 'arm64' }), {
+        os: 'linux',
+        architecture: 'arm64',
+        variant: 'v8',
+      }),
+      0,
+    );
   });
 
   test('falls back to the closest older arm variant', () => {
@@ -66,11 +73,23 @@ describe('selectPlatform', () => {
       { os: 'linux', architecture: 'arm', variant: 'v6' },
     );
     assert.equal(chosen(armOnly, { os: 'linux', architecture: 'arm', variant: 'v7' }), 1);
-    assert.throws(() => selectPlatform(index({ os: 'linux', architecture: 'arm', variant: 'v7' }), { os: 'linux', architecture: 'arm', variant: 'v6' }));
+    assert.throws(() =>
+      selectPlatform(index({ os: 'linux', architecture: 'arm', variant: 'v7' }), {
+        os: 'linux',
+        architecture: 'arm',
+        variant: 'v6',
+      }),
+    );
   });
 
   test('prefers the first listed on equal matches', () => {
-    assert.equal(chosen(index({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'amd64' }), undefined), 0);
+    assert.equal(
+      chosen(
+        index({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'amd64' }),
+        undefined,
+      ),
+      0,
+    );
   });
 
   test('entries without platform are skipped', () => {
@@ -79,12 +98,19 @@ describe('selectPlatform', () => {
 
   test('no match: Docker message and NotFound', () => {
     assert.throws(
-      () => selectPlatform(index({ os: 'linux', architecture: 'amd64' }), { os: 'linux', architecture: 'arm64' }),
+      () =>
+        selectPlatform(index({ os: 'linux', architecture: 'amd64' }), { os: 'linux', architecture: 'arm64' }),
       (err: unknown) =>
-        isEngineError(err, 'NotFound') && err.message === 'no matching manifest for linux/arm64 in the manifest list entries',
+        isEngineError(err, 'NotFound') &&
+        err.message === 'no matching manifest for linux/arm64 in the manifest list entries',
     );
     assert.throws(
-      () => selectPlatform(index({ os: 'linux', architecture: 'amd64' }), { os: 'linux', architecture: 'arm', variant: 'v7' }),
+      () =>
+        selectPlatform(index({ os: 'linux', architecture: 'amd64' }), {
+          os: 'linux',
+          architecture: 'arm',
+          variant: 'v7',
+        }),
       { message: 'no matching manifest for linux/arm/v7 in the manifest list entries' },
     );
   });
@@ -92,21 +118,38 @@ describe('selectPlatform', () => {
 
 describe('platform helpers', () => {
   test('normalizePlatform', () => {
-    assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), { os: 'linux', architecture: 'arm64' });
-    assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm', variant: '6' }), { os: 'linux', architecture: 'arm', variant: 'v6' });
-    assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'i386' }), { os: 'linux', architecture: '386' });
+    assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), {
+      os: 'linux',
+      architecture: 'arm64',
+    });
+    assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm', variant: '6' }), {
+      os: 'linux',
+      architecture: 'arm',
+      variant: 'v6',
+    });
+    assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'i386' }), {
+      os: 'linux',
+      architecture: '386',
+    });
   });
 
   test('parsePlatform and formatPlatform', () => {
     assert.deepEqual(parsePlatform('linux/arm/v7'), { os: 'linux', architecture: 'arm', variant: 'v7' });
     assert.deepEqual(parsePlatform('linux/arm64'), { os: 'linux', architecture: 'arm64' });
     assert.deepEqual(parsePlatform('linux'), { os: 'linux', architecture: 'amd64' });
-    assert.throws(() => parsePlatform('linux//x'), (err: unknown) => isEngineError(err, 'InvalidParameter'));
+    assert.throws(
+      () => parsePlatform('linux//x'),
+      (err: unknown) => isEngineError(err, 'InvalidParameter'),
+    );
     assert.equal(formatPlatform({ os: 'linux', architecture: 'arm', variant: 'v7' }), 'linux/arm/v7');
   });
 
   test('platformMatches', () => {
-    assert.ok(platformMatches({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'amd64' }));
-    assert.ok(!platformMatches({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }));
+    assert.ok(
+      platformMatches({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'amd64' }),
+    );
+    assert.ok(
+      !platformMatches({ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }),
+    );
   });
 });

@@ -90,13 +90,20 @@ describe('parseNormalizedNamed', () => {
       tag: 'tag',
       digest: D,
     });
-    assert.deepEqual(parseNormalizedNamed('name@' + D), { domain: 'docker.io', path: 'library/name', digest: D });
+    assert.deepEqual(parseNormalizedNamed('name@' + D), {
+      domain: 'docker.io',
+      path: 'library/name',
+      digest: D,
+    });
   });
 
   test('rejects uppercase repository names with Docker message', () => {
     invalid('Foo', 'invalid reference format: repository name (library/Foo) must be lowercase');
     invalid('docker/Docker', 'invalid reference format: repository name (docker/Docker) must be lowercase');
-    invalid('docker.io/docker/Docker', 'invalid reference format: repository name (docker/Docker) must be lowercase');
+    invalid(
+      'docker.io/docker/Docker',
+      'invalid reference format: repository name (docker/Docker) must be lowercase',
+    );
     invalid('localhost:5000/Foo:tag', 'invalid reference format: repository name (Foo) must be lowercase');
   });
 
@@ -161,7 +168,10 @@ describe('parseNormalizedNamed', () => {
     invalid('busybox@sha256:' + 'a'.repeat(40), 'invalid checksum digest length');
     invalid('busybox@sha256:' + 'A'.repeat(64), 'invalid checksum digest format');
     invalid('busybox@md5:' + 'a'.repeat(32), 'unsupported digest algorithm');
-    assert.equal(parseNormalizedNamed('busybox@sha512:' + 'b'.repeat(128)).digest, 'sha512:' + 'b'.repeat(128));
+    assert.equal(
+      parseNormalizedNamed('busybox@sha512:' + 'b'.repeat(128)).digest,
+      'sha512:' + 'b'.repeat(128),
+    );
   });
 });
 
@@ -219,7 +229,11 @@ describe('tags and digests', () => {
   });
 
   test('parseDockerRef keeps the digest over the tag', () => {
-    assert.deepEqual(parseDockerRef('busybox:1@' + D), { domain: 'docker.io', path: 'library/busybox', digest: D });
+    assert.deepEqual(parseDockerRef('busybox:1@' + D), {
+      domain: 'docker.io',
+      path: 'library/busybox',
+      digest: D,
+    });
     assert.equal(referenceString(parseDockerRef('busybox')), 'docker.io/library/busybox:latest');
   });
 
