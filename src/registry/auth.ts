@@ -292,6 +292,7 @@ export interface AuthTarget {
  */
 export class Authorizer {
   private readonly challenges = new Map<string, Challenge[]>();
+  private readonly pending = new Map<string, Promise<Token>>();
   readonly tokens = new TokenCache();
 
   constructor(private readonly transport: HttpTransport) {}
@@ -323,17 +324,26 @@ export class Authorizer {
       const key = TokenCache.key(bearer.params.realm, bearer.params.service, wanted, creds);
       const cached = this.tokens.get(key);
       if (cached) return `Bearer ${cached.token}`;
-      const token = await fetchToken(this.transport, {
-        realm: bearer.params.realm,
-        service: bearer.params.service,
-        scopes: wanted,
-        credentials: creds,
-        offline: options.offline,
-        insecureTls: target.insecureTls,
-        signal: options.signal,
-      });
-      this.tokens.set(key, token);
-      options.onToken?.(token);
+      // Concurrent layer downloads share one token request rather than each sending their own.
+      let pending = this.pending.get(key);
+      if (pending === undefined) {
+        pending = fetchToken(this.transport, {
+          realm: bearer.params.realm,
+          service: bearer.params.service,
+          scopes: wanted,
+          credentials: creds,
+          offline: options.offline,
+          insecureTls: target.insecureTls,
+        });
+        this.pending.set(key, pending);
+        const settle = () => this.pending.delete(key);
+        pending.then((token) => {
+          settle();
+          this.tokens.set(key, token);
+          options.onToken?.(token);
+        }, settle);
+      }
+      const token = await pending;
       return `Bearer ${token.token}`;
     }
     const basic = basicCredentials(creds);

@@ -481,6 +481,21 @@ describe('registry with token auth (Bearer)', () => {
     assert.equal(registry.tokenRequests.length, afterFirst, 'the cached token served the later requests');
   });
 
+  test('concurrent requests share one token request', async () => {
+    const fresh = new RegistryClient();
+    try {
+      const before = registry.tokenRequests.length;
+      const repo = { domain: registry.host, path: 'secure/app' };
+      const configs = await Promise.all(
+        Array.from({ length: 5 }, () => fresh.fetchBlobBytes(repo, image.configDescriptor, { credentials: good })),
+      );
+      assert.ok(configs.every((c) => c.equals(image.configBytes)));
+      assert.equal(registry.tokenRequests.length, before + 1);
+    } finally {
+      fresh.close();
+    }
+  });
+
   test('wrong password: Unauthorized from the token server', async () => {
     await assert.rejects(
       client.getManifest(parseNormalizedNamed(`${registry.host}/secure/app:v1`), {
