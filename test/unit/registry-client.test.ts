@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RegistryClient } from '../../src/registry/client.js';
+import { loginHost, RegistryClient } from '../../src/registry/client.js';
 import { BlobVerificationError } from '../../src/registry/errors.js';
 import { isEngineError } from '../../src/common/errors.js';
 import { nextLink } from '../../src/registry/transport.js';
@@ -281,5 +281,14 @@ describe('insecure registries', () => {
     } finally {
       configured.close();
     }
+  });
+});
+
+describe('loginHost', () => {
+  test('maps server addresses as docker login does', () => {
+    assert.equal(loginHost('https://index.docker.io/v1/'), 'registry-1.docker.io');
+    assert.equal(loginHost('docker.io'), 'registry-1.docker.io');
+    assert.equal(loginHost('http://127.0.0.1:5000/v2/'), '127.0.0.1:5000');
+    assert.equal(loginHost('Registry.Example.com'), 'registry.example.com');
   });
 });
