@@ -226,18 +226,26 @@ describe('berthd listeners', () => {
   test('fd:// socket activation serves on a socket passed by the caller', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-fd-'));
     const socket = path.join(dir, 'activated.sock');
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     const daemonDir = mkdtempSync(path.join(os.tmpdir(), 'berth-fdd-'));
-    // LISTEN_PID must name berthd itself, as systemd sets it after fork: exec keeps the shell's PID.
-    const child = spawn('sh', ['-c', `LISTEN_PID=$$ LISTEN_FDS=1 exec "${process.execPath}" "${BERTHD}" -H fd:// --data-root ${daemonDir}/d --exec-root ${daemonDir}/e --pidfile ${daemonDir}/p --config-file /dev/null`], {
-      stdio: ['ignore', 'ignore', 'pipe', fd],
+    // Do what systemd does: bind and listen, put the socket at fd 3, set
+    // LISTEN_PID to the process that will exec berthd, then exec it.
+    const activate = [
+      'import os, socket, sys',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+      `s.bind(${JSON.stringify(socket)})`,
+      's.listen(16)',
+      'os.dup2(s.fileno(), 3)',
+      'os.set_inheritable(3, True)',
+      'os.environ["LISTEN_PID"] = str(os.getpid())',
+      'os.environ["LISTEN_FDS"] = "1"',
+      'os.execv(sys.argv[1], sys.argv[1:])',
+    ].join('\n');
+    const child = spawn('python3', ['-c', activate, process.execPath, BERTHD, '-H', 'fd://', '--data-root', `${daemonDir}/d`, '--exec-root', `${daemonDir}/e`, '--pidfile', `${daemonDir}/p`, '--config-file', '/dev/null'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let output = '';
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    server.close();
     try {
       await waitForPing(socket, exited);
       const res = await get(socket, '/version');
