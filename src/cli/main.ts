@@ -63,9 +63,8 @@ export function reportError(err: unknown, ctx: CliContext): number {
 }
 
 async function main(): Promise<void> {
-  let program: Command | undefined;
-  const ctx = new CliContext(() => (program?.opts() ?? {}) as GlobalOptions);
-  program = buildProgram(ctx);
+  const ctx: CliContext = new CliContext(() => program.opts() as GlobalOptions);
+  const program = buildProgram(ctx);
   let status = 0;
   try {
     await program.parseAsync(process.argv);

@@ -49,7 +49,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     const body = arg.slice(long ? 2 : 1);
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
-    let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
     if (!long && name.length > 1 && inline === undefined && byFlag.get(name[0])?.short === name[0]) {
       // pflag's -Hvalue form: a short flag glued to its value.
       applyValueFlag(result.flags, byFlag.get(name[0])!, name.slice(1), arg);
