@@ -5,6 +5,9 @@ import { log, setLogLevel, type LogLevel } from '../common/log.js';
 import { ApiServer } from '../api/server.js';
 import { Router } from '../api/router.js';
 import { systemRoutes } from '../api/router/system/routes.js';
+import { imageRoutes } from '../api/router/image/routes.js';
+import { distributionRoutes } from '../api/router/distribution/routes.js';
+import { ImageService } from '../engine/images/service.js';
 import { EventsService } from '../engine/events/service.js';
 import { ENGINE_VERSION, SystemService } from '../engine/system/service.js';
 import { removeStaleTempFiles } from '../store/atomic.js';
@@ -24,6 +27,7 @@ export class Daemon {
   private readonly events: EventsService;
   private readonly containerd: ContainerdConnection;
   private readonly system: SystemService;
+  readonly images: ImageService;
   private eventListenerCount = 0;
 
   constructor(
@@ -33,10 +37,20 @@ export class Daemon {
     const dataRoot = config['data-root'];
     this.events = new EventsService(path.join(dataRoot, 'events', 'events.log'));
     this.containerd = new ContainerdConnection(config);
+    this.images = new ImageService({
+      containerd: () => this.containerd.client,
+      events: this.events,
+      settings: () => ({
+        insecureRegistries: this.config['insecure-registries'],
+        mirrors: this.config['registry-mirrors'],
+        maxConcurrentDownloads: this.config['max-concurrent-downloads'],
+        maxConcurrentUploads: this.config['max-concurrent-uploads'],
+      }),
+    });
     this.system = new SystemService({
       config: () => this.config,
       containerdVersion: () => this.containerd.version(),
-      counts: async () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0 }),
+      counts: async () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: this.images.count() }),
       eventListeners: () => this.eventListenerCount,
     });
   }
@@ -49,6 +63,7 @@ export class Daemon {
     await removeStaleTempFiles(dataRoot);
     await this.events.load();
     await this.containerd.start();
+    await this.images.start();
     await this.system.start(dataRoot);
     const router = new Router();
     router.add(
@@ -68,6 +83,8 @@ export class Daemon {
         },
       }),
     );
+    router.add(imageRoutes(this.images));
+    router.add(distributionRoutes(this.images));
     const api = new ApiServer(router, { engineVersion: ENGINE_VERSION });
     this.listeners = await openListeners(this.config, api);
     log.info('Daemon has completed initialization');
@@ -91,6 +108,7 @@ export class Daemon {
   async shutdown(): Promise<void> {
     log.info('Processing signal, shutting down');
     await closeListeners(this.listeners);
+    this.images.close();
     await this.containerd.stop();
     await this.events.flush();
     await releasePidfile(this.config.pidfile);

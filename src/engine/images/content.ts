@@ -1,0 +1,111 @@
+/**
+ * Content-store and snapshot steps shared by pull, load, import and push:
+ * writing image documents with their GC labels, unpacking one layer into the
+ * snapshot named by its chain ID, and recording where a blob came from.
+ */
+import { randomBytes } from 'node:crypto';
+import { isEngineError, systemError } from '../../common/errors.js';
+import type { ContainerdClient } from '../../containerd/client.js';
+import type { ContentInfo } from '../../containerd/services/content.js';
+import type { Descriptor, Labels } from '../../containerd/types.js';
+import { GC_LABELS, SNAPSHOT_REF_LABEL, writeBlob } from '../../containerd/unpack.js';
+
+/** Label on a blob naming the repositories of a registry that hold it (containerd's convention). */
+export const SOURCE_LABEL_PREFIX = 'containerd.io/distribution.source.';
+
+export const SNAPSHOTTER = 'overlayfs';
+
+/** How long a pull/load lease may live if berthd dies mid-way (containerd then collects it). */
+export const LEASE_EXPIRY_MS = 24 * 3600 * 1000;
+
+/** GC labels of a manifest: its config and each layer. */
+export function manifestGcLabels(configDigest: string, layers: { digest: string }[]): Labels {
+  const labels: Labels = { [GC_LABELS.config]: configDigest };
+  layers.forEach((layer, i) => (labels[`${GC_LABELS.layerPrefix}${i}`] = layer.digest));
+  return labels;
+}
+
+/** GC label of a config: the top snapshot of the unpacked image. */
+export function configGcLabels(chainIds: string[]): Labels {
+  const top = chainIds[chainIds.length - 1];
+  return top === undefined ? {} : { [`${GC_LABELS.snapshotPrefix}${SNAPSHOTTER}`]: top };
+}
+
+/** Writes a small document (manifest, config) with labels, adding them if it already exists. */
+export async function writeDocument(
+  client: ContainerdClient,
+  bytes: Buffer,
+  digest: string,
+  labels: Labels = {},
+): Promise<void> {
+  await writeBlob(client.content, bytes, { digest, size: bytes.length, labels });
+}
+
+/**
+ * Unpacks one layer blob (already in the content store) on top of `parent`
+ * into the committed snapshot `chainId`. A snapshot someone else committed
+ * meanwhile counts as done. Use a leased client.
+ */
+export async function unpackLayer(
+  client: ContainerdClient,
+  layer: Descriptor,
+  diffId: string,
+  chainId: string,
+  parent: string,
+): Promise<void> {
+  const snapshots = client.snapshots;
+  const key = `extract-${randomBytes(6).toString('hex')}-${chainId}`;
+  const mounts = await snapshots.prepare(key, parent, { [SNAPSHOT_REF_LABEL]: chainId });
+  try {
+    const applied = await client.diff.apply(
+      { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
+      mounts,
+    );
+    if (applied.digest !== diffId) {
+      throw systemError(
+        `layer ${layer.digest} unpacked to ${applied.digest}, but the image config says ${diffId}`,
+      );
+    }
+    await snapshots.commit(chainId, key);
+  } catch (err) {
+    await snapshots.remove(key).catch(() => undefined);
+    if (!(isEngineError(err, 'Conflict') && (await snapshots.tryStat(chainId)))) throw err;
+  }
+}
+
+/** Whether the committed snapshot exists; if so, the lease (if any) now holds it too. */
+export async function holdSnapshot(client: ContainerdClient, chainId: string): Promise<boolean> {
+  if (!(await client.snapshots.tryStat(chainId))) return false;
+  if (client.leaseId) {
+    await client.leases.addResource(client.leaseId, { id: chainId, type: `snapshots/${SNAPSHOTTER}` });
+  }
+  return true;
+}
+
+/** The blob's info if present; the lease (if any) now holds it too. */
+export async function holdBlob(client: ContainerdClient, digest: string): Promise<ContentInfo | undefined> {
+  if (client.leaseId) await client.leases.addResource(client.leaseId, { id: digest, type: 'content' });
+  return client.content.tryInfo(digest);
+}
+
+/** Adds `repository` to the blob's source label for `registry`, keeping the ones recorded before. */
+export async function recordSource(
+  client: ContainerdClient,
+  digest: string,
+  registry: string,
+  repository: string,
+  known?: ContentInfo,
+): Promise<void> {
+  const key = SOURCE_LABEL_PREFIX + registry;
+  const info = known ?? (await client.content.tryInfo(digest));
+  if (!info) return;
+  const repos = (info.labels[key] ?? '').split(',').filter(Boolean);
+  if (repos.includes(repository)) return;
+  repos.push(repository);
+  await client.content.setLabels(digest, { [key]: repos.join(',') });
+}
+
+/** Repositories of `registry` known to hold the blob (for cross-repository mounts). */
+export function sourcesOf(info: ContentInfo | undefined, registry: string): string[] {
+  return (info?.labels[SOURCE_LABEL_PREFIX + registry] ?? '').split(',').filter(Boolean);
+}
