@@ -46,6 +46,7 @@ interface Shared {
   address: string;
   channel: grpc.Channel;
   clients: Record<ServiceName, grpc.Client>;
+  closed: boolean;
 }
 
 /** A unix socket path or a unix:// address, as a gRPC target. */
@@ -70,7 +71,7 @@ export class Connection {
         return [name, new Client(target, credentials, { channelOverride: channel })];
       }),
     ) as unknown as Record<ServiceName, grpc.Client>;
-    return new Connection({ address, channel, clients }, namespace);
+    return new Connection({ address, channel, clients, closed: false }, namespace);
   }
 
   get address(): string {
@@ -101,7 +102,14 @@ export class Connection {
     return this.shared.channel.getConnectivityState(false) === grpc.connectivityState.READY;
   }
 
+  /** Whether close() was called (on this or any connection sharing the channel). */
+  get isClosed(): boolean {
+    return this.shared.closed;
+  }
+
   close(): void {
+    if (this.shared.closed) return;
+    this.shared.closed = true;
     for (const client of Object.values(this.shared.clients)) client.close();
     this.shared.channel.close();
   }

@@ -33,7 +33,14 @@ export interface FifoSetOptions {
   terminal?: boolean;
 }
 
-/** Opened ends of a FifoSet: stdin writable, stdout/stderr readable (EOF when the process's side closes). */
+/**
+ * Opened ends of a FifoSet: stdin writable, stdout/stderr readable (EOF when
+ * the process's side closes). The shim keeps its own write end of the stdin
+ * FIFO open, so ending our stdin does not reach the process: end it, then call
+ * tasks.closeIO(containerId, execId) (data still in the pipe is delivered first).
+ * Input written before the shim opened the FIFO (at Tasks.create/exec) waits
+ * in the pipe, as long as our end stays open until then.
+ */
 export interface FifoStreams {
   stdin?: net.Socket;
   stdout?: net.Socket;

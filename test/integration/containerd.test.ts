@@ -5,13 +5,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import { ContainerdClient } from '../../src/containerd/client.js';
 import { ContainerdSupervisor } from '../../src/containerd/supervisor.js';
 import { createFifoSet, openFifoSet, removeFifoSet } from '../../src/containerd/fifo.js';
@@ -33,6 +35,23 @@ const CGROUP_PARENT = `berth-test-${process.pid}`;
 const SIGKILL = os.constants.signals.SIGKILL;
 
 const sha256 = (data: Buffer | string): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+function sha256Parts(parts: Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function tarOf(files: { name: string; content: string }[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const file of files) {
+    pack.entry({ name: file.name, mode: 0o644, mtime: new Date(0) }, file.content);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 const CAPABILITIES = [
   'CAP_CHOWN',
@@ -144,11 +163,11 @@ describe('containerd module', () => {
   const events: EventEnvelope[] = [];
 
   /** Snapshot prepared under a lease, then a container record that references it. */
-  async function createContainer(id: string, args: string[]): Promise<void> {
+  async function createContainer(id: string, args: string[], parent = chainId): Promise<void> {
     const lease = await client.leases.create({ expiresInMs: 60_000 });
     try {
       const leased = client.withLease(lease.id);
-      await leased.snapshots.prepare(id, chainId);
+      await leased.snapshots.prepare(id, parent);
       await leased.containers.create({
         id,
         image: IMAGE_NAME,
@@ -178,20 +197,28 @@ describe('containerd module', () => {
   async function run(
     id: string,
     args: string[],
+    opts: { stdin?: string; parent?: string } = {},
   ): Promise<{ stdout: string; stderr: string; exitStatus: number }> {
-    await createContainer(id, args);
-    const fifos = await createFifoSet(path.join(execRoot, 'fifo', id), id);
+    await createContainer(id, args, opts.parent);
+    const fifos = await createFifoSet(path.join(execRoot, 'fifo', id), id, {
+      stdin: opts.stdin !== undefined,
+    });
     const streams = openFifoSet(fifos);
     try {
       const output = Promise.all([readAll(streams.stdout), readAll(streams.stderr)]);
       await client.tasks.create({
         containerId: id,
         rootfs: await client.snapshots.mounts(id),
+        stdin: fifos.stdin,
         stdout: fifos.stdout,
         stderr: fifos.stderr,
       });
       const exited = client.tasks.wait(id);
       await client.tasks.start(id);
+      if (opts.stdin !== undefined) {
+        streams.stdin?.end(opts.stdin);
+        await client.tasks.closeIO(id);
+      }
       const [stdout, stderr] = await output;
       const { exitStatus } = await exited;
       return { stdout, stderr, exitStatus };
@@ -237,7 +264,7 @@ describe('containerd module', () => {
     removeCgroupParents();
   });
 
-  test('starts containerd and answers Version and Plugins', async () => {
+  test('starts containerd and answers Version and Plugins', { timeout: 60_000 }, async () => {
     assert.ok(supervisor.pid && supervisor.pid > 0);
     const config = fs.readFileSync(supervisor.paths.config, 'utf8');
     assert.match(config, /"io\.containerd\.grpc\.v1\.cri"/);
@@ -250,7 +277,7 @@ describe('containerd module', () => {
     assert.ok(!snapshotters.some((p) => p.id === 'btrfs'), 'unused snapshotters disabled');
   });
 
-  test('imports a busybox image with GC labels and unpacks it', async () => {
+  test('imports a busybox image with GC labels and unpacks it', { timeout: 60_000 }, async () => {
     const layer = await buildBusyboxLayerTar();
     assert.deepEqual(await buildBusyboxLayerTar(), layer, 'layer tar is deterministic');
     const diffId = sha256(layer);
@@ -343,55 +370,59 @@ describe('containerd module', () => {
     assert.deepEqual(Buffer.concat(chunks), layer.subarray(512, 1512));
   });
 
-  test('content: digest mismatch, missing blob, labels and aborted ingests', async () => {
-    const data = Buffer.from('not what was promised');
-    await assert.rejects(
-      client.content.write('berth-test-mismatch', data, { expected: sha256('something else') }),
-      (err) => isEngineError(err, 'Conflict'),
-    );
-    await assert.rejects(client.content.info(sha256('absent')), (err) => isEngineError(err, 'NotFound'));
-    const blob = await writeBlob(client.content, Buffer.from('labelled'), {
-      labels: { 'containerd.io/gc.root': 'x' },
-    });
-    const updated = await client.content.setLabels(blob.digest, {
-      'io.berth.test': 'y',
-      'containerd.io/gc.root': '',
-    });
-    assert.deepEqual(updated.labels, { 'io.berth.test': 'y' });
-    assert.ok(
-      (await client.content.list([`labels."io.berth.test"==y`])).some((i) => i.digest === blob.digest),
-    );
-    await client.content.delete(blob.digest);
-    assert.equal(await client.content.tryInfo(blob.digest), undefined);
-    // A write that never commits stays as an ingest until aborted.
-    const stream = new Readable({ read() {} });
-    stream.push(Buffer.from('partial'));
-    const abandoned = client.content.write('berth-test-abandoned', stream, {}, { timeoutMs: 300 });
-    await assert.rejects(abandoned);
-    const statuses = await client.content.listStatuses();
-    const ingest = statuses.find((s) => s.ref === 'berth-test-abandoned');
-    if (ingest) {
-      assert.ok(ingest.offset <= 'partial'.length);
-      // containerd may still be closing the cancelled writer: retry briefly.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await client.content.abort('berth-test-abandoned');
-          break;
-        } catch (err) {
-          if (attempt === 20) throw err;
-          await new Promise((resolve) => setTimeout(resolve, 50));
+  test(
+    'content: digest mismatch, missing blob, labels and aborted ingests',
+    { timeout: 60_000 },
+    async () => {
+      const data = Buffer.from('not what was promised');
+      await assert.rejects(
+        client.content.write('berth-test-mismatch', data, { expected: sha256('something else') }),
+        (err) => isEngineError(err, 'Conflict'),
+      );
+      await assert.rejects(client.content.info(sha256('absent')), (err) => isEngineError(err, 'NotFound'));
+      const blob = await writeBlob(client.content, Buffer.from('labelled'), {
+        labels: { 'containerd.io/gc.root': 'x' },
+      });
+      const updated = await client.content.setLabels(blob.digest, {
+        'io.berth.test': 'y',
+        'containerd.io/gc.root': '',
+      });
+      assert.deepEqual(updated.labels, { 'io.berth.test': 'y' });
+      assert.ok(
+        (await client.content.list([`labels."io.berth.test"==y`])).some((i) => i.digest === blob.digest),
+      );
+      await client.content.delete(blob.digest);
+      assert.equal(await client.content.tryInfo(blob.digest), undefined);
+      // A write that never commits stays as an ingest until aborted.
+      const stream = new Readable({ read() {} });
+      stream.push(Buffer.from('partial'));
+      const abandoned = client.content.write('berth-test-abandoned', stream, {}, { timeoutMs: 300 });
+      await assert.rejects(abandoned);
+      const statuses = await client.content.listStatuses();
+      const ingest = statuses.find((s) => s.ref === 'berth-test-abandoned');
+      if (ingest) {
+        assert.ok(ingest.offset <= 'partial'.length);
+        // containerd may still be closing the cancelled writer: retry briefly.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await client.content.abort('berth-test-abandoned');
+            break;
+          } catch (err) {
+            if (attempt === 20) throw err;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
         }
       }
-    }
-    assert.ok(!(await client.content.listStatuses()).some((s) => s.ref === 'berth-test-abandoned'));
-  });
+      assert.ok(!(await client.content.listStatuses()).some((s) => s.ref === 'berth-test-abandoned'));
+    },
+  );
 
-  test('runs echo hello with FIFO stdio and exit status 0', async () => {
+  test('runs echo hello with FIFO stdio and exit status 0', { timeout: 60_000 }, async () => {
     const result = await run('hello', ['echo', 'hello']);
     assert.deepEqual(result, { stdout: 'hello\n', stderr: '', exitStatus: 0 });
   });
 
-  test('reports stderr and a non-zero exit status', async () => {
+  test('reports stderr and a non-zero exit status', { timeout: 60_000 }, async () => {
     const result = await run('exit3', ['sh', '-c', 'echo to-stderr >&2; exit 3']);
     assert.deepEqual(result, { stdout: '', stderr: 'to-stderr\n', exitStatus: 3 });
     const exits = events.filter((e) => isEvent(e, '/tasks/exit') && e.event.containerId === 'exit3');
@@ -406,7 +437,86 @@ describe('containerd module', () => {
     );
   });
 
-  test('exec, metrics, pids and a task that survives a containerd crash', async () => {
+  test('feeds stdin through the FIFO and closes it', { timeout: 60_000 }, async () => {
+    const result = await run('stdin', ['sh', '-c', 'cat; echo done'], { stdin: 'ping\n' });
+    assert.deepEqual(result, { stdout: 'ping\ndone\n', stderr: '', exitStatus: 0 });
+  });
+
+  test('unpacks a gzip layer on top and runs from the new chain', { timeout: 60_000 }, async () => {
+    const addition = await tarOf([{ name: 'hello.txt', content: 'from layer 2\n' }]);
+    const gz = gzipSync(addition);
+    const layer2 = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: sha256(gz),
+      size: gz.length,
+    };
+    const busybox = await buildBusyboxLayerTar();
+    const busyboxLayer = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      digest: sha256(busybox),
+      size: busybox.length,
+    };
+    const lease = await client.leases.create({ expiresInMs: 60_000 });
+    const leased = client.withLease(lease.id);
+    const seen: [number, boolean][] = [];
+    let chain2 = '';
+    try {
+      await writeBlob(leased.content, gz, { digest: layer2.digest });
+      const ids = await unpackLayers(
+        leased,
+        [
+          { descriptor: busyboxLayer, diffId: sha256(busybox) },
+          { descriptor: layer2, diffId: sha256(addition) },
+        ],
+        { onLayer: (index, _chain, unpacked) => seen.push([index, unpacked]) },
+      );
+      chain2 = ids[1];
+      assert.deepEqual(ids, chainIds([sha256(busybox), sha256(addition)]));
+      assert.deepEqual(seen, [
+        [0, false],
+        [1, true],
+      ]);
+      assert.equal((await client.snapshots.stat(chain2)).parent, chainId);
+      assert.ok((await client.snapshots.usage(chain2)).size > 0);
+      const result = await run('layer2', ['cat', '/hello.txt'], { parent: chain2 });
+      assert.deepEqual(result, { stdout: 'from layer 2\n', stderr: '', exitStatus: 0 });
+      await assert.rejects(
+        leased.diff.apply({ ...layer2, digest: sha256('missing') }, []),
+        (err) => isEngineError(err, 'NotFound') || isEngineError(err, 'InvalidParameter'),
+      );
+    } finally {
+      if (chain2) assert.equal(await client.snapshots.remove(chain2), true);
+      await client.leases.delete(lease.id, { sync: true });
+    }
+    assert.equal(
+      await client.content.tryInfo(layer2.digest),
+      undefined,
+      'unreferenced blob collected with its lease',
+    );
+  });
+
+  test('streams a blob larger than one gRPC message', { timeout: 60_000 }, async () => {
+    const parts = Array.from({ length: 5 }, () => randomBytes(4 * 1024 * 1024 + 1));
+    const digest = sha256Parts(parts);
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const written = await client.content.write('berth-test-big', Readable.from(parts), {
+      expected: digest,
+      total: size,
+      labels: { 'containerd.io/gc.root': 'test' },
+    });
+    assert.deepEqual(written, { digest, size, existed: false });
+    const read = createHash('sha256');
+    let readSize = 0;
+    for await (const chunk of client.content.read(digest)) {
+      read.update(chunk as Buffer);
+      readSize += (chunk as Buffer).length;
+    }
+    assert.equal(`sha256:${read.digest('hex')}`, digest);
+    assert.equal(readSize, size);
+    await client.content.delete(digest);
+  });
+
+  test('exec, metrics, pids and a task that survives a containerd crash', { timeout: 60_000 }, async () => {
     await createContainer('sleeper', ['sleep', '600']);
     const container = await client.containers.get('sleeper');
     assert.deepEqual((specFromAny(container.spec!) as { process: { args: string[] } }).process.args, [
@@ -504,7 +614,7 @@ describe('containerd module', () => {
     }
   });
 
-  test('cleans up: no tasks, containers or container snapshots left', async () => {
+  test('cleans up: no tasks, containers or container snapshots left', { timeout: 60_000 }, async () => {
     assert.deepEqual(await client.tasks.list(), []);
     assert.deepEqual(await client.containers.list(), []);
     assert.deepEqual(
@@ -512,5 +622,54 @@ describe('containerd module', () => {
       [chainId],
     );
     assert.equal(await client.snapshots.remove('does-not-exist'), false);
+  });
+});
+
+describe('containerd supervisor', () => {
+  let tmp: string | undefined;
+  let orphanPid: number | undefined;
+
+  after(() => {
+    // Only the containerd this test left behind, identified by its config path.
+    if (tmp && orphanPid && fs.existsSync(`/proc/${orphanPid}/cmdline`)) {
+      const cmdline = fs.readFileSync(`/proc/${orphanPid}/cmdline`, 'utf8');
+      if (cmdline.includes(tmp)) process.kill(orphanPid, 'SIGKILL');
+    }
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('adopts the containerd a crashed berthd left running, and stops it', { timeout: 60_000 }, async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-supervisor-'));
+    const roots = { execRoot: path.join(tmp, 'exec'), dataRoot: path.join(tmp, 'data') };
+    const moduleUrl = new URL('../../src/containerd/supervisor.js', import.meta.url).href;
+    const script = [
+      `import { ContainerdSupervisor } from ${JSON.stringify(moduleUrl)};`,
+      `const supervisor = new ContainerdSupervisor(${JSON.stringify(roots)});`,
+      'await supervisor.start();',
+      'process.stdout.write(`${supervisor.pid}\\n`);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    // The first "berthd" is a separate process, killed without a chance to stop containerd.
+    const first = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const [line] = (await once(first.stdout!, 'data')) as [Buffer];
+    orphanPid = Number(line.toString().trim());
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    assert.ok(fs.existsSync(`/proc/${orphanPid}`), 'containerd outlives the crashed berthd');
+
+    const supervisor = new ContainerdSupervisor(roots);
+    const address = await supervisor.start();
+    assert.equal(supervisor.pid, orphanPid, 'the running instance is adopted, not replaced');
+    const client = await ContainerdClient.connect({ address, namespace: 'default', timeoutMs: 5000 });
+    assert.match((await client.version.version()).version, /^1\.6\./);
+    client.close();
+    await supervisor.stop();
+    assert.equal(supervisor.pid, undefined);
+    assert.ok(
+      !fs.existsSync(`/proc/${orphanPid}/cmdline`) || !fs.readFileSync(`/proc/${orphanPid}/cmdline`, 'utf8'),
+    );
+    orphanPid = undefined;
   });
 });

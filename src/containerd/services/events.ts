@@ -249,6 +249,10 @@ export class EventSubscription extends EventEmitter {
   private lost(err: unknown): void {
     this.stream = undefined;
     if (this.closed) return;
+    if (this.conn.isClosed) {
+      this.close();
+      return;
+    }
     this.emit('disconnected', err instanceof Error ? err : new Error(String(err)));
     void this.resubscribe();
   }
@@ -257,6 +261,7 @@ export class EventSubscription extends EventEmitter {
     let backoff = RESUBSCRIBE_BACKOFF_MS.initial;
     while (!this.closed) {
       await new Promise((resolve) => setTimeout(resolve, backoff));
+      if (this.conn.isClosed) this.close();
       if (this.closed) return;
       try {
         await this.conn.waitForReady(10_000);

@@ -258,7 +258,10 @@ export class TasksService {
     await this.conn.unary('tasks', 'ResizePty', request, options);
   }
 
-  /** Closes the process's stdin (the shim closes its side of the FIFO). */
+  /**
+   * Closes the process's stdin: the shim drops its own write end of the stdin
+   * FIFO, so once ours is closed too the process reads what is left, then EOF.
+   */
   async closeIO(containerId: string, execId = '', options?: CallOptions): Promise<void> {
     await this.conn.unary(
       'tasks',
