@@ -38,6 +38,7 @@ import {
 import { isImageIndex } from '../../registry/media-types.js';
 import { ProgressWriter } from './progress.js';
 import { pull as pullImage } from './pull.js';
+import { push as pushImage } from './push.js';
 import {
   classifyImageArgument,
   isTagRef,
@@ -364,8 +365,19 @@ export class ImageService {
     });
   }
 
-  async push(_request: PushRequest, _progress: ProgressWriter): Promise<void> {
-    throw notImplemented('push is not implemented yet');
+  /** docker push: one tag, or every tag of the repository when `tag` is empty. */
+  async push(request: PushRequest, progress: ProgressWriter): Promise<void> {
+    const ref = await pushImage(
+      {
+        containerd: this.options.containerd,
+        store: this.store,
+        registry: () => this.registries.get(),
+        maxConcurrentUploads: () => Math.max(1, this.options.settings().maxConcurrentUploads),
+      },
+      request,
+      progress,
+    );
+    this.logEvent(familiarString(ref), familiarName(ref), 'push');
   }
 
   async exportImages(_names: string[]): Promise<(out: Writable) => Promise<void>> {
