@@ -423,8 +423,20 @@ describe('containerd module', () => {
   });
 
   test('reports stderr and a non-zero exit status', { timeout: 60_000 }, async () => {
+    // A filtered subscription, consumed as an async iterable.
+    const tasksOnly = await client.events.subscribe({ filters: ['topic~="^/tasks/"'] });
+    const seenTopics: string[] = [];
+    const consumed = (async () => {
+      for await (const item of tasksOnly) {
+        if (item.kind !== 'event') continue;
+        seenTopics.push(item.envelope.topic);
+        if (item.envelope.topic === '/tasks/delete') tasksOnly.close();
+      }
+    })();
     const result = await run('exit3', ['sh', '-c', 'echo to-stderr >&2; exit 3']);
     assert.deepEqual(result, { stdout: '', stderr: 'to-stderr\n', exitStatus: 3 });
+    await consumed;
+    assert.deepEqual(seenTopics, ['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
     const exits = events.filter((e) => isEvent(e, '/tasks/exit') && e.event.containerId === 'exit3');
     assert.equal(exits.length, 1);
     const exit = exits[0];
