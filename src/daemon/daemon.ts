@@ -8,6 +8,10 @@ import { systemRoutes } from '../api/router/system/routes.js';
 import { imageRoutes } from '../api/router/image/routes.js';
 import { distributionRoutes } from '../api/router/distribution/routes.js';
 import { ImageService } from '../engine/images/service.js';
+import { ContainerService } from '../engine/containers/service.js';
+import { containerRoutes } from '../api/router/container/routes.js';
+import { volumeRoutes } from '../api/router/volume/routes.js';
+import { VolumeService } from '../engine/volumes/service.js';
 import { EventsService } from '../engine/events/service.js';
 import { ENGINE_VERSION, SystemService } from '../engine/system/service.js';
 import { removeStaleTempFiles } from '../store/atomic.js';
@@ -28,6 +32,8 @@ export class Daemon {
   private readonly containerd: ContainerdConnection;
   private readonly system: SystemService;
   readonly images: ImageService;
+  readonly containers: ContainerService;
+  readonly volumes: VolumeService;
   private eventListenerCount = 0;
 
   constructor(
@@ -47,10 +53,28 @@ export class Daemon {
         maxConcurrentUploads: this.config['max-concurrent-uploads'],
       }),
     });
+    this.volumes = new VolumeService({ dataRoot, events: this.events });
+    this.containers = new ContainerService({
+      containerd: () => this.containerd.client,
+      images: this.images,
+      events: this.events,
+      initPath: '/usr/bin/tini-static',
+      settings: () => ({
+        dataRoot: this.config['data-root'],
+        execRoot: this.config['exec-root'],
+        logDriver: this.config['log-driver'],
+        logOpts: this.config['log-opts'],
+        liveRestore: this.config['live-restore'],
+        runtimes: this.config.runtimes,
+        defaultRuntime: this.config['default-runtime'],
+        shutdownTimeoutSeconds: this.config['shutdown-timeout'],
+      }),
+    });
+    this.images.setImageUsageCheck((imageId) => this.containers.imageUser(imageId));
     this.system = new SystemService({
       config: () => this.config,
       containerdVersion: () => this.containerd.version(),
-      counts: async () => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: this.images.count() }),
+      counts: async () => ({ ...this.containers.counts(), images: this.images.count() }),
       eventListeners: () => this.eventListenerCount,
     });
   }
@@ -64,6 +88,8 @@ export class Daemon {
     await this.events.load();
     await this.containerd.start();
     await this.images.start();
+    await this.containers.restore();
+    await this.volumes.start();
     await this.system.start(dataRoot);
     const router = new Router();
     router.add(
@@ -84,6 +110,8 @@ export class Daemon {
       }),
     );
     router.add(imageRoutes(this.images));
+    router.add(containerRoutes(this.containers));
+    router.add(volumeRoutes(this.volumes));
     router.add(distributionRoutes(this.images));
     const api = new ApiServer(router, { engineVersion: ENGINE_VERSION });
     this.listeners = await openListeners(this.config, api);
@@ -108,7 +136,9 @@ export class Daemon {
   async shutdown(): Promise<void> {
     log.info('Processing signal, shutting down');
     await closeListeners(this.listeners);
+    await this.containers.shutdown();
     this.images.close();
+    await this.volumes.close();
     await this.containerd.stop();
     await this.events.flush();
     await releasePidfile(this.config.pidfile);
