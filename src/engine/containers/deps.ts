@@ -1,0 +1,97 @@
+/**
+ * What the container service needs from the rest of berthd, as small
+ * interfaces: the daemon wires the real services in, tests may wire others.
+ */
+import type { ContainerdClient } from '../../containerd/client.js';
+import type { ImageConfig, ImageConfigFile } from '../../types/image.js';
+
+/** An image as the container service sees it. */
+export interface ResolvedImage {
+  /** `sha256:<hex>` of the image config. */
+  id: string;
+  /** The reference it was found by, normalized (e.g. `docker.io/library/busybox:latest`), if any. */
+  ref?: string;
+  /**
+   * The OCI image config: either the whole config file (with `rootfs`,
+   * `architecture`, `config`...) or only its `config` section.
+   */
+  config: ImageConfigLike;
+  /** Chain ID of the top layer: the committed snapshot containers are prepared from. */
+  chainId: string;
+  diffIds: string[];
+}
+
+export type ImageConfigLike = ImageConfigFile | ImageConfig;
+
+/** The runtime part of an image's config, whichever shape the image service gives. */
+export function runtimeConfigOf(image: ResolvedImage): ImageConfig {
+  const config = image.config as { config?: ImageConfig; rootfs?: unknown; architecture?: unknown };
+  if ('rootfs' in config || 'architecture' in config || 'os' in config) return config.config ?? {};
+  return config as ImageConfig;
+}
+
+export interface ContainerImages {
+  /** NotFound "No such image: x" when there is none. */
+  resolveImage(refOrId: string): Promise<ResolvedImage>;
+}
+
+/**
+ * Creating a new image from a container's changes (docker commit). The image
+ * service owns image naming and storage; when it offers no such helper the
+ * container service writes the image itself (see commit.ts).
+ */
+export interface ImageCommitter {
+  commitImage?(input: CommitImageInput): Promise<{ id: string }>;
+}
+
+export interface CommitImageInput {
+  /** The base image the container was created from. */
+  parent: ResolvedImage;
+  /** The new layer, already in the content store. */
+  layer: { mediaType: string; digest: string; size: number; diffId: string };
+  /** The new image config file, complete except for rootfs and history, which the committer extends. */
+  config: Record<string, unknown>;
+  history: Record<string, unknown>;
+  /** `repo[:tag]` to name the image, or undefined for a dangling one. */
+  reference?: string;
+}
+
+/** Where container events go (the daemon's events service). */
+export interface EventSink {
+  publish(type: string, action: string, id: string, attributes?: Record<string, string>): unknown;
+}
+
+/**
+ * Container networking, owned by a later piece (netavark). Until it exists
+ * the default implementation gives bridge-mode containers a private network
+ * namespace with only lo.
+ */
+export interface ContainerNetworking {
+  /** Called before the task is created; may return a network namespace path to join. */
+  prepare?(container: { id: string; name: string; networkMode: string }): Promise<{ netnsPath?: string }>;
+  /** Called after the task is gone. */
+  release?(container: { id: string }): Promise<void>;
+}
+
+export interface ContainerDaemonSettings {
+  dataRoot: string;
+  execRoot: string;
+  /** Default log driver and options for containers that do not choose one. */
+  logDriver: string;
+  logOpts: Record<string, string>;
+  liveRestore: boolean;
+  /** Runtime names the daemon knows (runc plus daemon.json runtimes). */
+  runtimes: Record<string, { path: string; runtimeArgs?: string[] }>;
+  defaultRuntime: string;
+  shutdownTimeoutSeconds: number;
+}
+
+export interface ContainerServiceDeps {
+  containerd: () => ContainerdClient;
+  images: ContainerImages & ImageCommitter;
+  events: EventSink;
+  settings: () => ContainerDaemonSettings;
+  networking?: ContainerNetworking;
+  /** Host path of a static tini for `--init`. */
+  initPath?: string;
+}

@@ -1,0 +1,80 @@
+/**
+ * The in-memory side of one container: its record, its streams, the lock
+ * that serializes operations on it, and notifications of its state changes.
+ */
+import { EventEmitter } from 'node:events';
+import type { Mount } from '../../containerd/types.js';
+import type { JsonFileWriter } from './jsonlog.js';
+import type { Container } from './record.js';
+import { ContainerStreams } from './stdio.js';
+
+export interface ExitInfo {
+  exitCode: number;
+  /** Epoch ms; now when unknown. */
+  exitedAt: number;
+}
+
+export class ContainerEntry {
+  readonly streams: ContainerStreams;
+  /** 'exit' (ExitInfo) at every exit, 'stopped' when it is no longer running, 'removed'. */
+  readonly changes = new EventEmitter();
+  /** PID of the init process of the current run; 0 when none. Exit events for other PIDs are stale. */
+  currentPid = 0;
+  /** Output of the current run fully read (FIFO EOF). */
+  drained?: Promise<void>;
+  logger?: JsonFileWriter;
+  /** The snapshot's mounts: stable for the container's life, fetched once. */
+  mounts?: Mount[];
+  /** Restart-policy bookkeeping (Docker's restart manager). */
+  restartBackoffMs = 0;
+  restartCanceled = false;
+  restartTimer?: NodeJS.Timeout;
+  cancelPendingRestart?: () => void;
+  /** docker restart in progress: its stop must not auto-remove the container. */
+  manualRestart = false;
+  /** OOM reported during the current run. */
+  oomKilled = false;
+  removed = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private saving: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    public c: Container,
+    closeStdin: () => Promise<void>,
+  ) {
+    this.changes.setMaxListeners(0);
+    this.streams = new ContainerStreams({ stdinOnce: () => this.c.Config.StdinOnce === true, closeStdin });
+  }
+
+  get id(): string {
+    return this.c.ID;
+  }
+
+  /** Runs `fn` after every operation queued before it on this container. */
+  lock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Serializes writes of this container's files, in call order. */
+  serializeSave(write: () => Promise<void>): Promise<void> {
+    const run = this.saving.then(write, write);
+    this.saving = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when the container is not running (now, or at its next stop). */
+  whenStopped(): Promise<void> {
+    if (!this.c.State.Running || this.removed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.changes.off('stopped', done);
+        this.changes.off('removed', done);
+        resolve();
+      };
+      this.changes.on('stopped', done);
+      this.changes.on('removed', done);
+    });
+  }
+}

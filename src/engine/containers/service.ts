@@ -1,0 +1,1534 @@
+/**
+ * The container service: Docker's container model on containerd containers
+ * and tasks. A containerd container (holding the snapshot, key = container
+ * ID) exists from create to rm; a task exists while the container runs.
+ * berth's own record of each container lives under <data-root>/containers/
+ * and is the source of truth for Docker-level state; containerd is the
+ * source of truth for what runs.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import tar from 'tar-stream';
+import {
+  conflict,
+  errorMessage,
+  invalidParameter,
+  isEngineError,
+  notFound,
+  notImplemented,
+  notModified,
+  systemError,
+} from '../../common/errors.js';
+import { log } from '../../common/log.js';
+import type { ContainerdClient } from '../../containerd/client.js';
+import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.js';
+import {
+  RUNC_RUNTIME,
+  linuxResourcesAny,
+  runcOptionsAny,
+  runcRoot,
+  specAny,
+} from '../../containerd/runtime.js';
+import type { EventSubscription } from '../../containerd/services/events.js';
+import { isEvent } from '../../containerd/services/events.js';
+import type { ProcessState } from '../../containerd/services/tasks.js';
+import { CONTAINER_INIT_PATH } from '../../oci/mounts.js';
+import { mergeCommand, mergeConfigWithImage } from '../../oci/command.js';
+import { networkModeKind } from '../../oci/namespaces.js';
+import { containerResources, validateResources } from '../../oci/resources.js';
+import { buildSpec, type SpecInput } from '../../oci/spec.js';
+import { serializeSpec, type OciResources } from '../../oci/types.js';
+import type { ResolvedUser } from '../../oci/user.js';
+import type {
+  ContainerChange,
+  ContainerCreateRequest,
+  ContainerInspect,
+  ContainerSummary,
+  ContainerTopResponse,
+  ContainerUpdateRequest,
+  ContainerWaitResponse,
+  HostConfig,
+} from '../../types/container.js';
+import type { CommitRequest } from './commit.js';
+import {
+  completeConfig,
+  completeHostConfig,
+  normalizeStrSlices,
+  validateLogConfig,
+  validateNamespaceModes,
+  validateNetworkMode,
+  validateRestartPolicy,
+} from './create-config.js';
+import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
+import { ContainerEntry, type ExitInfo } from './entry.js';
+import { writeEtcFiles } from './etc-files.js';
+import { packDirectory } from './export.js';
+import { cgroupUnified, cpuCount, hostNofileHard, swapAccounting } from './host.js';
+import { inspectContainer, summarizeContainer } from './inspect.js';
+import { JsonFileWriter, readJsonLog, type LogEntry, type ReadLogOptions } from './jsonlog.js';
+import { labelsMatch, selectContainers, type ListFilters } from './list.js';
+import { NameRegistry, generateId, generateName, lookupId, normalizeName } from './names.js';
+import {
+  ZERO_TIME,
+  dateToRfc3339,
+  newState,
+  nowRfc3339Nano,
+  rfc3339ToNanos,
+  statusOf,
+  type Container,
+} from './record.js';
+import { decideRestart, restartOnBoot } from './restart.js';
+import { filesystemChanges, layersOf, resolveUserInLayers, withReadOnlyRootfs } from './rootfs.js';
+import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
+import type { OutputSink } from './stdio.js';
+import { ContainerStore } from './store.js';
+import { runPs } from './top.js';
+
+/** Exit code Docker records when it cannot know the real one. */
+const EXIT_UNKNOWN = 255;
+const EXIT_CMD_NOT_FOUND = 127;
+const EXIT_EACCES = 126;
+const DEFAULT_STOP_TIMEOUT_S = 10;
+/** How long an exit waits for the last output to be read (Docker: 2 s). */
+const DRAIN_TIMEOUT_MS = 2000;
+const LABEL_NAME = 'io.berth.container.name';
+const LABEL_IMAGE = 'io.berth.container.image';
+const SNAPSHOTTER = 'overlayfs';
+/** Paths the runtime creates as mountpoints in the writable layer; docker diff leaves them out. */
+const RUNTIME_MOUNTPOINTS = [
+  '/etc/hostname',
+  '/etc/hosts',
+  '/etc/resolv.conf',
+  CONTAINER_INIT_PATH,
+  '/dev',
+  '/proc',
+  '/sys',
+];
+
+export interface CreateOptions {
+  name?: string;
+  platform?: string;
+}
+
+export interface StopOptions {
+  signal?: string;
+  /** Seconds; negative waits forever. */
+  timeout?: number;
+}
+
+export interface RemoveOptions {
+  force?: boolean;
+  removeVolumes?: boolean;
+  link?: boolean;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ListRequest {
+  all?: boolean;
+  limit?: number;
+  size?: boolean;
+  filters?: ListFilters;
+}
+
+export interface AttachRequest {
+  stdin?: Readable;
+  stdout: boolean;
+  stderr: boolean;
+  /** Replay the log before streaming. */
+  logs: boolean;
+  stream: boolean;
+}
+
+export interface LogsRequest {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  since?: bigint;
+  until?: bigint;
+  tail?: number;
+  signal?: AbortSignal;
+}
+
+export interface ContainerCounts {
+  containers: number;
+  running: number;
+  paused: number;
+  stopped: number;
+}
+
+export class ContainerService {
+  private readonly entries = new Map<string, ContainerEntry>();
+  private readonly names = new NameRegistry();
+  private readonly store: ContainerStore;
+  private readonly nofileHard = hostNofileHard();
+  private readonly unified = cgroupUnified();
+  private readonly swapLimit = swapAccounting();
+  private subscription?: EventSubscription;
+  private shuttingDown = false;
+
+  constructor(private readonly deps: ContainerServiceDeps) {
+    this.store = new ContainerStore(deps.settings().dataRoot);
+  }
+
+  private get ctr(): ContainerdClient {
+    return this.deps.containerd();
+  }
+
+  private get execRoot(): string {
+    return this.deps.settings().execRoot;
+  }
+
+  private fifoDir(id: string): string {
+    return path.join(this.execRoot, 'fifo', id);
+  }
+
+  private scratchDir(): string {
+    return path.join(this.execRoot, 'scratch');
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  /** The entry for an ID, name or unique ID prefix; NotFound otherwise. */
+  private find(term: string): ContainerEntry {
+    const id = lookupId(term, this.entries.keys(), this.names);
+    const entry = this.entries.get(id);
+    if (!entry) throw notFound(`No such container: ${term}`);
+    return entry;
+  }
+
+  /** The full ID of a container reference. */
+  resolveId(term: string): string {
+    return this.find(term).id;
+  }
+
+  get(term: string): Container {
+    return this.find(term).c;
+  }
+
+  counts(): ContainerCounts {
+    const counts = { containers: 0, running: 0, paused: 0, stopped: 0 };
+    for (const { c } of this.entries.values()) {
+      counts.containers++;
+      if (c.State.Paused) counts.paused++;
+      else if (c.State.Running) counts.running++;
+      else counts.stopped++;
+    }
+    return counts;
+  }
+
+  private attributes(c: Container, extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(c.Config.Labels ?? {}), image: c.Config.Image ?? '', name: c.Name.slice(1), ...extra };
+  }
+
+  private event(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.deps.events.publish('container', action, c.ID, this.attributes(c, extra));
+  }
+
+  private async save(entry: ContainerEntry, what: 'record' | 'all' = 'record'): Promise<void> {
+    if (entry.removed) return;
+    await entry.serializeSave(() =>
+      what === 'all' ? this.store.save(entry.c) : this.store.saveRecord(entry.c),
+    );
+  }
+
+  // ---------------------------------------------------------------- create
+
+  async create(
+    request: ContainerCreateRequest,
+    options: CreateOptions = {},
+  ): Promise<{ Id: string; Warnings: string[] }> {
+    const {
+      HostConfig: requestedHostConfig,
+      NetworkingConfig: _networking,
+      Platform: _platform,
+      ...rawConfig
+    } = request;
+    const requestConfig = normalizeStrSlices(rawConfig);
+    if (!requestConfig.Image) throw invalidParameter('No image specified');
+    const settings = this.deps.settings();
+    const hostConfig = completeHostConfig(requestedHostConfig ?? {}, {
+      logDriver: settings.logDriver,
+      logOpts: settings.logOpts,
+      runtime: settings.defaultRuntime,
+      cgroupnsMode: this.unified ? 'private' : 'host',
+    });
+    validateRestartPolicy(requestedHostConfig?.RestartPolicy, hostConfig.AutoRemove);
+    validateNetworkMode(hostConfig, requestConfig);
+    validateLogConfig(hostConfig);
+    validateNamespaceModes(hostConfig);
+    this.runtimeOptions(hostConfig);
+    const warnings = validateResources(hostConfig, { ncpu: cpuCount() });
+    if (hostConfig.NetworkMode?.startsWith('container:'))
+      this.find(hostConfig.NetworkMode.slice('container:'.length));
+
+    const image = await this.deps.images.resolveImage(requestConfig.Image);
+    const imageConfig = runtimeConfigOf(image);
+    const config = completeConfig(mergeConfigWithImage(requestConfig, imageConfig));
+    const command = mergeCommand(undefined, config);
+
+    const id = generateId();
+    const name = options.name ? normalizeName(options.name) : `/${generateName((n) => this.names.has(n))}`;
+    this.names.reserve(name, id);
+    try {
+      const network = networkModeKind(hostConfig.NetworkMode);
+      if (network === 'host') config.Hostname ||= os.hostname();
+      else if (network !== 'container') config.Hostname ||= id.slice(0, 12);
+      const dir = this.store.dir(id);
+      const container: Container = {
+        ID: id,
+        Created: nowRfc3339Nano(),
+        Name: name,
+        Path: command.args[0],
+        Args: command.args.slice(1),
+        Config: config,
+        Image: image.id,
+        ImageChainId: image.chainId,
+        State: newState(),
+        RestartCount: 0,
+        HasBeenStartedBefore: false,
+        HasBeenManuallyStopped: false,
+        Driver: SNAPSHOTTER,
+        Platform: 'linux',
+        LogPath: hostConfig.LogConfig?.Type === 'none' ? '' : path.join(dir, `${id}-json.log`),
+        HostnamePath: path.join(dir, 'hostname'),
+        HostsPath: path.join(dir, 'hosts'),
+        ResolvConfPath: path.join(dir, 'resolv.conf'),
+        User: { uid: 0, gid: 0, additionalGids: [0], home: '/' },
+        HostConfig: hostConfig,
+      };
+      await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+      try {
+        await this.createContainerdContainer(container, image);
+        await this.writeEtcFiles(container);
+        await this.store.save(container);
+      } catch (err) {
+        await this.removeContainerdContainer(id).catch(() => undefined);
+        await this.store.remove(id);
+        throw err;
+      }
+      const entry = this.newEntry(container);
+      this.entries.set(id, entry);
+      this.event(container, 'create');
+      return { Id: id, Warnings: warnings };
+    } catch (err) {
+      this.names.release(name, id);
+      throw err;
+    }
+  }
+
+  private newEntry(container: Container): ContainerEntry {
+    const entry: ContainerEntry = new ContainerEntry(container, () => this.ctr.tasks.closeIO(entry.id));
+    return entry;
+  }
+
+  private runtimeOptions(hostConfig: HostConfig): { binaryName?: string } {
+    const settings = this.deps.settings();
+    const name = hostConfig.Runtime || settings.defaultRuntime;
+    if (name === 'runc') return {};
+    const runtime = settings.runtimes[name];
+    if (!runtime) throw invalidParameter(`unknown or invalid runtime name: ${name}`);
+    return { binaryName: runtime.path };
+  }
+
+  /** containerd labels mirroring the container's Docker identity (label values within containerd's limits). */
+  private containerdLabels(c: Container): Record<string, string> {
+    const labels: Record<string, string> = {};
+    for (const [key, value] of Object.entries(c.Config.Labels ?? {})) {
+      if (key.length + value.length < 4000) labels[key] = value;
+    }
+    labels[LABEL_NAME] = c.Name.slice(1);
+    labels[LABEL_IMAGE] = c.Config.Image ?? '';
+    return labels;
+  }
+
+  /**
+   * Prepares the writable snapshot (key = container ID) on the image's top
+   * layer and the containerd container that holds it, under a lease so GC
+   * cannot take the snapshot before the container references it. The user
+   * is resolved here, against the image's files.
+   */
+  private async createContainerdContainer(c: Container, image: { chainId: string }): Promise<void> {
+    const lease = await this.ctr.leases.create({ expiresInMs: 5 * 60_000 });
+    try {
+      const leased = this.ctr.withLease(lease.id);
+      const mounts = await leased.snapshots.prepare(c.ID, image.chainId);
+      await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
+      c.User = await resolveUserInLayers(
+        layersOf(mounts),
+        this.scratchDir(),
+        c.Config.User,
+        c.HostConfig.GroupAdd,
+      );
+      const spec = this.buildSpec(c, { placeholderNamespaces: true });
+      const specText = serializeSpec(spec);
+      c.SpecDigest = digest(specText);
+      await leased.containers.create({
+        id: c.ID,
+        image: c.Config.Image ?? '',
+        labels: this.containerdLabels(c),
+        runtime: { name: RUNC_RUNTIME, options: this.runcOptions(c) },
+        spec: specAny(JSON.parse(specText) as object),
+        snapshotter: SNAPSHOTTER,
+        snapshotKey: c.ID,
+      });
+    } catch (err) {
+      await this.ctr.snapshots.remove(c.ID).catch(() => undefined);
+      throw err;
+    } finally {
+      await this.ctr.leases.delete(lease.id).catch(() => undefined);
+    }
+  }
+
+  private runcOptions(c: Container) {
+    return runcOptionsAny({ root: runcRoot(this.execRoot), ...this.runtimeOptions(c.HostConfig) });
+  }
+
+  private async writeEtcFiles(c: Container): Promise<void> {
+    const hc = c.HostConfig;
+    await writeEtcFiles(
+      { hostname: c.HostnamePath, hosts: c.HostsPath, resolvConf: c.ResolvConfPath },
+      {
+        hostname: c.Config.Hostname ?? '',
+        domainname: c.Config.Domainname,
+        hostNetwork: hc.NetworkMode === 'host',
+        extraHosts: hc.ExtraHosts,
+        dns: hc.Dns,
+        dnsSearch: hc.DnsSearch,
+        dnsOptions: hc.DnsOptions,
+      },
+    );
+  }
+
+  /**
+   * The runtime spec for the container. Namespaces shared with another
+   * container need its PID, known only when starting; at create a
+   * placeholder path keeps the spec valid.
+   */
+  private buildSpec(
+    c: Container,
+    options: { placeholderNamespaces?: boolean; netnsPath?: string } = {},
+  ): ReturnType<typeof buildSpec> {
+    const hc = c.HostConfig;
+    const namespaceOf = (mode: string | undefined, ns: string): string | undefined => {
+      if (!mode?.startsWith('container:')) return undefined;
+      if (options.placeholderNamespaces) return `/proc/1/ns/${ns}`;
+      const other = this.find(mode.slice('container:'.length));
+      if (!other.c.State.Running || other.c.State.Restarting) {
+        throw conflict(`cannot join namespace of a non running container: ${other.id}`);
+      }
+      return `/proc/${other.c.State.Pid}/ns/${ns}`;
+    };
+    const network = namespaceOf(hc.NetworkMode, 'net') ?? options.netnsPath;
+    const input: SpecInput = {
+      id: c.ID,
+      config: c.Config,
+      hostConfig: hc,
+      user: c.User,
+      etcFiles:
+        hc.NetworkMode?.startsWith('container:') && !options.placeholderNamespaces
+          ? this.sharedEtcFiles(hc.NetworkMode.slice('container:'.length))
+          : { hostname: c.HostnamePath, hosts: c.HostsPath, resolvConf: c.ResolvConfPath },
+      namespacePaths: {
+        network,
+        pid: namespaceOf(hc.PidMode, 'pid'),
+        ipc: namespaceOf(hc.IpcMode, 'ipc'),
+      },
+      hostNofileHard: this.nofileHard,
+      initPath: this.deps.initPath,
+      defaultCgroupnsMode: this.unified ? 'private' : 'host',
+      swapLimit: this.swapLimit,
+    };
+    return buildSpec(input);
+  }
+
+  /** A container joining another's network namespace sees that container's /etc files. */
+  private sharedEtcFiles(term: string): { hostname: string; hosts: string; resolvConf: string } {
+    const other = this.find(term).c;
+    return { hostname: other.HostnamePath, hosts: other.HostsPath, resolvConf: other.ResolvConfPath };
+  }
+
+  // ---------------------------------------------------------------- start
+
+  async start(term: string): Promise<void> {
+    const entry = this.find(term);
+    await entry.lock(async () => {
+      const state = entry.c.State;
+      if (state.Paused) throw conflict('cannot start a paused container, try unpause instead');
+      if (state.Running && !state.Restarting) throw notModified('Container already started');
+      if (state.RemovalInProgress || state.Dead || entry.removed) {
+        throw conflict('container is marked for removal and cannot be started');
+      }
+      this.cancelRestart(entry);
+      entry.restartCanceled = false;
+      entry.restartBackoffMs = 0;
+      entry.c.RestartCount = 0;
+      entry.c.HasBeenManuallyStopped = false;
+      await this.startTask(entry);
+    });
+  }
+
+  /**
+   * Creates and starts the task. Output FIFOs are opened before the task is
+   * created (the shim blocks until they have a reader). On failure the
+   * container is left stopped with Docker's exit code for the cause.
+   */
+  private async startTask(entry: ContainerEntry): Promise<void> {
+    const c = entry.c;
+    let fifos: FifoSet | undefined;
+    let taskCreated = false;
+    try {
+      const networking = await this.deps.networking?.prepare?.({
+        id: c.ID,
+        name: c.Name.slice(1),
+        networkMode: c.HostConfig.NetworkMode ?? 'bridge',
+      });
+      const specText = serializeSpec(this.buildSpec(c, { netnsPath: networking?.netnsPath }));
+      const specDigest = digest(specText);
+      if (specDigest !== c.SpecDigest) {
+        await this.updateContainerdSpec(c, specText);
+        c.SpecDigest = specDigest;
+      }
+      fifos = await createFifoSet(this.fifoDir(c.ID), c.ID, {
+        stdin: c.Config.OpenStdin === true,
+        terminal: c.Config.Tty === true,
+      });
+      this.openLogger(entry);
+      entry.drained = entry.streams.beginRun(openFifoSet(fifos));
+      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
+      entry.oomKilled = false;
+      const { pid } = await this.ctr.tasks.create({
+        containerId: c.ID,
+        rootfs: entry.mounts,
+        stdin: fifos.stdin,
+        stdout: fifos.stdout,
+        stderr: fifos.stderr,
+        terminal: c.Config.Tty === true,
+      });
+      taskCreated = true;
+      entry.currentPid = pid;
+      await this.ctr.tasks.start(c.ID);
+    } catch (err) {
+      entry.currentPid = 0;
+      if (taskCreated) await this.ctr.tasks.delete(c.ID).catch(() => undefined);
+      entry.streams.endRun();
+      await this.closeLogger(entry);
+      await this.deps.networking?.release?.({ id: c.ID }).catch(() => undefined);
+      const failure = startFailure(err);
+      c.State.Running = false;
+      c.State.Restarting = false;
+      c.State.Pid = 0;
+      c.State.Error = failure.message;
+      c.State.ExitCode = failure.exitCode;
+      await this.save(entry);
+      if (c.HostConfig.AutoRemove) void this.autoRemove(entry);
+      throw failure.error;
+    }
+    const state = c.State;
+    Object.assign(state, {
+      Running: true,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: entry.currentPid,
+      ExitCode: 0,
+      Error: '',
+      StartedAt: nowRfc3339Nano(),
+    });
+    c.HasBeenStartedBefore = true;
+    await this.save(entry);
+    this.event(c, 'start');
+  }
+
+  /** Replaces the containerd container's spec; recreates the container if containerd lost it. */
+  private async updateContainerdSpec(c: Container, specText: string): Promise<void> {
+    try {
+      await this.ctr.containers.update({ id: c.ID, spec: specAny(JSON.parse(specText) as object) }, ['spec']);
+    } catch (err) {
+      if (!isEngineError(err, 'NotFound')) throw err;
+      log.warn('containerd lost the container record; recreating it', { container: c.ID });
+      await this.createContainerdContainer(c, { chainId: c.ImageChainId });
+    }
+  }
+
+  private openLogger(entry: ContainerEntry): void {
+    if (entry.logger || !entry.c.LogPath) return;
+    entry.logger = new JsonFileWriter(entry.c.LogPath);
+    entry.streams.setLogger(entry.logger);
+  }
+
+  private async closeLogger(entry: ContainerEntry): Promise<void> {
+    const logger = entry.logger;
+    entry.logger = undefined;
+    entry.streams.setLogger(undefined);
+    await logger?.close();
+  }
+
+  // ---------------------------------------------------------------- exits
+
+  /** A task of ours exited (containerd event, or found exited when reconciling). */
+  private onTaskExit(containerId: string, pid: number, exit: ExitInfo): void {
+    const entry = this.entries.get(containerId);
+    if (!entry) return;
+    void entry
+      .lock(() => this.handleExit(entry, pid, exit))
+      .catch((err) =>
+        log.error('handling container exit failed', { container: containerId, error: errorMessage(err) }),
+      );
+  }
+
+  /**
+   * Records an exit: waits (briefly) for the last output, deletes the task,
+   * applies the restart policy, and tells waiters. Stale and duplicate exits
+   * (another PID than the current run's) are ignored.
+   */
+  private async handleExit(entry: ContainerEntry, pid: number, exit: ExitInfo): Promise<void> {
+    const c = entry.c;
+    if (entry.currentPid === 0 || (pid !== 0 && pid !== entry.currentPid) || !c.State.Running) return;
+    entry.currentPid = 0;
+    if (entry.drained) {
+      await Promise.race([entry.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
+    }
+    let exitCode = exit.exitCode;
+    let exitedAt = exit.exitedAt;
+    try {
+      const deleted = await this.ctr.tasks.delete(c.ID, { timeoutMs: 30_000 });
+      if (deleted.exitedAt) {
+        exitCode = deleted.exitStatus;
+        exitedAt = deleted.exitedAt.getTime();
+      }
+    } catch (err) {
+      if (!isEngineError(err, 'NotFound'))
+        log.warn('deleting the exited task failed', { container: c.ID, error: errorMessage(err) });
+    }
+    entry.streams.endRun();
+    await this.closeLogger(entry);
+    await this.deps.networking?.release?.({ id: c.ID }).catch(() => undefined);
+
+    const runMs = exitedAt - Date.parse(c.State.StartedAt);
+    const decision = decideRestart({
+      policy: c.HostConfig.RestartPolicy,
+      exitCode,
+      manuallyStopped: c.HasBeenManuallyStopped || this.shuttingDown,
+      canceled: entry.restartCanceled || this.shuttingDown,
+      restartCount: c.RestartCount,
+      runMs,
+      previousBackoffMs: entry.restartBackoffMs,
+    });
+    entry.restartBackoffMs = decision.backoffMs;
+    const state = c.State;
+    state.Pid = 0;
+    state.Paused = false;
+    state.ExitCode = exitCode;
+    state.FinishedAt = dateToRfc3339(new Date(exitedAt));
+    state.OOMKilled = entry.oomKilled;
+    if (decision.restart) {
+      c.RestartCount++;
+      state.Restarting = true;
+      state.Running = true;
+    } else {
+      state.Running = false;
+      state.Restarting = false;
+    }
+    await this.save(entry);
+    this.event(c, 'die', {
+      exitCode: String(exitCode),
+      execDuration: String(Math.max(0, Math.floor(runMs / 1000))),
+    });
+    entry.changes.emit('exit', { exitCode, exitedAt });
+    if (decision.restart) {
+      this.scheduleRestart(entry, decision.backoffMs);
+      return;
+    }
+    entry.changes.emit('stopped');
+    if (c.HostConfig.AutoRemove && !entry.manualRestart) void this.autoRemove(entry);
+  }
+
+  private scheduleRestart(entry: ContainerEntry, delayMs: number): void {
+    entry.restartTimer = setTimeout(() => {
+      entry.restartTimer = undefined;
+      entry.cancelPendingRestart = undefined;
+      void entry
+        .lock(async () => {
+          if (!entry.c.State.Restarting || entry.removed) return;
+          try {
+            await this.startTask(entry);
+          } catch (err) {
+            log.warn('restarting container failed', { container: entry.id, error: errorMessage(err) });
+            entry.changes.emit('stopped');
+          }
+        })
+        .catch(() => undefined);
+    }, delayMs);
+    entry.cancelPendingRestart = () => {
+      clearTimeout(entry.restartTimer);
+      entry.restartTimer = undefined;
+      entry.cancelPendingRestart = undefined;
+    };
+  }
+
+  /** Stops any pending restart: a restarting container becomes stopped. */
+  private cancelRestart(entry: ContainerEntry): boolean {
+    if (!entry.cancelPendingRestart) return false;
+    entry.cancelPendingRestart();
+    entry.c.State.Restarting = false;
+    entry.c.State.Running = false;
+    return true;
+  }
+
+  private async autoRemove(entry: ContainerEntry): Promise<void> {
+    try {
+      await this.removeEntry(entry, { force: true, removeVolumes: true });
+    } catch (err) {
+      log.error('auto-removing container failed', { container: entry.id, error: errorMessage(err) });
+    }
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  async kill(term: string, signalName?: string): Promise<void> {
+    const signal = signalName ? parseSignal(signalName) : SIGKILL;
+    const entry = this.find(term);
+    if (!entry.c.State.Running) throw conflict(`Container ${entry.id} is not running`);
+    await this.signal(entry, signal);
+    if (signal === SIGKILL) await withTimeout(entry.whenStopped(), 10_000);
+  }
+
+  /**
+   * Sends a signal the way Docker's killWithSignal does: the stop signal or
+   * SIGKILL also cancels the restart policy, any signal marks the container
+   * manually stopped, a paused container is resumed so the signal lands.
+   */
+  private async signal(entry: ContainerEntry, signal: number): Promise<void> {
+    const c = entry.c;
+    if (signal === SIGKILL || signal === stopSignalOf(c.Config.StopSignal)) {
+      entry.restartCanceled = true;
+      if (this.cancelRestart(entry)) {
+        await this.save(entry);
+        entry.changes.emit('stopped');
+      }
+    }
+    if (!this.shuttingDown) {
+      c.HasBeenManuallyStopped = true;
+      await this.save(entry);
+    }
+    if (!c.State.Running || c.State.Restarting) return;
+    try {
+      await this.ctr.tasks.kill(c.ID, signal, { all: signal === SIGKILL });
+    } catch (err) {
+      if (!isEngineError(err, 'NotFound'))
+        throw systemError(`Cannot kill container ${c.ID}: ${errorMessage(err)}`, err);
+    }
+    if (c.State.Paused) await this.ctr.tasks.resume(c.ID).catch(() => undefined);
+    this.event(c, 'kill', { signal: String(signal) });
+  }
+
+  async stop(term: string, options: StopOptions = {}): Promise<void> {
+    const entry = this.find(term);
+    if (!entry.c.State.Running) throw notModified('Container already stopped');
+    await this.stopEntry(entry, options);
+  }
+
+  private async stopEntry(entry: ContainerEntry, options: StopOptions): Promise<void> {
+    const c = entry.c;
+    if (!c.State.Running) return;
+    const signal = options.signal ? parseSignal(options.signal) : stopSignalOf(c.Config.StopSignal);
+    const timeoutS = options.timeout ?? c.Config.StopTimeout ?? DEFAULT_STOP_TIMEOUT_S;
+    let signalFailed = false;
+    try {
+      await this.signal(entry, signal);
+      entry.restartCanceled = true;
+      if (this.cancelRestart(entry)) {
+        await this.save(entry);
+        entry.changes.emit('stopped');
+      }
+    } catch (err) {
+      signalFailed = true;
+      log.warn('sending the stop signal failed', { container: c.ID, error: errorMessage(err) });
+    }
+    const graceMs = signalFailed ? 2000 : timeoutS < 0 ? Infinity : timeoutS * 1000;
+    if (!(await withTimeout(entry.whenStopped(), graceMs))) {
+      log.info('Container failed to exit within timeout of signal - using the force', {
+        container: c.ID,
+        signal,
+      });
+      await this.signal(entry, SIGKILL);
+      if (!(await withTimeout(entry.whenStopped(), 10_000))) {
+        throw systemError(
+          `cannot stop container: ${c.ID}: tried to kill container, but did not receive an exit event`,
+        );
+      }
+    }
+    this.event(c, 'stop');
+  }
+
+  async restart(term: string, options: StopOptions = {}): Promise<void> {
+    const entry = this.find(term);
+    entry.manualRestart = true;
+    try {
+      if (entry.c.State.Running) await this.stopEntry(entry, options);
+      await entry.lock(async () => {
+        if (entry.removed) throw notFound(`No such container: ${term}`);
+        if (entry.c.State.Running && !entry.c.State.Restarting) return;
+        this.cancelRestart(entry);
+        entry.restartCanceled = false;
+        entry.restartBackoffMs = 0;
+        entry.c.RestartCount = 0;
+        entry.c.HasBeenManuallyStopped = false;
+        await this.startTask(entry);
+      });
+    } finally {
+      entry.manualRestart = false;
+    }
+    this.event(entry.c, 'restart');
+  }
+
+  async pause(term: string): Promise<void> {
+    const entry = this.find(term);
+    await entry.lock(async () => {
+      const c = entry.c;
+      if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
+      if (c.State.Paused) throw conflict(`Container ${c.ID} is already paused`);
+      if (c.State.Restarting)
+        throw conflict(`Container ${c.ID} is restarting, wait until the container is running`);
+      await this.ctr.tasks.pause(c.ID);
+      c.State.Paused = true;
+      await this.save(entry);
+      this.event(c, 'pause');
+    });
+  }
+
+  async unpause(term: string): Promise<void> {
+    const entry = this.find(term);
+    await entry.lock(async () => {
+      const c = entry.c;
+      if (!c.State.Paused) throw conflict(`Container ${c.ID} is not paused`);
+      await this.ctr.tasks.resume(c.ID);
+      c.State.Paused = false;
+      await this.save(entry);
+      this.event(c, 'unpause');
+    });
+  }
+
+  /**
+   * Docker's wait: resolves with the exit status once the condition holds.
+   * The promise is made before it returns, so a caller that answers HTTP
+   * headers after calling this cannot miss the exit.
+   */
+  wait(
+    term: string,
+    condition: WaitCondition = 'not-running',
+    signal?: AbortSignal,
+  ): Promise<ContainerWaitResponse> {
+    const entry = this.find(term);
+    const response = (): ContainerWaitResponse => {
+      const error = entry.c.State.Error;
+      return error
+        ? { StatusCode: entry.c.State.ExitCode, Error: { Message: error } }
+        : { StatusCode: entry.c.State.ExitCode };
+    };
+    if (condition === 'not-running' && (!entry.c.State.Running || entry.removed))
+      return Promise.resolve(response());
+    if (condition === 'removed' && entry.removed) return Promise.resolve(response());
+    const eventName = condition === 'next-exit' ? 'exit' : condition === 'removed' ? 'removed' : 'stopped';
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        cleanup();
+        resolve(response());
+      };
+      const aborted = (): void => {
+        cleanup();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      const cleanup = (): void => {
+        entry.changes.off(eventName, done);
+        if (condition === 'not-running') entry.changes.off('removed', done);
+        signal?.removeEventListener('abort', aborted);
+      };
+      entry.changes.on(eventName, done);
+      if (condition === 'not-running') entry.changes.on('removed', done);
+      signal?.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  async remove(term: string, options: RemoveOptions = {}): Promise<void> {
+    const entry = this.find(term);
+    if (options.link)
+      throw invalidParameter('Conflict, cannot remove the default link name of the container');
+    const c = entry.c;
+    if (c.State.RemovalInProgress) throw conflict(`removal of container ${term} is already in progress`);
+    if (c.State.Running && !options.force) {
+      const reason = c.State.Paused
+        ? 'container is paused and must be unpaused first'
+        : `container is ${statusOf(c.State)}: stop the container before removing or force remove`;
+      throw conflict(`cannot remove container "${term}": ${reason}`);
+    }
+    try {
+      await this.removeEntry(entry, options);
+    } catch (err) {
+      if (isEngineError(err)) throw err;
+      throw systemError(`cannot remove container "${term}": ${errorMessage(err)}`, err);
+    }
+  }
+
+  private async removeEntry(entry: ContainerEntry, _options: RemoveOptions): Promise<void> {
+    const c = entry.c;
+    if (entry.removed || c.State.RemovalInProgress) return;
+    if (c.State.Running) {
+      entry.restartCanceled = true;
+      if (this.cancelRestart(entry)) entry.changes.emit('stopped');
+      if (c.State.Running) {
+        await this.signal(entry, SIGKILL);
+        await withTimeout(entry.whenStopped(), 10_000);
+      }
+    }
+    c.State.RemovalInProgress = true;
+    await this.save(entry);
+    await entry.lock(async () => {
+      if (entry.removed) return;
+      await this.ctr.tasks.delete(c.ID).catch(() => undefined);
+      entry.streams.endRun();
+      await this.closeLogger(entry);
+      await this.removeContainerdContainer(c.ID);
+      const fifoDir = this.fifoDir(c.ID);
+      await fs.rm(fifoDir, { recursive: true, force: true });
+      c.State.Dead = true;
+      entry.removed = true;
+      await this.store.remove(c.ID);
+      this.entries.delete(c.ID);
+      this.names.release(c.Name, c.ID);
+    });
+    this.event(c, 'destroy');
+    entry.changes.emit('removed');
+  }
+
+  /** Snapshot first, then the record: without the record containerd's GC may take the snapshot first. */
+  private async removeContainerdContainer(id: string): Promise<void> {
+    await this.ctr.snapshots.remove(id);
+    try {
+      await this.ctr.containers.delete(id);
+    } catch (err) {
+      if (!isEngineError(err, 'NotFound')) throw err;
+    }
+  }
+
+  async prune(filters: ListFilters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    for (const key of filters.keys()) {
+      if (key !== 'until' && key !== 'label' && key !== 'label!')
+        throw invalidParameter(`invalid filter '${key}'`);
+    }
+    const until = filters.get('until')?.map(parseUntil);
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const entry of [...this.entries.values()]) {
+      const c = entry.c;
+      if (c.State.Running || c.State.RemovalInProgress) continue;
+      if (until && !until.every((limit) => rfc3339ToNanos(c.Created) < limit)) continue;
+      const labels = c.Config.Labels ?? {};
+      if (filters.get('label') && !labelsMatch(filters.get('label')!, labels)) continue;
+      if (filters.get('label!') && filters.get('label!')!.some((v) => labelsMatch([v], labels))) continue;
+      const size = await this.ctr.snapshots.usage(c.ID).then(
+        (u) => u.size,
+        () => 0,
+      );
+      try {
+        await this.removeEntry(entry, {});
+        deleted.push(c.ID);
+        reclaimed += size;
+      } catch (err) {
+        log.warn('pruning container failed', { container: c.ID, error: errorMessage(err) });
+      }
+    }
+    this.deps.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  // ---------------------------------------------------------------- rename, update
+
+  async rename(term: string, newName: string): Promise<void> {
+    const entry = this.find(term);
+    if (!newName) throw invalidParameter('Neither old nor new names may be empty');
+    const name = (() => {
+      try {
+        return normalizeName(newName);
+      } catch (err) {
+        throw invalidParameter(`Error when allocating new name: ${errorMessage(err)}`);
+      }
+    })();
+    await entry.lock(async () => {
+      const c = entry.c;
+      const oldName = c.Name;
+      if (name === oldName)
+        throw invalidParameter('Renaming a container with the same name as its current name');
+      this.names.reserve(name, c.ID);
+      c.Name = name;
+      try {
+        await this.save(entry);
+      } catch (err) {
+        c.Name = oldName;
+        this.names.release(name, c.ID);
+        throw err;
+      }
+      this.names.release(oldName, c.ID);
+      await this.ctr.containers
+        .update({ id: c.ID, labels: { [LABEL_NAME]: name.slice(1) } }, [`labels.${LABEL_NAME}`])
+        .catch((err) =>
+          log.warn('mirroring the new name in containerd failed', { error: errorMessage(err) }),
+        );
+      this.event(c, 'rename', { oldName });
+    });
+  }
+
+  async update(term: string, request: ContainerUpdateRequest): Promise<{ Warnings: string[] | null }> {
+    const entry = this.find(term);
+    return entry.lock(async () => {
+      const c = entry.c;
+      const { RestartPolicy: restartPolicy, ...resources } = request;
+      const next: HostConfig = { ...c.HostConfig };
+      for (const [key, value] of Object.entries(resources)) {
+        if (value === undefined || value === null) continue;
+        // Zero means "leave as is" for Docker's update, except where it is a real value.
+        if (value === 0 && !['MemorySwappiness', 'OomKillDisable'].includes(key)) continue;
+        (next as Record<string, unknown>)[key] = value;
+      }
+      if (
+        resources.Memory &&
+        resources.Memory > 0 &&
+        !resources.MemorySwap &&
+        (c.HostConfig.MemorySwap ?? 0) > 0
+      ) {
+        // Docker keeps swap unlimited relative to the new limit when only memory changes.
+        next.MemorySwap = -1;
+      }
+      if (restartPolicy) {
+        validateRestartPolicy(restartPolicy, c.HostConfig.AutoRemove);
+        next.RestartPolicy = {
+          Name: restartPolicy.Name || 'no',
+          MaximumRetryCount: restartPolicy.MaximumRetryCount ?? 0,
+        };
+      }
+      const warnings = validateResources(next, { ncpu: cpuCount(), update: true });
+      if (c.State.Running && !c.State.Restarting) {
+        const oci: OciResources = containerResources(next, { swapLimit: this.swapLimit });
+        delete oci.devices;
+        try {
+          await this.ctr.tasks.update(c.ID, linuxResourcesAny(JSON.parse(serializeSpec(oci)) as object));
+        } catch (err) {
+          throw systemError(`Cannot update container ${c.ID}: ${errorMessage(err)}`, err);
+        }
+      }
+      c.HostConfig = next;
+      await entry.serializeSave(() => this.store.save(c));
+      this.event(c, 'update');
+      return { Warnings: warnings.length ? warnings : null };
+    });
+  }
+
+  // ---------------------------------------------------------------- views
+
+  async inspect(term: string, options: { size?: boolean } = {}): Promise<ContainerInspect> {
+    const entry = this.find(term);
+    const c = entry.c;
+    let graphDriverData: Record<string, string> | null = null;
+    try {
+      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
+      const layers = layersOf(entry.mounts);
+      graphDriverData = {
+        LowerDir: layers.lowers.join(':'),
+        UpperDir: layers.upper,
+        WorkDir: path.join(path.dirname(layers.upper), 'work'),
+        MergedDir: path.join(path.dirname(layers.upper), 'merged'),
+      };
+    } catch {
+      graphDriverData = null;
+    }
+    const sizes = options.size ? await this.sizes(c) : {};
+    return inspectContainer(c, { ...sizes, graphDriverData });
+  }
+
+  private async sizes(c: Container): Promise<{ sizeRw: number; sizeRootFs: number }> {
+    const sizeRw = await this.ctr.snapshots.usage(c.ID).then(
+      (u) => u.size,
+      () => 0,
+    );
+    let imageSize = 0;
+    let key: string | undefined = c.ImageChainId;
+    while (key) {
+      const info: { parent?: string } | undefined = await this.ctr.snapshots
+        .tryStat(key)
+        .catch(() => undefined);
+      if (!info) break;
+      imageSize += await this.ctr.snapshots.usage(key).then(
+        (u) => u.size,
+        () => 0,
+      );
+      key = info.parent;
+    }
+    return { sizeRw, sizeRootFs: sizeRw + imageSize };
+  }
+
+  async list(request: ListRequest = {}): Promise<ContainerSummary[]> {
+    const containers = [...this.entries.values()].map((e) => e.c);
+    const selected = await selectContainers(
+      containers,
+      { all: request.all ?? false, limit: request.limit ?? -1, filters: request.filters ?? new Map() },
+      {
+        lookup: (term) => this.find(term).c,
+        ancestorImageIds: async (value) => {
+          try {
+            return new Set([(await this.deps.images.resolveImage(value)).id]);
+          } catch {
+            return new Set<string>();
+          }
+        },
+        health: () => 'none',
+      },
+    );
+    const imageNames = new Map<string, Promise<string>>();
+    const imageNameOf = (c: Container): Promise<string> => {
+      const key = `${c.Config.Image}\n${c.Image}`;
+      let name = imageNames.get(key);
+      if (!name) {
+        // A reference that now names another image (retagged, removed) shows the ID instead, as Docker does.
+        name = this.deps.images.resolveImage(c.Config.Image ?? '').then(
+          (image) => (image.id === c.Image ? (c.Config.Image ?? '') : c.Image),
+          () => c.Image,
+        );
+        imageNames.set(key, name);
+      }
+      return name;
+    };
+    return Promise.all(
+      selected.map(async (c) =>
+        summarizeContainer(c, await imageNameOf(c), request.size ? await this.sizes(c) : {}),
+      ),
+    );
+  }
+
+  async top(term: string, psArgs: string): Promise<ContainerTopResponse> {
+    const entry = this.find(term);
+    const c = entry.c;
+    if (!c.State.Running || c.State.Restarting) throw conflict(`Container ${c.ID} is not running`);
+    const pids = new Set((await this.ctr.tasks.listPids(c.ID)).map((p) => p.pid));
+    const result = await runPs(psArgs, pids);
+    this.event(c, 'top');
+    return result;
+  }
+
+  async changes(term: string): Promise<ContainerChange[]> {
+    const entry = this.find(term);
+    entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
+    const hidden = new Set(RUNTIME_MOUNTPOINTS);
+    for (const destination of Object.keys(entry.c.HostConfig.Tmpfs ?? {})) hidden.add(destination);
+    return filesystemChanges(layersOf(entry.mounts), hidden);
+  }
+
+  /** A tar stream of the container's filesystem; the event is emitted once it is fully written. */
+  async export(term: string): Promise<Readable> {
+    const entry = this.find(term);
+    entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
+    const layers = layersOf(entry.mounts);
+    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
+    const out = new PassThrough();
+    const pack = tar.pack();
+    pack.pipe(out);
+    void withReadOnlyRootfs(layers, this.scratchDir(), (root) => packDirectory(root, pack))
+      .then(() => this.event(entry.c, 'export'))
+      .catch((err) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+    return out;
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  async resize(term: string, height: number, width: number): Promise<void> {
+    const entry = this.find(term);
+    const c = entry.c;
+    if (!c.State.Running || c.State.Restarting) throw conflict(`Container ${c.ID} is not running`);
+    if (!c.Config.Tty || height <= 0 || width <= 0) return;
+    await this.ctr.tasks.resizePty(c.ID, { width, height });
+  }
+
+  async commit(request: CommitRequest): Promise<{ Id: string }> {
+    this.find(request.container);
+    throw notImplemented('commit is not implemented yet');
+  }
+
+  /** The container using an image (for rmi and image prune), preferring a running one. */
+  imageUser(imageId: string): { containerId: string; running: boolean } | undefined {
+    let found: { containerId: string; running: boolean } | undefined;
+    for (const { c } of this.entries.values()) {
+      if (c.Image !== imageId) continue;
+      if (c.State.Running) return { containerId: c.ID, running: true };
+      found ??= { containerId: c.ID, running: false };
+    }
+    return found;
+  }
+
+  /** Whether the container has a TTY (raw streams) or not (multiplexed). */
+  isTty(term: string): boolean {
+    return this.find(term).c.Config.Tty === true;
+  }
+
+  /**
+   * Attaches a client: replays the log if asked, then streams output until
+   * the run ends (or the client detaches). Resolves when streaming is over.
+   */
+  async attach(term: string, request: AttachRequest, sink: OutputSink): Promise<void> {
+    const entry = this.find(term);
+    const c = entry.c;
+    if (c.State.Paused && request.stream) {
+      // Docker allows it; output simply resumes with the process.
+    }
+    if (request.logs && c.LogPath) {
+      for await (const line of readJsonLog(c.LogPath, { stdout: request.stdout, stderr: request.stderr })) {
+        if (!sink.write(line.stream, Buffer.from(line.log)))
+          await new Promise<void>((r) => sink.onceDrain(r));
+      }
+    }
+    if (!request.stream) {
+      sink.end();
+      return;
+    }
+    const ended = new Promise<void>((resolve) => {
+      const original = sink.end.bind(sink);
+      sink.end = () => {
+        original();
+        resolve();
+      };
+    });
+    const detach = entry.streams.attachOutput(sink);
+    if (request.stdin) entry.streams.attachInput(request.stdin);
+    const removed = new Promise<void>((resolve) => entry.changes.once('removed', resolve));
+    await Promise.race([ended, removed]);
+    detach();
+  }
+
+  /** The container's log entries (json-file), optionally following until it stops. */
+  logs(term: string, request: LogsRequest): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
+    const entry = this.find(term);
+    const c = entry.c;
+    const driver = c.HostConfig.LogConfig?.Type ?? 'json-file';
+    if (driver === 'none' || !c.LogPath) {
+      throw invalidParameter(`configured logging driver does not support reading`);
+    }
+    const stopped = request.follow
+      ? new Promise<void>((resolve) => {
+          if (!c.State.Running) return resolve();
+          const done = (): void => {
+            entry.changes.off('exit', done);
+            entry.changes.off('removed', done);
+            resolve();
+          };
+          entry.changes.on('exit', done);
+          entry.changes.on('removed', done);
+        })
+      : undefined;
+    const options: ReadLogOptions = {
+      stdout: request.stdout,
+      stderr: request.stderr,
+      tail: request.tail,
+      since: request.since,
+      until: request.until,
+      follow: request.follow,
+      stopped,
+      signal: request.signal,
+    };
+    return { tty: c.Config.Tty === true, entries: readJsonLog(c.LogPath, options) };
+  }
+
+  // ---------------------------------------------------------------- daemon lifecycle
+
+  /**
+   * Loads every container and reconciles it with containerd: running tasks
+   * are reattached (FIFOs reopened at once, before their pipes fill), exits
+   * that happened while berthd was down are recorded, containerd containers
+   * without a record are removed, and containers whose restart policy says
+   * so are started.
+   */
+  async restore(): Promise<void> {
+    await this.store.init();
+    await fs.rm(this.scratchDir(), { recursive: true, force: true });
+    this.subscription = await this.ctr.events.subscribe({
+      filters: ['topic=="/tasks/exit"', 'topic=="/tasks/oom"'],
+    });
+    this.subscription.on('event', (envelope) => {
+      if (isEvent(envelope, '/tasks/exit')) {
+        const e = envelope.event;
+        if (e.id !== e.containerId) return;
+        this.onTaskExit(e.containerId, e.pid, {
+          exitCode: e.exitStatus,
+          exitedAt: e.exitedAt?.getTime() ?? Date.now(),
+        });
+      } else if (isEvent(envelope, '/tasks/oom')) {
+        this.onOom(envelope.event.containerId);
+      }
+    });
+    this.subscription.on('reconnected', () => void this.reconcileTasks());
+
+    const containers = await this.store.loadAll();
+    const [records, tasks] = await Promise.all([this.ctr.containers.list(), this.ctr.tasks.list()]);
+    const taskById = new Map(tasks.map((t) => [t.containerId, t]));
+    const known = new Set(containers.map((c) => c.ID));
+    for (const record of records) {
+      if (!known.has(record.id)) await this.removeOrphan(record.id, taskById.get(record.id));
+    }
+    for (const container of containers) {
+      const entry = this.newEntry(container);
+      this.entries.set(container.ID, entry);
+      this.names.reserve(container.Name, container.ID);
+    }
+    await Promise.all(
+      [...this.entries.values()].map((entry) =>
+        this.restoreEntry(entry, taskById.get(entry.id)).catch((err) =>
+          log.error('restoring container failed', { container: entry.id, error: errorMessage(err) }),
+        ),
+      ),
+    );
+    for (const entry of [...this.entries.values()]) {
+      const c = entry.c;
+      if (c.State.Running || entry.removed) continue;
+      if (c.HostConfig.AutoRemove && c.HasBeenStartedBefore) {
+        void this.autoRemove(entry);
+        continue;
+      }
+      const runMs = Date.parse(c.State.FinishedAt) - Date.parse(c.State.StartedAt);
+      if (!c.HasBeenStartedBefore || !restartOnBoot(c, runMs)) continue;
+      void entry
+        .lock(() => this.startTask(entry))
+        .catch((err) =>
+          log.warn('starting container at boot failed', { container: c.ID, error: errorMessage(err) }),
+        );
+    }
+  }
+
+  private async removeOrphan(id: string, task: ProcessState | undefined): Promise<void> {
+    log.warn('removing containerd container without a berth record', { container: id });
+    try {
+      if (task && task.status !== 'stopped') {
+        await this.ctr.tasks.kill(id, SIGKILL, { all: true }).catch(() => undefined);
+        await withTimeout(
+          this.ctr.tasks.wait(id).then(() => undefined),
+          10_000,
+        );
+      }
+      if (task) await this.ctr.tasks.delete(id).catch(() => undefined);
+      await this.removeContainerdContainer(id);
+      await fs.rm(this.fifoDir(id), { recursive: true, force: true });
+    } catch (err) {
+      log.error('removing orphaned containerd container failed', { container: id, error: errorMessage(err) });
+    }
+  }
+
+  private async restoreEntry(entry: ContainerEntry, task: ProcessState | undefined): Promise<void> {
+    const c = entry.c;
+    if (c.State.RemovalInProgress || c.State.Dead) {
+      c.State.RemovalInProgress = false;
+      await this.removeEntry(entry, { force: true });
+      return;
+    }
+    if (task && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing')) {
+      await this.reattach(entry, task);
+      return;
+    }
+    if (task) {
+      // The task exited while berthd was away (or never got its state recorded).
+      entry.currentPid = task.pid;
+      c.State.Running = true;
+      c.State.Restarting = false;
+      const exitedAt = task.exitedAt?.getTime() ?? Date.now();
+      await entry.lock(() => this.handleExit(entry, task.pid, { exitCode: task.exitStatus, exitedAt }));
+      return;
+    }
+    if (c.State.Running) {
+      // No task at all (containerd lost it): the container is gone; its exit code is unknown.
+      const wasRestarting = c.State.Restarting;
+      c.State.Running = false;
+      c.State.Restarting = false;
+      c.State.Paused = false;
+      c.State.Pid = 0;
+      if (!wasRestarting) {
+        c.State.ExitCode = EXIT_UNKNOWN;
+        c.State.FinishedAt = nowRfc3339Nano();
+      }
+      await this.save(entry);
+    }
+  }
+
+  /** Reopens a live task's FIFOs and takes it back as running. */
+  private async reattach(entry: ContainerEntry, task: ProcessState): Promise<void> {
+    const c = entry.c;
+    const fifos: FifoSet = {
+      dir: this.fifoDir(c.ID),
+      terminal: task.terminal,
+      stdin: task.stdin || undefined,
+      stdout: task.stdout || undefined,
+      stderr: task.stderr || undefined,
+    };
+    this.openLogger(entry);
+    try {
+      entry.drained = entry.streams.beginRun(openFifoSet(fifos));
+    } catch (err) {
+      log.warn('reopening container stdio failed; output is lost until it restarts', {
+        container: c.ID,
+        error: errorMessage(err),
+      });
+    }
+    entry.currentPid = task.pid;
+    const wasRunning = c.State.Running && !c.State.Restarting && c.State.Pid === task.pid;
+    Object.assign(c.State, {
+      Running: true,
+      Restarting: false,
+      Paused: task.status !== 'running',
+      Pid: task.pid,
+    });
+    if (!wasRunning) {
+      c.State.StartedAt = c.State.StartedAt === ZERO_TIME ? nowRfc3339Nano() : c.State.StartedAt;
+      c.State.ExitCode = 0;
+      c.HasBeenStartedBefore = true;
+      await this.save(entry);
+    }
+    // The exit may have happened between the listing and the subscription being consulted.
+    const current = await this.ctr.tasks.get(c.ID).catch(() => undefined);
+    if (!current || current.status === 'stopped') {
+      this.onTaskExit(c.ID, task.pid, {
+        exitCode: current?.exitStatus ?? EXIT_UNKNOWN,
+        exitedAt: current?.exitedAt?.getTime() ?? Date.now(),
+      });
+    }
+  }
+
+  /** After losing the event stream: any run whose task stopped meanwhile is recorded as exited. */
+  private async reconcileTasks(): Promise<void> {
+    const tasks = await this.ctr.tasks.list().catch(() => undefined);
+    if (!tasks) return;
+    const byId = new Map(tasks.map((t) => [t.containerId, t]));
+    for (const entry of this.entries.values()) {
+      if (entry.currentPid === 0) continue;
+      const task = byId.get(entry.id);
+      if (!task || task.status === 'stopped') {
+        this.onTaskExit(entry.id, entry.currentPid, {
+          exitCode: task?.exitStatus ?? EXIT_UNKNOWN,
+          exitedAt: task?.exitedAt?.getTime() ?? Date.now(),
+        });
+      }
+    }
+  }
+
+  private onOom(containerId: string): void {
+    const entry = this.entries.get(containerId);
+    if (!entry) return;
+    entry.oomKilled = true;
+    entry.c.State.OOMKilled = true;
+    void this.save(entry).catch(() => undefined);
+    this.event(entry.c, 'oom');
+  }
+
+  /**
+   * Daemon shutdown. Without live-restore, running containers are stopped
+   * (each with its stop signal and timeout, all at once); with it they keep
+   * running and are reattached on the next start.
+   */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    for (const entry of this.entries.values()) this.cancelRestart(entry);
+    const settings = this.deps.settings();
+    if (!settings.liveRestore) {
+      await Promise.all(
+        [...this.entries.values()]
+          .filter((entry) => entry.c.State.Running)
+          .map((entry) =>
+            this.stopEntry(entry, {}).catch((err) =>
+              log.warn('stopping container at shutdown failed', {
+                container: entry.id,
+                error: errorMessage(err),
+              }),
+            ),
+          ),
+      );
+    }
+    this.subscription?.close();
+    for (const entry of this.entries.values()) {
+      entry.streams.endRun();
+      await this.closeLogger(entry);
+    }
+  }
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Resolves true if `promise` settles within `ms`, false otherwise. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  if (ms === Infinity) {
+    await promise;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `until` of prune: a timestamp or a duration before now, as epoch nanoseconds. */
+function parseUntil(value: string): bigint {
+  const duration = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
+  if (duration) {
+    const unitMs: Record<string, number> = {
+      ns: 1e-6,
+      us: 1e-3,
+      µs: 1e-3,
+      ms: 1,
+      s: 1000,
+      m: 60_000,
+      h: 3_600_000,
+    };
+    return BigInt(Math.round(Date.now() - Number(duration[1]) * unitMs[duration[2]])) * 1_000_000n;
+  }
+  if (/^\d+(\.\d+)?$/.test(value)) return BigInt(Math.round(Number(value) * 1000)) * 1_000_000n;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw invalidParameter(`invalid filter 'until=${value}'`);
+  return BigInt(ms) * 1_000_000n;
+}
+
+/**
+ * Docker's exit codes for a failed start (from the runtime's message):
+ * 126 not executable, 127 not found, 255 otherwise; the first two are the
+ * caller's fault (400), the rest the daemon's (500).
+ */
+function startFailure(err: unknown): { exitCode: number; message: string; error: Error } {
+  const message = errorMessage(err);
+  const lower = message.toLowerCase();
+  if (lower.includes('permission denied')) return invalid(EXIT_EACCES, message);
+  if (lower.includes('is a directory')) return invalid(EXIT_EACCES, `${message}: permission denied`);
+  if (lower.includes('not a directory')) {
+    return invalid(
+      EXIT_CMD_NOT_FOUND,
+      `${message}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`,
+    );
+  }
+  if (
+    lower.includes('executable file not found') ||
+    lower.includes('no such file or directory') ||
+    lower.includes('system cannot find the file specified')
+  ) {
+    return invalid(EXIT_CMD_NOT_FOUND, message);
+  }
+  if (isEngineError(err)) return { exitCode: EXIT_UNKNOWN, message, error: err };
+  return { exitCode: EXIT_UNKNOWN, message, error: systemError(message, err) };
+}
+
+function invalid(exitCode: number, message: string): { exitCode: number; message: string; error: Error } {
+  return { exitCode, message, error: invalidParameter(message) };
+}
+
+export type { ResolvedImage, ResolvedUser };
