@@ -12,6 +12,8 @@ import { ContainerService } from '../engine/containers/service.js';
 import { containerRoutes } from '../api/router/container/routes.js';
 import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
+import { NetworkService } from '../engine/networks/service.js';
+import { networkRoutes } from '../api/router/network/routes.js';
 import { EventsService } from '../engine/events/service.js';
 import { ENGINE_VERSION, SystemService } from '../engine/system/service.js';
 import { removeStaleTempFiles } from '../store/atomic.js';
@@ -34,6 +36,7 @@ export class Daemon {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
+  readonly networks: NetworkService;
   private eventListenerCount = 0;
 
   constructor(
@@ -54,6 +57,13 @@ export class Daemon {
       }),
     });
     this.volumes = new VolumeService({ dataRoot, events: this.events });
+    this.networks = new NetworkService({
+      dataRoot,
+      execRoot: config['exec-root'],
+      defaultAddressPools: config['default-address-pools'],
+      bip: config.bip,
+      publish: (type, action, id, attributes) => this.events.publish(type, action, id, attributes),
+    });
     this.containers = new ContainerService({
       containerd: () => this.containerd.client,
       images: this.images,
@@ -88,6 +98,7 @@ export class Daemon {
     await this.events.load();
     await this.containerd.start();
     await this.images.start();
+    await this.networks.start();
     await this.containers.restore();
     await this.volumes.start();
     await this.system.start(dataRoot);
@@ -112,6 +123,7 @@ export class Daemon {
     router.add(imageRoutes(this.images));
     router.add(containerRoutes(this.containers));
     router.add(volumeRoutes(this.volumes));
+    router.add(networkRoutes(this.networks));
     router.add(distributionRoutes(this.images));
     const api = new ApiServer(router, { engineVersion: ENGINE_VERSION });
     this.listeners = await openListeners(this.config, api);
