@@ -8,7 +8,7 @@ import { isEngineError, systemError } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { ContentInfo } from '../../containerd/services/content.js';
 import type { Descriptor, Labels } from '../../containerd/types.js';
-import { GC_LABELS, SNAPSHOT_REF_LABEL, writeBlob } from '../../containerd/unpack.js';
+import { GC_LABELS, SNAPSHOT_REF_LABEL, chainIds, writeBlob } from '../../containerd/unpack.js';
 
 /** Label on a blob naming the repositories of a registry that hold it (containerd's convention). */
 export const SOURCE_LABEL_PREFIX = 'containerd.io/distribution.source.';
@@ -108,4 +108,45 @@ export async function recordSource(
 /** Repositories of `registry` known to hold the blob (for cross-repository mounts). */
 export function sourcesOf(info: ContentInfo | undefined, registry: string): string[] {
   return (info?.labels[SOURCE_LABEL_PREFIX + registry] ?? '').split(',').filter(Boolean);
+}
+
+/** An image whose blobs are in the content store, ready to be unpacked and recorded. */
+export interface LocalImage {
+  configBytes: Buffer;
+  configDescriptor: Descriptor;
+  manifestBytes: Buffer;
+  manifestDescriptor: Descriptor;
+  layers: Descriptor[];
+  diffIds: string[];
+}
+
+/**
+ * Unpacks the layers (skipping those already unpacked) and writes config and
+ * manifest with their GC labels. `onUnpack` hears about each layer unpacked
+ * now. Use a leased client: the image record made afterwards takes over.
+ */
+export async function storeLocalImage(
+  client: ContainerdClient,
+  image: LocalImage,
+  onUnpack?: (index: number, phase: 'start' | 'done') => void,
+): Promise<void> {
+  if (image.layers.length !== image.diffIds.length) {
+    throw systemError(
+      `invalid manifest, layers length mismatch: expected ${image.layers.length}, got ${image.diffIds.length}`,
+    );
+  }
+  const ids = chainIds(image.diffIds);
+  for (const [index, layer] of image.layers.entries()) {
+    if (await holdSnapshot(client, ids[index])) continue;
+    onUnpack?.(index, 'start');
+    await unpackLayer(client, layer, image.diffIds[index], ids[index], ids[index - 1] ?? '');
+    onUnpack?.(index, 'done');
+  }
+  await writeDocument(client, image.configBytes, image.configDescriptor.digest, configGcLabels(ids));
+  await writeDocument(
+    client,
+    image.manifestBytes,
+    image.manifestDescriptor.digest,
+    manifestGcLabels(image.configDescriptor.digest, image.layers),
+  );
 }

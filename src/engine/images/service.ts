@@ -4,7 +4,7 @@
  * snapshot stores. Routes call it; it never sees HTTP.
  */
 import type { Readable, Writable } from 'node:stream';
-import { conflict, errorMessage, invalidParameter, isEngineError, notImplemented } from '../../common/errors.js';
+import { conflict, errorMessage, invalidParameter, isEngineError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { RegistryCredentials } from '../../registry/auth.js';
@@ -13,6 +13,7 @@ import {
   familiarName,
   familiarString,
   parseNormalizedNamed,
+  referenceName,
   withDefaultTag,
   withTag,
   type ParsedReference,
@@ -39,12 +40,17 @@ import { isImageIndex } from '../../registry/media-types.js';
 import { ProgressWriter } from './progress.js';
 import { pull as pullImage } from './pull.js';
 import { push as pushImage } from './push.js';
+import { applyChanges } from './changes.js';
+import { importTarball } from './import.js';
+import { loadArchive } from './load.js';
 import {
   classifyImageArgument,
+  danglingName,
   isTagRef,
   noSuchImage,
   recordNameOf,
 } from './references.js';
+import { writeImageArchive, type ImageToSave } from './save.js';
 import { RegistryClients, type RegistrySettings } from './registry-config.js';
 import { removeImage, type RemoveContext } from './remove.js';
 import { ImageStore, type StoredImage } from './store.js';
@@ -380,16 +386,70 @@ export class ImageService {
     this.logEvent(familiarString(ref), familiarName(ref), 'push');
   }
 
-  async exportImages(_names: string[]): Promise<(out: Writable) => Promise<void>> {
-    throw notImplemented('save is not implemented yet');
+  /** docker save: checks every name first, then returns the writer of the archive. */
+  async exportImages(names: string[]): Promise<(out: Writable) => Promise<void>> {
+    if (names.length === 0) throw invalidParameter('no images specified');
+    const byId = new Map<string, ImageToSave>();
+    const add = (image: StoredImage, tag?: ParsedReference): void => {
+      const entry = byId.get(image.id) ?? { image, tags: [] };
+      if (tag && !entry.tags.some((t) => familiarString(t) === familiarString(tag))) entry.tags.push(tag);
+      byId.set(image.id, entry);
+    };
+    for (const name of names) {
+      const lookup = classifyImageArgument(name);
+      if (lookup.kind === 'reference' && lookup.ref.tag === undefined && lookup.ref.digest === undefined) {
+        // A bare repository name saves all its tags (moby), else it may be an ID prefix.
+        const repo = referenceName(lookup.ref);
+        const tagged = this.store
+          .allRecords()
+          .filter((r) => r.ref && isTagRef(r.ref) && referenceName(r.ref) === repo);
+        if (tagged.length > 0) {
+          for (const record of tagged) add(this.store.get(record.imageId)!, record.ref);
+          continue;
+        }
+      }
+      const { image, name: recordName } = this.lookup(name);
+      const ref = recordName !== undefined ? this.store.record(recordName)?.ref : undefined;
+      add(image, ref && isTagRef(ref) ? ref : undefined);
+    }
+    const images = [...byId.values()];
+    return async (out) => {
+      await writeImageArchive(this.options.containerd(), images, out);
+      for (const { image } of images) this.logEvent(image.id, image.id, 'save', image);
+    };
   }
 
-  async load(_source: Readable, _quiet: boolean, _progress: ProgressWriter): Promise<void> {
-    throw notImplemented('load is not implemented yet');
+  /** docker load: both archive formats; progress unless quiet, then "Loaded image: …" lines. */
+  async load(source: Readable, quiet: boolean, progress: ProgressWriter): Promise<void> {
+    const ids = await loadArchive({ containerd: this.options.containerd, store: this.store }, source, quiet, progress);
+    for (const id of ids) this.logEvent(id, id, 'load');
   }
 
-  async importImage(_source: Readable, _request: ImportRequest, _progress: ProgressWriter): Promise<void> {
-    throw notImplemented('import is not implemented yet');
+  /** docker import: a rootfs tarball as a one-layer image, optionally tagged; prints the new ID. */
+  async importImage(source: Readable, request: ImportRequest, progress: ProgressWriter): Promise<void> {
+    let ref: ParsedReference | undefined;
+    if (request.repo !== '') {
+      ref = parseNormalizedNamed(request.repo);
+      if (request.tag !== '') ref = withTag({ domain: ref.domain, path: ref.path }, request.tag);
+      if (ref.digest !== undefined) throw invalidParameter('cannot import digest reference');
+      ref = withDefaultTag(ref);
+    }
+    const changes = request.changes.flatMap((c) => c.split('\n'));
+    applyChanges({}, changes); // refuse bad changes before reading the body
+    const image = await importTarball(
+      this.options.containerd(),
+      source,
+      { message: request.message, changes, platform: request.platform },
+      (stored) =>
+        this.store.serialize(async () => {
+          const target = stored.manifestDescriptor;
+          if (ref) await this.store.setRecord(recordNameOf(ref), target);
+          else await this.store.setRecord(danglingName(stored.configDescriptor.digest), target);
+        }),
+    );
+    const id = image.configDescriptor.digest;
+    progress.status(id);
+    this.logEvent(id, id, 'import');
   }
 
   /** GET /distribution/{name}/json: what the registry holds for a reference, without pulling it. */
