@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { infoCommand } from './system/info.js';
 import { versionCommand } from './system/version.js';
+import { volumeCommand } from './volume/index.js';
 
 /** Every top-level command and management command group of the CLI. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -9,4 +10,12 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   program.addCommand(infoCommand(ctx));
   const system = program.command('system').description('Manage berth');
   system.addCommand(infoCommand(ctx));
+  program.addCommand(inheritSettings(volumeCommand(ctx), program));
+}
+
+/** addCommand does not pass on exitOverride and output settings; a command group and its subcommands need them. */
+function inheritSettings(command: Command, parent: Command): Command {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inheritSettings(sub, command);
+  return command;
 }

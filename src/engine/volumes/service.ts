@@ -166,10 +166,10 @@ export class VolumeService {
     const volume: Volume = {
       CreatedAt: formatRFC3339(BigInt(record.createdAtNs)),
       Driver: record.driver,
-      Labels: record.labels,
+      Labels: sortedMap(record.labels),
       Mountpoint: this.driver.dataPath(record.name),
       Name: record.name,
-      Options: record.options,
+      Options: sortedMap(record.options),
       Scope: 'local',
     };
     if (withUsage) {
@@ -439,6 +439,12 @@ export class VolumeService {
     if (!this.records.has(name)) return 0;
     return treeSize(this.driver.dataPath(name));
   }
+}
+
+/** Go marshals maps with sorted keys. */
+function sortedMap(map: Record<string, string> | null): Record<string, string> | null {
+  if (!map) return map;
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Compares "1.41"-style API versions. */
