@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { infoCommand } from './system/info.js';
 import { versionCommand } from './system/version.js';
+import { imageCommand, imageShortcuts } from './image/index.js';
 import { volumeCommand } from './volume/index.js';
 
 /** Every top-level command and management command group of the CLI. */
@@ -11,6 +12,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   const system = program.command('system').description('Manage berth');
   system.addCommand(infoCommand(ctx));
   program.addCommand(inheritSettings(volumeCommand(ctx), program));
+  program.addCommand(inheritSettings(imageCommand(ctx), program));
+  for (const shortcut of imageShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
 }
 
 /** addCommand does not pass on exitOverride and output settings; a command group and its subcommands need them. */
