@@ -4,6 +4,7 @@ import { infoCommand } from './system/info.js';
 import { versionCommand } from './system/version.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
 import { volumeCommand } from './volume/index.js';
+import { containerCommand, containerShortcuts } from './container/index.js';
 
 /** Every top-level command and management command group of the CLI. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -14,6 +15,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   program.addCommand(inheritSettings(volumeCommand(ctx), program));
   program.addCommand(inheritSettings(imageCommand(ctx), program));
   for (const shortcut of imageShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
+  program.addCommand(inheritSettings(containerCommand(ctx), program));
+  for (const shortcut of containerShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
 }
 
 /** addCommand does not pass on exitOverride and output settings; a command group and its subcommands need them. */

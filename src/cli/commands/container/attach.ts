@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import type { ContainerInspect } from '../../../types/container.js';
+import { CliError, ExitStatus, type CliContext } from '../../context.js';
+import { copyOutput, forwardStdin } from './stdio.js';
+
+interface AttachFlags {
+  detachKeys?: string;
+  stdin?: boolean;
+  sigProxy?: boolean;
+}
+
+export function attachCommand(ctx: CliContext): Command {
+  return new Command('attach')
+    .description('Attach local standard input, output, and error streams to a running container')
+    .usage('[OPTIONS] CONTAINER')
+    .argument('<container>')
+    .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+    .option('--no-stdin', 'Do not attach STDIN')
+    .option('--sig-proxy', 'Proxy all received signals to the process', true)
+    .action(async (container: string, flags: AttachFlags) => {
+      const api = ctx.client();
+      const info = await api.json<ContainerInspect>(
+        'GET',
+        `/containers/${encodeURIComponent(container)}/json`,
+      );
+      if (!info.State?.Running)
+        throw new CliError('You cannot attach to a stopped container, start it first');
+      if (info.State.Paused) throw new CliError('You cannot attach to a paused container, unpause it first');
+      if (info.State.Restarting)
+        throw new CliError('You cannot attach to a restarting container, wait until it is running');
+      const stdin = flags.stdin !== false && info.Config.OpenStdin === true;
+      const tty = info.Config.Tty === true;
+      const { socket, head } = await api.hijack('POST', `/containers/${info.Id}/attach`, {
+        query: { stream: true, stdin, stdout: true, stderr: true, detachKeys: flags.detachKeys },
+      });
+      const stop = stdin ? forwardStdin(socket, process.stdin, tty) : () => undefined;
+      try {
+        await copyOutput(socket, { tty, stdout: ctx.out, stderr: ctx.err, head });
+      } finally {
+        stop();
+      }
+      const after = await api
+        .json<ContainerInspect>('GET', `/containers/${info.Id}/json`)
+        .catch(() => undefined);
+      const code = after?.State?.Running ? 0 : (after?.State?.ExitCode ?? 0);
+      if (code !== 0) throw new ExitStatus(code);
+    });
+}
