@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
-import path from 'node:path';
 
 function run(command: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -52,7 +51,8 @@ export async function createNetns(file: string): Promise<void> {
 
 /** Unpins and removes a namespace file; the namespace ends once no process is left in it. */
 export async function removeNetns(file: string): Promise<void> {
-  if (isMountPoint(file)) {
+  const real = await fs.realpath(file).catch(() => file);
+  if (isMountPoint(real)) {
     const result = await run('umount', [file]);
     if (result.code !== 0) {
       const lazy = await run('umount', ['-l', file]);
@@ -73,11 +73,11 @@ export async function netnsExists(file: string): Promise<boolean> {
     }
   }
   try {
-    await fs.access(file);
+    // /var/run is usually a symlink to /run; mountinfo lists the real path.
+    return isMountPoint(await fs.realpath(file));
   } catch {
     return false;
   }
-  return isMountPoint(path.resolve(file));
 }
 
 /** Runs a command inside a network namespace (nsenter); used to inspect, never to configure. */

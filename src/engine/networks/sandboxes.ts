@@ -417,7 +417,8 @@ export class SandboxManager {
 
   private async undoAttach(sandbox: SandboxRecord): Promise<void> {
     for (const endpoint of [...sandbox.endpoints].reverse()) {
-      if (sandbox.mode === 'bridge') await this.teardownEndpoint(sandbox, endpoint).catch(() => undefined);
+      // A failed setup has undone itself; only completed endpoints need a teardown.
+      if (sandbox.mode === 'bridge' && endpoint.state === 'ready') await this.teardownEndpoint(sandbox, endpoint).catch(() => undefined);
       this.release(endpoint);
     }
     await this.deps.ports.release(sandbox.containerId);

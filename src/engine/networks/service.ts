@@ -216,6 +216,15 @@ export class NetworkService {
     return sandbox ? this.sandboxes.settingsOf(sandbox) : undefined;
   }
 
+  /**
+   * Lets go of the host ports berthd holds for published ports, and nothing
+   * else: containers keep their networking while berthd is down, and a
+   * restarted berthd takes the ports back in restore().
+   */
+  async shutdown(): Promise<void> {
+    for (const sandbox of this.sandboxes.all()) await this.ports.release(sandbox.containerId);
+  }
+
   /** After a restart: tears down what belongs to dead containers and restores what running ones miss. */
   restore(isRunning: IsRunning): Promise<void> {
     return this.sandboxes.restore(isRunning);

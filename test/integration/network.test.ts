@@ -1,0 +1,468 @@
+/**
+ * The network service against the real netavark, aardvark-dns and iptables:
+ * network namespaces made with `ip netns add` stand in for containers. Checks
+ * reachability by address and name, isolation between networks, internal
+ * networks, published ports on loopback (TCP and UDP), live connect and
+ * disconnect, restore after a restart, and that everything torn down leaves
+ * the host's links, namespaces and firewall as they were.
+ *
+ * Firewall state that outlives the test by design: netavark's base chains
+ * (NETAVARK_FORWARD, NETAVARK-HOSTPORT-DNAT/-MASQ/-SETMARK and the jumps to
+ * them) and berth's (BERTH-ISOLATION-1/-2, BERTH-POSTROUTING and their jumps),
+ * all empty once no network exists. The comparison with the state before the
+ * test ignores exactly those.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs, mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import dgram from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isEngineError } from '../../src/common/errors.js';
+import { BerthFirewall } from '../../src/network/firewall.js';
+import { NetworkService } from '../../src/engine/networks/service.js';
+import { firewallNetwork } from '../../src/engine/networks/registry.js';
+import type { AttachRequest, AttachResult } from '../../src/engine/networks/types.js';
+import { aardvarkPid } from '../../src/network/netavark.js';
+import { Netavark } from '../../src/network/netavark.js';
+
+const TAG = randomBytes(3).toString('hex');
+const NETNS_PREFIX = `berth-test-${TAG}-`;
+const SKELETON_CHAINS = [
+  'NETAVARK_FORWARD',
+  'NETAVARK-HOSTPORT-DNAT',
+  'NETAVARK-HOSTPORT-MASQ',
+  'NETAVARK-HOSTPORT-SETMARK',
+  'BERTH-ISOLATION-1',
+  'BERTH-ISOLATION-2',
+  'BERTH-POSTROUTING',
+];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], timeoutMs = 10_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const inNetns = (ns: string, ...args: string[]): Promise<Result> => run('ip', ['netns', 'exec', ns, ...args]);
+const ping = async (ns: string, address: string): Promise<boolean> => (await inNetns(ns, 'busybox', 'ping', '-c1', '-W1', address)).code === 0;
+
+/** busybox nslookup NAME SERVER: the answered addresses (empty for NXDOMAIN). */
+async function lookup(ns: string, name: string, server: string): Promise<string[]> {
+  const { stdout } = await inNetns(ns, 'busybox', 'nslookup', name, server);
+  const answer = stdout.split(/\n\s*\n/).slice(1).join('\n');
+  return [...answer.matchAll(/^Address:\s*([0-9a-f.:]+)$/gm)].map((m) => m[1]).filter((a) => a !== server);
+}
+
+function fetchText(port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: '/', timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+function udpRoundTrip(port: number, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4');
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error('no UDP answer'));
+    }, 3000);
+    socket.on('message', (reply) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(reply.toString());
+    });
+    socket.send(message, port, '127.0.0.1');
+  });
+}
+
+/** Links, namespaces and the firewall, in comparable form. */
+async function hostSnapshot(): Promise<{ links: string[]; netns: string[]; iptables: string[] }> {
+  const links = (JSON.parse((await run('ip', ['-j', 'link'])).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
+  const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter(Boolean).map((l) => l.replace(/ \(id: \d+\)$/, '')).sort();
+  const iptables: string[] = [];
+  for (const tool of ['iptables-save', 'ip6tables-save']) {
+    for (const line of (await run(tool, [])).stdout.split('\n')) {
+      if (line.startsWith('#') || line.trim() === '') continue;
+      iptables.push(`${tool} ${line.replace(/\[\d+:\d+\]/, '')}`);
+    }
+  }
+  return { links, netns, iptables };
+}
+
+/** Drops the chains (and the rules in and to them) that stay by design. */
+function withoutSkeleton(lines: string[]): string[] {
+  return lines.filter((line) => !SKELETON_CHAINS.some((chain) => line.includes(` ${chain} `) || line.endsWith(` ${chain}`) || line.includes(`:${chain} `)));
+}
+
+describe('network service with netavark', { concurrency: false, timeout: 300_000 }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-net-'));
+  const dataRoot = path.join(dir, 'data');
+  const execRoot = path.join(dir, 'exec');
+  const defaultBridge = `bt${TAG}0`;
+  const events: { action: string; id: string; attributes: Record<string, string> }[] = [];
+  const namespaces: string[] = [];
+  const children: ChildProcess[] = [];
+  let service: NetworkService;
+  let before0: Awaited<ReturnType<typeof hostSnapshot>>;
+  let baseline: Awaited<ReturnType<typeof hostSnapshot>>;
+  const attached = new Map<string, AttachResult>();
+  const ids = new Map<string, string>();
+
+  const newService = (): NetworkService =>
+    new NetworkService({
+      dataRoot,
+      execRoot,
+      defaultBridge,
+      defaultAddressPools: [{ base: '10.213.0.0/16', size: 24 }],
+      publish: (_type, action, id, attributes) => events.push({ action, id, attributes }),
+    });
+
+  async function netns(name: string): Promise<string> {
+    const full = `${NETNS_PREFIX}${name}`;
+    const added = await run('ip', ['netns', 'add', full]);
+    assert.equal(added.code, 0, added.stderr);
+    namespaces.push(full);
+    return full;
+  }
+
+  async function attach(name: string, network: string, extra: Partial<AttachRequest> = {}): Promise<AttachResult> {
+    const ns = extra.netnsPath ? undefined : await netns(name);
+    const containerId = randomBytes(32).toString('hex');
+    ids.set(name, containerId);
+    const result = await service.attachContainer({
+      containerId,
+      containerName: name,
+      hostname: containerId.slice(0, 12),
+      networkMode: network,
+      filesDir: path.join(dir, 'files', name),
+      netnsPath: ns ? `/var/run/netns/${ns}` : undefined,
+      ...extra,
+    });
+    attached.set(name, result);
+    return result;
+  }
+
+  const ns = (name: string): string => `${NETNS_PREFIX}${name}`;
+  const ipOn = (name: string, network: string): string => attached.get(name)!.networkSettings.Networks[network].IPAddress!;
+  const gatewayOf = (name: string, network: string): string => attached.get(name)!.networkSettings.Networks[network].Gateway!;
+
+  function serveInNetns(name: string, script: string): void {
+    const child = spawn('ip', ['netns', 'exec', ns(name), process.execPath, '-e', script], { stdio: 'ignore' });
+    children.push(child);
+  }
+
+  before(async () => {
+    before0 = await hostSnapshot();
+    service = newService();
+    await service.start();
+    // Warm up once so the chains netavark creates on first use exist before the baseline.
+    await service.create({ Name: 'warmup', IPAM: { Config: [{ Subnet: '10.212.99.0/24' }] } });
+    await attach('warm', 'warmup', { portBindings: { '80/tcp': [{ HostIp: '127.0.0.1' }] } });
+    await service.detachContainer(ids.get('warm')!);
+    await service.remove('warmup');
+    await run('ip', ['netns', 'del', ns('warm')]);
+    namespaces.splice(namespaces.indexOf(ns('warm')), 1);
+    baseline = await hostSnapshot();
+  });
+
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const id of ids.values()) await service.detachContainer(id).catch(() => undefined);
+    for (const network of service.list()) {
+      if (!['bridge', 'host', 'none'].includes(network.Name)) await service.remove(network.Id).catch(() => undefined);
+    }
+    const bridge = service.registry.byName('bridge');
+    const rules = bridge ? firewallNetwork(bridge) : undefined;
+    if (rules) await new BerthFirewall().removeNetwork(rules).catch(() => undefined);
+    for (const name of namespaces) await run('ip', ['netns', 'del', name]);
+    for (const configDir of ['netavark', 'netavark-internal']) {
+      const pid = await aardvarkPid(path.join(execRoot, 'network', configDir, 'aardvark-dns'));
+      if (pid) process.kill(pid, 'SIGKILL');
+    }
+    await run('umount', [path.join(execRoot, 'netns')]);
+    await fs.rm(dir, { recursive: true, force: true });
+    const end = await hostSnapshot();
+    assert.deepEqual(end.links, before0.links, 'links left behind');
+    assert.deepEqual(end.netns, before0.netns, 'namespaces left behind');
+    assert.deepEqual(withoutSkeleton(end.iptables), withoutSkeleton(before0.iptables), 'firewall rules left behind');
+  });
+
+  test('predefined networks exist and the default bridge avoids routed subnets', () => {
+    const names = service.list().map((n) => n.Name);
+    for (const name of ['bridge', 'host', 'none']) assert.ok(names.includes(name));
+    const bridge = service.inspect('bridge');
+    assert.match(bridge.IPAM.Config![0].Subnet!, /^10\.213\.\d+\.0\/24$/);
+    assert.equal(bridge.Options['com.docker.network.bridge.name'], defaultBridge);
+    assert.equal(service.inspect('host').Driver, 'host');
+    assert.equal(service.inspect('none').Driver, 'null');
+  });
+
+  test('two containers on a user network reach each other by address and by name', async () => {
+    await service.create({ Name: 'na', IPAM: { Config: [{ Subnet: '10.212.1.0/24' }] } });
+    await attach('a1', 'na', { endpointsConfig: { na: { Aliases: ['web'] } } });
+    await attach('a2', 'na');
+    assert.equal(ipOn('a1', 'na'), '10.212.1.2');
+    assert.equal(ipOn('a2', 'na'), '10.212.1.3');
+    assert.ok(await ping(ns('a1'), ipOn('a2', 'na')), 'a1 pings a2');
+    const gateway = gatewayOf('a1', 'na');
+    assert.deepEqual(await lookup(ns('a1'), 'a2', gateway), [ipOn('a2', 'na')]);
+    assert.deepEqual(await lookup(ns('a2'), 'web', gateway), [ipOn('a1', 'na')], 'alias');
+    assert.deepEqual(await lookup(ns('a2'), ids.get('a1')!.slice(0, 12), gateway), [ipOn('a1', 'na')], 'short ID');
+    const settings = attached.get('a1')!.networkSettings;
+    assert.deepEqual(settings.Networks.na.DNSNames, ['a1', 'web', ids.get('a1')!.slice(0, 12)]);
+    assert.deepEqual(settings.Networks.na.Aliases, ['web']);
+    assert.match(settings.Networks.na.MacAddress!, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    assert.equal(settings.IPAddress, '', 'top-level fields are for the default bridge only');
+    const network = service.inspect('na');
+    assert.deepEqual(Object.keys(network.Containers).sort(), [ids.get('a1'), ids.get('a2')].sort());
+    assert.equal(network.Containers[ids.get('a1')!].IPv4Address, '10.212.1.2/24');
+    assert.ok(events.some((e) => e.action === 'connect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'na'));
+  });
+
+  test("the container's hosts and resolv.conf files", async () => {
+    const files = attached.get('a1')!;
+    const hosts = await fs.readFile(files.hostsPath!, 'utf8');
+    assert.match(hosts, new RegExp(`^10\\.212\\.1\\.2\\t${ids.get('a1')!.slice(0, 12)}$`, 'm'));
+    const resolv = await fs.readFile(files.resolvConfPath!, 'utf8');
+    assert.match(resolv, /^nameserver 10\.212\.1\.1$/m);
+    assert.match(resolv, /^options .*ndots:0/m);
+    assert.equal(await fs.readFile(files.hostnamePath!, 'utf8'), `${ids.get('a1')!.slice(0, 12)}\n`);
+  });
+
+  test('containers on different networks cannot reach or resolve each other', async () => {
+    await service.create({ Name: 'nb', IPAM: { Config: [{ Subnet: '10.212.2.0/24' }] } });
+    await attach('b1', 'nb');
+    assert.equal(await ping(ns('a1'), ipOn('b1', 'nb')), false);
+    assert.equal(await ping(ns('b1'), ipOn('a1', 'na')), false);
+    assert.deepEqual(await lookup(ns('b1'), 'a1', gatewayOf('b1', 'nb')), []);
+  });
+
+  test('the default bridge: reachable by address, no DNS, /etc/hosts has the container, host-gateway resolves', async () => {
+    const result = await attach('d1', 'bridge', { extraHosts: ['host.docker.internal:host-gateway', 'db:10.9.9.9'] });
+    const settings = result.networkSettings;
+    assert.ok(settings.IPAddress.startsWith('10.213.'));
+    assert.equal(settings.Gateway, settings.Networks.bridge.Gateway);
+    assert.equal(settings.Networks.bridge.DNSNames, null);
+    assert.ok(await ping(ns('d1'), settings.Gateway));
+    const hosts = await fs.readFile(result.hostsPath!, 'utf8');
+    assert.match(hosts, new RegExp(`^${settings.Gateway.replace(/\./g, '\\.')}\\thost\\.docker\\.internal$`, 'm'));
+    assert.match(hosts, /^10\.9\.9\.9\tdb$/m);
+    const resolv = await fs.readFile(result.resolvConfPath!, 'utf8');
+    assert.doesNotMatch(resolv, new RegExp(`nameserver ${settings.Gateway}`));
+    assert.equal(await ping(ns('d1'), ipOn('a1', 'na')), false, 'the default bridge is isolated from user networks too');
+  });
+
+  test('an internal network has no route out and its DNS never forwards', async () => {
+    await service.create({ Name: 'ni', Internal: true, IPAM: { Config: [{ Subnet: '10.212.3.0/24' }] } });
+    await attach('i1', 'ni');
+    await attach('i2', 'ni');
+    const routes = (await run('ip', ['-n', ns('i1'), 'route'])).stdout;
+    assert.doesNotMatch(routes, /default/);
+    assert.equal(await ping(ns('i1'), ipOn('a1', 'na')), false);
+    assert.equal(await ping(ns('a1'), ipOn('i1', 'ni')), false, 'nothing reaches into it');
+    assert.ok(await ping(ns('i1'), ipOn('i2', 'ni')), 'inside it works');
+    assert.deepEqual(await lookup(ns('i1'), 'i2', gatewayOf('i1', 'ni')), [ipOn('i2', 'ni')]);
+    const pid = await aardvarkPid(path.join(execRoot, 'network', 'netavark-internal', 'aardvark-dns'));
+    assert.ok(pid, 'a separate aardvark-dns serves internal networks');
+    const environ = (await fs.readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    assert.ok(environ.includes('AARDVARK_NO_PROXY=1'), 'and it is told never to forward');
+  });
+
+  test('published ports on 127.0.0.1 and 0.0.0.0 reach a server in the namespace (TCP and UDP)', async () => {
+    const result = await attach('p1', 'na', {
+      exposedPorts: { '80/tcp': {}, '81/tcp': {}, '53/udp': {} },
+      portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '81/tcp': [{ HostIp: '', HostPort: '' }], '53/udp': [{ HostIp: '127.0.0.1' }] },
+    });
+    const ports = result.networkSettings.Ports!;
+    const tcpLoopback = Number(ports['80/tcp']![0].HostPort);
+    const tcpAny = Number(ports['81/tcp']![0].HostPort);
+    const udp = Number(ports['53/udp']![0].HostPort);
+    assert.equal(ports['80/tcp']![0].HostIp, '127.0.0.1');
+    assert.equal(ports['81/tcp']![0].HostIp, '0.0.0.0');
+    for (const port of [tcpLoopback, tcpAny, udp]) assert.ok(port >= 32768 && port <= 60999, `ephemeral ${port}`);
+    serveInNetns(
+      'p1',
+      `for (const p of [80, 81]) require('http').createServer((q, s) => s.end('hello ' + p)).listen(p);` +
+        `const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => u.send('echo ' + m, r.port, r.address)); u.bind(53);`,
+    );
+    let body = '';
+    for (let i = 0; i < 50 && body === ''; i++) {
+      body = await fetchText(tcpLoopback).catch(() => '');
+      if (body === '') await sleep(100);
+    }
+    assert.equal(body, 'hello 80');
+    assert.equal(await fetchText(tcpAny), 'hello 81');
+    assert.equal(await udpRoundTrip(udp, 'ping'), 'echo ping');
+  });
+
+  test("a taken host port is refused with Docker's message and nothing is left half set up", async () => {
+    const taken = Number(attached.get('p1')!.networkSettings.Ports!['80/tcp']![0].HostPort);
+    await assert.rejects(
+      attach('p2', 'na', { portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(taken) }] } }),
+      (err: Error) => {
+        assert.match(err.message, new RegExp(`^driver failed programming external connectivity on endpoint p2 \\([0-9a-f]{64}\\): Bind for 127\\.0\\.0\\.1:${taken} failed: port is already allocated$`));
+        return true;
+      },
+    );
+    assert.equal(service.networkSettings(ids.get('p2')!), undefined);
+    const links = (await run('ip', ['-n', ns('p2'), '-o', 'link'])).stdout;
+    assert.doesNotMatch(links, /eth0/);
+    assert.ok(!Object.keys(service.inspect('na').Containers).includes(ids.get('p2')!));
+    ids.delete('p2');
+  });
+
+  test('static addresses, and an address in use is refused', async () => {
+    const result = await attach('s1', 'na', { endpointsConfig: { na: { IPAMConfig: { IPv4Address: '10.212.1.77' } } } });
+    assert.equal(result.networkSettings.Networks.na.IPAddress, '10.212.1.77');
+    await assert.rejects(attach('s2', 'na', { endpointsConfig: { na: { IPAMConfig: { IPv4Address: '10.212.1.77' } } } }), (err: Error) => {
+      assert.ok(isEngineError(err, 'Forbidden'));
+      assert.equal(err.message, 'Address already in use');
+      return true;
+    });
+    ids.delete('s2');
+    await assert.rejects(attach('s3', 'bridge', { endpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '10.213.0.50' } } } }), /user-specified IP address is supported on user-defined networks only/);
+    ids.delete('s3');
+  });
+
+  test('connect and disconnect a running container', async () => {
+    const settings = await service.connectContainer(ids.get('a1')!, 'nb', { Aliases: ['api'] });
+    assert.equal(settings.IPAddress, '10.212.2.3');
+    assert.ok(await ping(ns('a1'), ipOn('b1', 'nb')), 'a1 reaches b1 once connected');
+    assert.deepEqual(await lookup(ns('b1'), 'api', gatewayOf('b1', 'nb')), ['10.212.2.3']);
+    const eth1 = (await run('ip', ['-n', ns('a1'), '-o', 'addr', 'show', 'eth1'])).stdout;
+    assert.match(eth1, /10\.212\.2\.3\/24/);
+    const hosts = await fs.readFile(attached.get('a1')!.hostsPath!, 'utf8');
+    assert.match(hosts, /^10\.212\.2\.3\t/m);
+    await assert.rejects(service.connectContainer(ids.get('a1')!, 'nb'), /endpoint with name a1 already exists in network nb/);
+    await assert.rejects(service.remove('nb'), (err: Error) => {
+      assert.ok(isEngineError(err, 'Forbidden'));
+      assert.match(err.message, /^error while removing network: network nb has active endpoints \(name:"(a1|b1)" id:"[0-9a-f]{12}", name:"(a1|b1)" id:"[0-9a-f]{12}"\)$/);
+      return true;
+    });
+    await service.disconnectContainer(ids.get('a1')!, 'nb');
+    assert.equal(await ping(ns('a1'), ipOn('b1', 'nb')), false);
+    assert.deepEqual(await lookup(ns('b1'), 'api', gatewayOf('b1', 'nb')), []);
+    assert.doesNotMatch(await fs.readFile(attached.get('a1')!.hostsPath!, 'utf8'), /10\.212\.2\.3/);
+    assert.ok(events.some((e) => e.action === 'disconnect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'nb'));
+  });
+
+  test('after a restart, running containers keep their network and lost pieces come back', async () => {
+    // aardvark-dns died while berthd was down; b1 also died.
+    const pid = await aardvarkPid(path.join(execRoot, 'network', 'netavark', 'aardvark-dns'));
+    assert.ok(pid);
+    process.kill(pid, 'SIGKILL');
+    await sleep(200);
+    const deadId = ids.get('b1')!;
+    await service.shutdown();
+    const restarted = newService();
+    await restarted.start();
+    await restarted.restore(async (id) => id !== deadId);
+    service = restarted;
+    ids.delete('b1');
+    assert.equal(service.networkSettings(deadId), undefined, 'the dead container was released');
+    assert.deepEqual(service.networkSettings(ids.get('a1')!)!.Networks.na.IPAddress, '10.212.1.2');
+    assert.deepEqual(await lookup(ns('a2'), 'a1', gatewayOf('a1', 'na')), ['10.212.1.2'], 'DNS answers again');
+    assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
+    const port = Number(service.networkSettings(ids.get('p1')!)!.Ports!['80/tcp']![0].HostPort);
+    assert.equal(await fetchText(port), 'hello 80');
+    await assert.rejects(
+      service.attachContainer({ containerId: randomBytes(32).toString('hex'), containerName: 'late', hostname: 'late', networkMode: 'na', portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } }),
+      /port is already allocated/,
+      'restored port reservations still count',
+    );
+  });
+
+  test('none and host modes, and container: sharing', async () => {
+    const none = await attach('n1', 'none');
+    const links = (await run('ip', ['-n', ns('n1'), '-o', 'link'])).stdout.trim().split('\n');
+    assert.equal(links.length, 1);
+    assert.match(links[0], /lo: <LOOPBACK,UP,LOWER_UP>/);
+    assert.deepEqual(Object.keys(none.networkSettings.Networks), ['none']);
+    const hostId = randomBytes(32).toString('hex');
+    ids.set('h1', hostId);
+    const host = await service.attachContainer({ containerId: hostId, containerName: 'h1', hostname: os.hostname(), networkMode: 'host', filesDir: path.join(dir, 'files', 'h1') });
+    assert.equal(host.netnsPath, undefined);
+    assert.equal(await fs.readFile(host.hostsPath!, 'utf8'), await fs.readFile('/etc/hosts', 'utf8'));
+    await assert.rejects(service.connectContainer(hostId, 'na'), /container cannot be disconnected from host network or connected to host network/);
+    const sharedId = randomBytes(32).toString('hex');
+    ids.set('c1', sharedId);
+    const shared = await service.attachContainer({ containerId: sharedId, containerName: 'c1', hostname: 'x', networkMode: `container:${ids.get('a1')}` });
+    assert.equal(shared.netnsPath, `/var/run/netns/${ns('a1')}`);
+    assert.equal(shared.hostsPath, attached.get('a1')!.hostsPath);
+    assert.deepEqual(shared.networkSettings.Networks, {});
+  });
+
+  test('a namespace berth creates itself is pinned under exec-root and removed at detach', async () => {
+    const id = randomBytes(32).toString('hex');
+    const result = await service.attachContainer({ containerId: id, containerName: 'own', hostname: 'own', networkMode: 'na' });
+    assert.equal(result.netnsPath, path.join(execRoot, 'netns', id));
+    const addr = (await run('nsenter', [`--net=${result.netnsPath}`, 'ip', '-o', 'addr', 'show', 'eth0'])).stdout;
+    assert.match(addr, /inet 10\.212\.1\.\d+\/24/);
+    await service.detachContainer(id);
+    await assert.rejects(fs.access(result.netnsPath!));
+  });
+
+  test('setup cost per container on an existing network', async (t) => {
+    const name = await netns('bench');
+    const cycles = 10;
+    let attachMs = 0;
+    let detachMs = 0;
+    for (let i = 0; i < cycles; i++) {
+      const id = randomBytes(32).toString('hex');
+      const start = performance.now();
+      await service.attachContainer({ containerId: id, containerName: `bench${i}`, hostname: 'b', networkMode: 'na', netnsPath: `/var/run/netns/${name}` });
+      const mid = performance.now();
+      await service.detachContainer(id);
+      attachMs += mid - start;
+      detachMs += performance.now() - mid;
+    }
+    const raw = new Netavark({ configDir: path.join(execRoot, 'network', 'netavark') });
+    assert.ok(raw.binary);
+    t.diagnostic(`attach ${(attachMs / cycles).toFixed(1)} ms, detach ${(detachMs / cycles).toFixed(1)} ms (mean of ${cycles})`);
+    assert.ok(attachMs / cycles < 1000);
+  });
+
+  test('tearing everything down restores the host exactly', async () => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const [name, id] of [...ids]) {
+      await service.detachContainer(id);
+      ids.delete(name);
+    }
+    for (const name of ['na', 'nb', 'ni']) await service.remove(name);
+    const now = await hostSnapshot();
+    assert.deepEqual(now.links, baseline.links);
+    assert.deepEqual(now.iptables, baseline.iptables);
+    assert.deepEqual(
+      now.netns,
+      [...baseline.netns, ...namespaces].sort(),
+      'only the namespaces the test made itself remain',
+    );
+  });
+});
