@@ -5,6 +5,7 @@ import { versionCommand } from './system/version.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
 import { volumeCommand } from './volume/index.js';
 import { containerCommand, containerShortcuts } from './container/index.js';
+import { networkCommand } from './network/index.js';
 
 /** Every top-level command and management command group of the CLI. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -13,6 +14,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   const system = program.command('system').description('Manage berth');
   system.addCommand(infoCommand(ctx));
   program.addCommand(inheritSettings(volumeCommand(ctx), program));
+  program.addCommand(inheritSettings(networkCommand(ctx), program));
   program.addCommand(inheritSettings(imageCommand(ctx), program));
   for (const shortcut of imageShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
   program.addCommand(inheritSettings(containerCommand(ctx), program));
