@@ -53,9 +53,23 @@ const HISTORY_HEADERS = {
   Comment: 'COMMENT',
 };
 
+const HUMAN_TABLE = 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+const NON_HUMAN_TABLE = 'table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}';
+
+/**
+ * A Go bool flag value: -H=false, --human=0 ("=" stays on short options in
+ * commander). Anything else was the image argument, taken by the optional value.
+ */
+function parseBool(value: string): boolean | string {
+  const text = value.replace(/^=/, '').toLowerCase();
+  if (['1', 't', 'true'].includes(text)) return true;
+  if (['0', 'f', 'false'].includes(text)) return false;
+  return value;
+}
+
 interface HistoryOptions {
   format?: string;
-  human: boolean;
+  human: boolean | string;
   trunc: boolean;
   quiet?: boolean;
 }
@@ -64,18 +78,24 @@ export function historyCommand(ctx: CliContext): Command {
   return new Command('history')
     .description('Show the history of an image')
     .usage('[OPTIONS] IMAGE')
-    .argument('<image>')
+    .argument('[image]')
     .option('--format <string>', 'Format output using a custom template')
-    .option('-H, --human [bool]', 'Print sizes and dates in human readable format', (v) => v !== 'false', true)
+    .option('-H, --human [bool]', 'Print sizes and dates in human readable format', parseBool, true)
     .option('--no-trunc', "Don't truncate output")
     .option('-q, --quiet', 'Only show image IDs')
-    .action(async (image: string, options: HistoryOptions) => {
+    .action(async (argument: string | undefined, options: HistoryOptions) => {
+      let image = argument;
+      if (typeof options.human === 'string') {
+        image ??= options.human;
+        options.human = true;
+      }
+      if (image === undefined) throw new CliError('"history" requires exactly 1 argument.');
       const items = await ctx.client().json<HistoryItem[]>('GET', `/images/${image}/history`);
       const rows = items.map((item) => new HistoryContext(item, options.trunc, options.human !== false));
       try {
         ctx.write(
           renderList(rows, options.format, {
-            defaultTable: 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}',
+            defaultTable: options.human === false ? NON_HUMAN_TABLE : HUMAN_TABLE,
             quiet: options.quiet,
             headers: HISTORY_HEADERS,
             typeName: '*formatter.historyContext',
