@@ -83,9 +83,10 @@ export function credentialsFor(config: ConfigFile, serverKey: string): AuthConfi
   return undefined;
 }
 
-/** X-Registry-Auth for an auth config: base64url of its JSON ("e30=" for none, as docker sends). */
+/** X-Registry-Auth for an auth config: padded base64url of its JSON ("e30=" for none, as docker sends). */
 export function encodeRegistryAuth(auth: AuthConfig | undefined): string {
-  return Buffer.from(JSON.stringify(auth ?? {})).toString('base64url');
+  const encoded = Buffer.from(JSON.stringify(auth ?? {})).toString('base64url');
+  return encoded + '='.repeat((4 - (encoded.length % 4)) % 4);
 }
 
 /** The X-Registry-Auth header for pulling or pushing `image`. */
