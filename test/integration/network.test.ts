@@ -429,6 +429,71 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     await assert.rejects(fs.access(result.netnsPath!));
   });
 
+  test('enable_icc=false, MTU and a requested MAC address', async () => {
+    await service.create({
+      Name: 'nq',
+      IPAM: { Config: [{ Subnet: '10.212.4.0/24' }] },
+      Options: { 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.driver.mtu': '1400' },
+    });
+    await attach('q1', 'nq', { endpointsConfig: { nq: { MacAddress: '02:42:ac:11:00:99' } } });
+    await attach('q2', 'nq');
+    assert.equal(attached.get('q1')!.networkSettings.Networks.nq.MacAddress, '02:42:ac:11:00:99');
+    const link = (await run('ip', ['-n', ns('q1'), '-o', 'link', 'show', 'eth0'])).stdout;
+    assert.match(link, /mtu 1400/);
+    assert.match(link, /link\/ether 02:42:ac:11:00:99/);
+    assert.equal(await ping(ns('q1'), ipOn('q2', 'nq')), false, 'no traffic between containers of the network');
+    assert.ok(await ping(ns('q1'), gatewayOf('q1', 'nq')), 'the gateway is still reachable');
+    assert.deepEqual(await lookup(ns('q1'), 'q2', gatewayOf('q1', 'nq')), [ipOn('q2', 'nq')], 'and DNS still answers');
+  });
+
+  test('a dual-stack network: IPv6 addresses, reachability and AAAA answers', async () => {
+    await service.create({ Name: 'n6', EnableIPv6: true, IPAM: { Config: [{ Subnet: '10.212.6.0/24' }, { Subnet: 'fd42:b3:6::/64' }] } });
+    const one = await attach('v1', 'n6');
+    await attach('v2', 'n6');
+    const v2 = attached.get('v2')!.networkSettings.Networks.n6;
+    assert.equal(one.networkSettings.Networks.n6.GlobalIPv6Address, 'fd42:b3:6::2');
+    assert.equal(one.networkSettings.Networks.n6.GlobalIPv6PrefixLen, 64);
+    assert.equal(one.networkSettings.Networks.n6.IPv6Gateway, 'fd42:b3:6::1');
+    assert.ok(await ping(ns('v1'), v2.GlobalIPv6Address!), 'ping over IPv6');
+    const { stdout } = await inNetns(ns('v1'), 'busybox', 'nslookup', '-type=AAAA', 'v2', gatewayOf('v1', 'n6'));
+    assert.match(stdout, /fd42:b3:6::3/);
+    assert.equal(service.inspect('n6').Containers[ids.get('v1')!].IPv6Address, 'fd42:b3:6::2/64');
+  });
+
+  test('a published port is reached from another host; masquerading follows enable_ip_masquerade', async () => {
+    // "Another host": a namespace joined to this one by a veth pair on a test subnet.
+    const outside = await netns('out');
+    const hostSide = `bto${TAG}`;
+    for (const args of [
+      ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside],
+      ['addr', 'add', '10.211.0.1/30', 'dev', hostSide],
+      ['link', 'set', hostSide, 'up'],
+      ['-n', outside, 'addr', 'add', '10.211.0.2/30', 'dev', 'eth0'],
+      ['-n', outside, 'link', 'set', 'eth0', 'up'],
+      ['-n', outside, 'link', 'set', 'lo', 'up'],
+      ['-n', outside, 'route', 'add', '10.212.0.0/16', 'via', '10.211.0.1'],
+    ]) {
+      const result = await run('ip', args);
+      assert.equal(result.code, 0, `ip ${args.join(' ')}: ${result.stderr}`);
+    }
+    const port = Number(attached.get('p1')!.networkSettings.Ports!['81/tcp']![0].HostPort);
+    const fetch = `require('http').get('http://10.211.0.1:${port}/', { timeout: 3000 }, (r) => r.pipe(process.stdout)).on('error', (e) => { console.error(e.message); process.exit(1); });`;
+    const fetched = await inNetns(outside, process.execPath, '-e', fetch);
+    assert.equal(fetched.stdout, 'hello 81', `from the other host: ${fetched.stderr}`);
+
+    // The other host echoes back the source address it sees.
+    serveInNetns('out', `const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => u.send(r.address, r.port, r.address)); u.bind(9999, '10.211.0.2');`);
+    const askSource = `const u = require('dgram').createSocket('udp4'); const t = setInterval(() => u.send('x', 9999, '10.211.0.2'), 100);` +
+      `u.on('message', (m) => { console.log(m.toString()); clearInterval(t); u.close(); }); setTimeout(() => process.exit(2), 3000);`;
+    const masqueraded = await inNetns(ns('a1'), process.execPath, '-e', askSource);
+    assert.equal(masqueraded.stdout.trim(), '10.211.0.1', 'masqueraded behind the host');
+    await service.create({ Name: 'nm', IPAM: { Config: [{ Subnet: '10.212.7.0/24' }] }, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } });
+    await attach('m1', 'nm');
+    const direct = await inNetns(ns('m1'), process.execPath, '-e', askSource);
+    assert.equal(direct.stdout.trim(), ipOn('m1', 'nm'), 'the container address, unmasqueraded');
+    await run('ip', ['link', 'del', hostSide]);
+  });
+
   test('setup cost per container on an existing network', async (t) => {
     const name = await netns('bench');
     const cycles = 10;
@@ -455,7 +520,7 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
       await service.detachContainer(id);
       ids.delete(name);
     }
-    for (const name of ['na', 'nb', 'ni']) await service.remove(name);
+    for (const name of ['na', 'nb', 'ni', 'nq', 'n6', 'nm']) await service.remove(name);
     const now = await hostSnapshot();
     assert.deepEqual(now.links, baseline.links);
     assert.deepEqual(now.iptables, baseline.iptables);
