@@ -57,6 +57,12 @@ interface ParentDir {
   mount?: ContainerMount;
 }
 
+/** A PAX numeric record (large uids and gids live there). */
+function paxNumber(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
 function isWithinContainerPath(parent: string, child: string): boolean {
   return parent === '/' || child === parent || child.startsWith(parent + '/');
 }
@@ -112,20 +118,22 @@ class Extractor {
       }
     }
 
-    const uid = this.options.owner?.uid ?? header.uid;
-    const gid = this.options.owner?.gid ?? header.gid;
+    const pax = (header.pax ?? {}) as Record<string, string>;
+    const uid = this.options.owner?.uid ?? paxNumber(pax.uid) ?? header.uid;
+    const gid = this.options.owner?.gid ?? paxNumber(pax.gid) ?? header.gid;
     const mode = header.mode & 0o7777;
+    const mtime = pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : header.mtime;
     const target = procPath(parent.fd, name);
     switch (header.type) {
       case 'directory':
         if (!existing?.isDirectory()) await fs.mkdir(target, 0o700);
         await fs.lchown(target, uid, gid);
         await chmodAt(parent.fd, name, mode, true);
-        this.dirTimes.push({ containerPath: entryPath, mtime: header.mtime });
+        this.dirTimes.push({ containerPath: entryPath, mtime });
         return;
       case 'file':
       case 'contiguous-file':
-        await this.writeFile(entry, parent.fd, name, { uid, gid, mode, mtime: header.mtime });
+        await this.writeFile(entry, parent.fd, name, { uid, gid, mode, mtime });
         return;
       case 'symlink': {
         const linkname = header.linkname ?? '';
@@ -134,7 +142,7 @@ class Extractor {
         }
         await fs.symlink(linkname, target);
         await fs.lchown(target, uid, gid);
-        await fs.lutimes(target, header.mtime, header.mtime);
+        await fs.lutimes(target, mtime, mtime);
         return;
       }
       case 'link':

@@ -42,6 +42,11 @@ export interface ResolveOptions {
   createMissingDirs?: boolean;
   /** With createMissingDirs: the rootfs is read-only, so only writable mounts may get new directories. */
   readOnlyRoot?: boolean;
+  /**
+   * A missing directory on the way is not an error: the rest of the path is
+   * taken literally (securejoin's behaviour) and the result does not exist.
+   */
+  allowMissing?: boolean;
 }
 
 /** The kernel's limit on symlinks followed in one lookup. */
@@ -243,6 +248,7 @@ class Walker {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if (last) return this.result(top, component, childPath, false);
+        if (this.options.allowMissing) return this.result(top, '', cleanPath([childPath, ...queue].join('/')), false);
         if (!this.options.createMissingDirs) throw errnoError('ENOENT', `${childPath}: no such file or directory`);
         if (top.mount ? top.mount.readOnly : this.options.readOnlyRoot) throw top.mount ? volumeReadOnly() : rootfsReadOnly();
         await fs.mkdir(procPath(top.fd, component), 0o755).catch((e: NodeJS.ErrnoException) => {

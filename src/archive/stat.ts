@@ -132,11 +132,11 @@ export async function linkTargetOf(
 ): Promise<string> {
   if (!st.isSymbolicLink() || hasTrailingDirMarker(absPath)) return '';
   try {
-    const target = await openInRoot(root, absPath, { mounts, followFinalSymlink: true });
+    const target = await openInRoot(root, absPath, { mounts, followFinalSymlink: true, allowMissing: true });
     await target.close();
     return target.containerPath;
   } catch {
-    // A dangling chain: report where the walk would have gone, as Docker's lexical resolution does.
+    // A loop: there is no final target.
     return cleanPath(absPath);
   }
 }
