@@ -103,7 +103,7 @@ function udpRoundTrip(port: number, message: string): Promise<string> {
 }
 
 /** Links, namespaces and the firewall, in comparable form. */
-async function hostSnapshot(): Promise<{ links: string[]; netns: string[]; iptables: string[] }> {
+async function hostSnapshot(): Promise<{ links: string[]; netns: string[]; iptables: string[]; nft: string[] }> {
   const links = (JSON.parse((await run('ip', ['-j', 'link'])).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
   const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter(Boolean).map((l) => l.replace(/ \(id: \d+\)$/, '')).sort();
   const iptables: string[] = [];
@@ -113,7 +113,8 @@ async function hostSnapshot(): Promise<{ links: string[]; netns: string[]; iptab
       iptables.push(`${tool} ${line.replace(/\[\d+:\d+\]/, '')}`);
     }
   }
-  return { links, netns, iptables };
+  const nft = (await run('nft', ['-s', 'list', 'ruleset'])).stdout.split('\n').filter((l) => !l.includes('# Warning'));
+  return { links, netns, iptables, nft };
 }
 
 /** Drops the chains (and the rules in and to them) that stay by design. */
@@ -494,6 +495,47 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     await run('ip', ['link', 'del', hostSide]);
   });
 
+  test('a renamed container answers to its new name', async () => {
+    await service.renameContainer(ids.get('a2')!, 'a2new');
+    const gateway = gatewayOf('a1', 'na');
+    assert.deepEqual(await lookup(ns('a1'), 'a2new', gateway), [ipOn('a2', 'na')]);
+    assert.deepEqual(await lookup(ns('a1'), 'a2', gateway), []);
+    assert.equal(service.networkSettings(ids.get('a2')!)!.Networks.na.IPAddress, ipOn('a2', 'na'), 'same address');
+    assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
+    assert.equal(service.inspect('na').Containers[ids.get('a2')!].Name, 'a2new');
+  });
+
+  test('50 runs with published ports on fresh networks leave nothing behind', async () => {
+    const before = await hostSnapshot();
+    const name = await netns('cycle');
+    const other = await netns('cycle2');
+    for (let i = 0; i < 50; i++) {
+      const network = `cycle${i}`;
+      await service.create({ Name: network, IPAM: { Config: [{ Subnet: `10.210.${i}.0/24` }] } });
+      const withPorts = randomBytes(32).toString('hex');
+      const plain = randomBytes(32).toString('hex');
+      await service.attachContainer({ containerId: plain, containerName: `plain${i}`, hostname: 'p', networkMode: network, netnsPath: `/var/run/netns/${other}` });
+      await service.attachContainer({
+        containerId: withPorts,
+        containerName: `ports${i}`,
+        hostname: 'w',
+        networkMode: network,
+        netnsPath: `/var/run/netns/${name}`,
+        exposedPorts: { '80/tcp': {}, '53/udp': {} },
+        portBindings: { '80/tcp': [{ HostIp: '127.0.0.1' }] },
+        publishAllPorts: true,
+      });
+      // The container with ports leaves first: the path where netavark 1.4 leaves a chain behind.
+      await service.detachContainer(withPorts);
+      await service.detachContainer(plain);
+      await service.remove(network);
+    }
+    const after = await hostSnapshot();
+    assert.deepEqual(after.links, before.links);
+    assert.deepEqual(after.iptables, before.iptables);
+    assert.deepEqual(after.nft, before.nft);
+  });
+
   test('setup cost per container on an existing network', async (t) => {
     const name = await netns('bench');
     const cycles = 10;
@@ -524,6 +566,7 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const now = await hostSnapshot();
     assert.deepEqual(now.links, baseline.links);
     assert.deepEqual(now.iptables, baseline.iptables);
+    assert.deepEqual(now.nft, baseline.nft);
     assert.deepEqual(
       now.netns,
       [...baseline.netns, ...namespaces].sort(),

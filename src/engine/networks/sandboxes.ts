@@ -376,7 +376,8 @@ export class SandboxManager {
     await this.deps.firewall?.afterNetavarkSetup(endpoint.ipv6 ? [4, 6] : [4]);
   }
 
-  private async teardownEndpoint(sandbox: SandboxRecord, endpoint: EndpointRecord): Promise<void> {
+  /** `asName`: the name the endpoint was set up under, when it has changed since. */
+  private async teardownEndpoint(sandbox: SandboxRecord, endpoint: EndpointRecord, asName?: string): Promise<void> {
     const network = this.deps.registry.byId(endpoint.networkId);
     if (!network || network.Driver !== 'bridge' || !sandbox.netnsPath) return;
     const netavark = this.netavarkFor(network);
@@ -389,7 +390,8 @@ export class SandboxManager {
       netnsPath = scratch;
     }
     try {
-      await this.serialNetavark(() => netavark.teardown(netnsPath, this.netavarkRequest(sandbox, endpoint, network)));
+      const request = this.netavarkRequest(asName ? { ...sandbox, containerName: asName } : sandbox, endpoint, network);
+      await this.serialNetavark(() => netavark.teardown(netnsPath, request));
     } catch (err) {
       if (!scratch) log.warn('netavark teardown reported errors', { container: sandbox.containerId, network: network.Name, error: (err as Error).message });
     } finally {
@@ -499,6 +501,30 @@ export class SandboxManager {
     await this.deps.store.saveSandbox(sandbox);
     await this.writeFiles(sandbox);
     this.deps.publish('disconnect', network, containerId);
+  }
+
+  /**
+   * A renamed container answers to its new name on every network (Docker's
+   * rename). aardvark-dns entries are only written by netavark setup, so each
+   * DNS endpoint is set up again with the same address and MAC.
+   */
+  rename(containerId: string, newName: string): Promise<void> {
+    return this.withLock(containerId, async () => {
+      const sandbox = this.sandboxes.get(containerId);
+      if (!sandbox) return;
+      const oldName = sandbox.containerName;
+      sandbox.containerName = newName;
+      for (const endpoint of sandbox.endpoints) {
+        endpoint.dnsNames = endpoint.dnsNames.map((n) => (n === oldName ? newName : n));
+      }
+      await this.deps.store.saveSandbox(sandbox);
+      if (sandbox.mode !== 'bridge') return;
+      for (const endpoint of sandbox.endpoints.filter((e) => dnsEnabled(this.networkOf(e)))) {
+        await this.teardownEndpoint(sandbox, endpoint, oldName);
+        await this.setupEndpoint(sandbox, endpoint);
+      }
+      await this.deps.store.saveSandbox(sandbox);
+    });
   }
 
   /** Forgets a network's endpoints of containers that are gone (force disconnect of an unknown container). */

@@ -210,6 +210,11 @@ export class NetworkService {
     return this.sandboxes.disconnect(containerId, this.registry.find(networkTerm), force);
   }
 
+  /** `docker rename`: DNS answers to the new name from now on. */
+  renameContainer(containerId: string, newName: string): Promise<void> {
+    return this.sandboxes.rename(containerId, newName);
+  }
+
   /** The live NetworkSettings of an attached container (undefined when not attached). */
   networkSettings(containerId: string): NetworkSettings | undefined {
     const sandbox = this.sandboxes.get(containerId);
