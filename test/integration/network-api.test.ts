@@ -144,6 +144,20 @@ describe('network API through docker and berth CLIs', { concurrency: false, time
     assert.equal((await api(daemon, 'DELETE', '/networks/n3')).status, 204);
   });
 
+  test('concurrent creates: one wins a name, and every network gets its own subnet', async () => {
+    const same = await Promise.all(Array.from({ length: 5 }, () => api(daemon, 'POST', '/networks/create', { Name: 'race' })));
+    assert.deepEqual(same.map((r) => r.status).sort(), [201, 409, 409, 409, 409]);
+    const distinct = await Promise.all(Array.from({ length: 5 }, (_, i) => api(daemon, 'POST', '/networks/create', { Name: `race${i}` })));
+    assert.ok(distinct.every((r) => r.status === 201));
+    const subnets = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const network = (await api(daemon, 'GET', `/networks/race${i}`)).body as { IPAM: { Config: { Subnet: string }[] } };
+      subnets.add(network.IPAM.Config[0].Subnet);
+    }
+    assert.equal(subnets.size, 5);
+    for (const name of ['race', 'race0', 'race1', 'race2', 'race3', 'race4']) assert.equal((await api(daemon, 'DELETE', `/networks/${name}`)).status, 204);
+  });
+
   test('prune removes unused custom networks matching the filters, and events record it all', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     assert.equal((await docker(daemon, ['network', 'create', '--label', 'keep=yes', 'keep'])).code, 0);

@@ -90,9 +90,10 @@ export class NetworkRegistry {
   }
 
   async remove(record: NetworkRecord): Promise<void> {
+    // Gone from lookups at once, so no attachment can start on it meanwhile.
+    this.networks.delete(record.Id);
     await this.removeFirewall(record);
     await this.store.deleteNetwork(record.Id);
-    this.networks.delete(record.Id);
   }
 
   /** Host routes that are not through berth's own bridges (those are ours, not conflicts). */

@@ -56,6 +56,7 @@ export class NetworkService {
   private readonly firewall: BerthFirewall | undefined;
   private readonly ports = new HostPortAllocator();
   private hooks?: ContainerNetworkHooks;
+  private creating: Promise<unknown> = Promise.resolve();
   private readonly netnsDir: string;
 
   constructor(private readonly options: NetworkServiceOptions) {
@@ -112,15 +113,20 @@ export class NetworkService {
 
   // --- network API ----------------------------------------------------------
 
-  async create(request: NetworkCreateRequest): Promise<NetworkCreateResponse> {
-    const record = buildNetworkRecord(request, {
-      existing: this.registry.all(),
-      hostRoutes: await this.registry.foreignRoutes(),
-      pools: this.options.defaultAddressPools?.length ? this.options.defaultAddressPools : DOCKER_DEFAULT_POOLS,
+  /** Creates run one at a time: two at once could pick the same name or subnet. */
+  create(request: NetworkCreateRequest): Promise<NetworkCreateResponse> {
+    const next = this.creating.then(async () => {
+      const record = buildNetworkRecord(request, {
+        existing: this.registry.all(),
+        hostRoutes: await this.registry.foreignRoutes(),
+        pools: this.options.defaultAddressPools?.length ? this.options.defaultAddressPools : DOCKER_DEFAULT_POOLS,
+      });
+      await this.registry.add(record);
+      this.options.publish('network', 'create', record.Id, { name: record.Name, type: record.Driver });
+      return { Id: record.Id, Warning: '' };
     });
-    await this.registry.add(record);
-    this.options.publish('network', 'create', record.Id, { name: record.Name, type: record.Driver });
-    return { Id: record.Id, Warning: '' };
+    this.creating = next.catch(() => undefined);
+    return next;
   }
 
   list(filters: Filters = new Map()): Network[] {
