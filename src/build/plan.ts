@@ -29,7 +29,8 @@ export interface PlanOptions {
   buildPlatform?: string | PlatformSpec;
 }
 
-export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
+export type StageBase =
+  { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
 
 /** What `COPY --from` or `RUN --mount=from=` points at. */
 export type StageSource = { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
@@ -84,8 +85,16 @@ export interface BuildPlan {
 
 /** Args Docker passes to RUN without a declaration, and keeps out of the image history unless declared. */
 export const PROXY_ARGS: ReadonlySet<string> = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy',
-  'ALL_PROXY', 'all_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
 ]);
 
 function toPlatform(value: string | PlatformSpec | undefined, fallback: PlatformSpec): PlatformSpec {
@@ -115,7 +124,9 @@ export function predefinedArgs(
 }
 
 export function formatUnusedBuildArgsWarning(unused: readonly string[]): string | undefined {
-  return unused.length === 0 ? undefined : `[Warning] One or more build-args ${goSlice(unused)} were not consumed`;
+  return unused.length === 0
+    ? undefined
+    : `[Warning] One or more build-args ${goSlice(unused)} were not consumed`;
 }
 
 /** Go's strconv.Atoi acceptance: an optional sign and decimal digits. */
@@ -135,7 +146,14 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
 
   const targetIndex = findTarget(stages, options.target);
   const consumed = new Set<string>();
-  const globalArgs = resolveGlobalArgs(dockerfile, buildArgs, buildPlatform, targetPlatform, consumed, options.target);
+  const globalArgs = resolveGlobalArgs(
+    dockerfile,
+    buildArgs,
+    buildPlatform,
+    targetPlatform,
+    consumed,
+    options.target,
+  );
   const fromEnv = withProxies(globalArgs, buildArgs);
 
   const byName = new Map<string, number>();
@@ -143,7 +161,8 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
   const fromArgs = new Map<number, Set<string>>();
   for (const stage of stages) {
     if (stage.name !== undefined) {
-      if (byName.has(stage.name)) throw new DockerfileError(`${stage.name} stage name already used`, stage.line);
+      if (byName.has(stage.name))
+        throw new DockerfileError(`${stage.name} stage name already used`, stage.line);
       byName.set(stage.name, stage.index);
     }
     const from = expandFrom(stage, fromEnv, escapeToken);
@@ -181,7 +200,8 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
     if (named !== undefined) return { kind: 'stage', index: named };
     if (STAGE_INDEX.test(from)) {
       const index = Number.parseInt(from, 10);
-      if (index < 0 || index >= stages.length) throw new DockerfileError(`invalid stage index ${index}`, line);
+      if (index < 0 || index >= stages.length)
+        throw new DockerfileError(`invalid stage index ${index}`, line);
       return { kind: 'stage', index };
     }
     return { kind: 'image', ref: from };
@@ -260,7 +280,10 @@ function resolveGlobalArgs(
       const override = buildArgs.get(arg.key);
       if (override !== undefined) global.set(arg.key, override);
       else if (arg.value !== undefined) {
-        global.set(arg.key, expandWord(arg.value, withProxies(global, buildArgs), dockerfile.escapeToken, instruction.line));
+        global.set(
+          arg.key,
+          expandWord(arg.value, withProxies(global, buildArgs), dockerfile.escapeToken, instruction.line),
+        );
       }
     }
   }
@@ -303,7 +326,10 @@ function checkCycles(stages: readonly PlannedStage[]): void {
     const mark = state.get(stage.index);
     if (mark === 'done') return;
     if (mark === 'visiting') {
-      throw new DockerfileError(`circular dependency detected on stage: ${stage.displayName}`, stage.stage.line);
+      throw new DockerfileError(
+        `circular dependency detected on stage: ${stage.displayName}`,
+        stage.stage.line,
+      );
     }
     state.set(stage.index, 'visiting');
     for (const dep of stage.dependsOn) visit(stages[dep]);
@@ -329,7 +355,10 @@ function waves(stages: readonly PlannedStage[]): PlannedStage[][] {
   const depthOf = (stage: PlannedStage): number => {
     const known = depth.get(stage.index);
     if (known !== undefined) return known;
-    const d = stage.dependsOn.reduce((max, dep) => Math.max(max, depthOf(byIndex.get(dep) as PlannedStage) + 1), 0);
+    const d = stage.dependsOn.reduce(
+      (max, dep) => Math.max(max, depthOf(byIndex.get(dep) as PlannedStage) + 1),
+      0,
+    );
     depth.set(stage.index, d);
     return d;
   };

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -53,11 +62,13 @@ describe('Go glob matching (filepath.Match)', () => {
       ['file[0-9].txt', 'file7.txt', true],
       ['dir/*/x', 'dir/a/x', true],
     ];
-    for (const [pattern, name, expected] of cases) assert.equal(globMatch(pattern, name), expected, `${pattern} ~ ${name}`);
+    for (const [pattern, name, expected] of cases)
+      assert.equal(globMatch(pattern, name), expected, `${pattern} ~ ${name}`);
   });
 
   test('malformed patterns are Docker\'s "syntax error in pattern"', () => {
-    for (const bad of ['[', '[a-', '[]a]', '[-a]', 'a\\', '[a-]']) assert.throws(() => validateGlob(bad), /syntax error in pattern/, bad);
+    for (const bad of ['[', '[a-', '[]a]', '[-a]', 'a\\', '[a-]'])
+      assert.throws(() => validateGlob(bad), /syntax error in pattern/, bad);
     validateGlob('[a-z]*.?');
   });
 
@@ -74,13 +85,12 @@ describe('Go glob matching (filepath.Match)', () => {
 
 describe('.dockerignore', () => {
   test('reading: comments, blank lines, cleaning, leading slash, exclusions', () => {
-    assert.deepEqual(parseDockerignore('\uFEFF# comment\n\n  *.log  \n/build/\n!/build/keep\n ./a/../b\n  # not a comment\r\n'), [
-      '*.log',
-      'build',
-      '!build/keep',
-      'b',
-      '# not a comment',
-    ]);
+    assert.deepEqual(
+      parseDockerignore(
+        '\uFEFF# comment\n\n  *.log  \n/build/\n!/build/keep\n ./a/../b\n  # not a comment\r\n',
+      ),
+      ['*.log', 'build', '!build/keep', 'b', '# not a comment'],
+    );
   });
 
   test('matching follows moby/patternmatcher', () => {
@@ -107,7 +117,11 @@ describe('.dockerignore', () => {
       [['.git'], '.gitignore', false],
     ];
     for (const [patterns, file, expected] of cases) {
-      assert.equal(new PatternMatcher(patterns).matches(file), expected, `${JSON.stringify(patterns)} ${file}`);
+      assert.equal(
+        new PatternMatcher(patterns).matches(file),
+        expected,
+        `${JSON.stringify(patterns)} ${file}`,
+      );
     }
     assert.throws(() => new PatternMatcher(['!']), /illegal exclusion pattern: "!"/);
     assert.throws(() => new PatternMatcher(['[']), /syntax error in pattern/);
@@ -128,7 +142,7 @@ describe('.dockerignore', () => {
   test('walkContext lists what Docker would send', async () => {
     const root = tmp();
     populate(root, {
-      'Dockerfile': 'FROM x',
+      Dockerfile: 'FROM x',
       'src/main.go': 'package main',
       'src/main_test.go': 'package main',
       'node_modules/left-pad/index.js': '',
@@ -136,15 +150,28 @@ describe('.dockerignore', () => {
       'docs/drop.md': '',
       '.git/HEAD': '',
     });
-    const filter = ContextFilter.fromPatterns(['.git', 'node_modules', '**/*_test.go', 'docs', '!docs/keep.md']);
+    const filter = ContextFilter.fromPatterns([
+      '.git',
+      'node_modules',
+      '**/*_test.go',
+      'docs',
+      '!docs/keep.md',
+    ]);
     const listed = (await walkContext(root, filter)).map((e) => e.path);
     assert.deepEqual(listed, ['Dockerfile', 'docs/keep.md', 'src', 'src/main.go']);
   });
 
   test('the Dockerfile-specific ignore file wins over .dockerignore', async () => {
     const root = tmp();
-    populate(root, { '.dockerignore': 'general\n', 'build/app.Dockerfile': 'FROM x', 'build/app.Dockerfile.dockerignore': 'specific\n' });
-    assert.deepEqual(dockerignoreCandidates('build/app.Dockerfile'), ['build/app.Dockerfile.dockerignore', '.dockerignore']);
+    populate(root, {
+      '.dockerignore': 'general\n',
+      'build/app.Dockerfile': 'FROM x',
+      'build/app.Dockerfile.dockerignore': 'specific\n',
+    });
+    assert.deepEqual(dockerignoreCandidates('build/app.Dockerfile'), [
+      'build/app.Dockerfile.dockerignore',
+      '.dockerignore',
+    ]);
     const specific = await loadDockerignore(root, 'build/app.Dockerfile');
     assert.deepEqual(specific.patterns, ['specific']);
     assert.equal(specific.file, path.join(root, 'build/app.Dockerfile.dockerignore'));
@@ -199,23 +226,39 @@ describe('context digests for COPY/ADD sources', () => {
       (await digester.resolve('cmd/*/main.go')).map((m) => m.path),
       ['cmd/cli/main.go', 'cmd/server/main.go'],
     );
-    assert.deepEqual(await digester.resolve('/static/'), [{ source: '/static/', path: 'static', type: 'dir' }]);
+    assert.deepEqual(await digester.resolve('/static/'), [
+      { source: '/static/', path: 'static', type: 'dir' },
+    ]);
     assert.deepEqual(await digester.resolve('.'), [{ source: '.', path: '', type: 'dir' }]);
-    assert.deepEqual(await digester.resolve('link.css'), [{ source: 'link.css', path: 'static/a.css', type: 'file' }]);
-    assert.deepEqual(await digester.resolve('link.css', false), [{ source: 'link.css', path: 'link.css', type: 'symlink' }]);
+    assert.deepEqual(await digester.resolve('link.css'), [
+      { source: 'link.css', path: 'static/a.css', type: 'file' },
+    ]);
+    assert.deepEqual(await digester.resolve('link.css', false), [
+      { source: 'link.css', path: 'link.css', type: 'symlink' },
+    ]);
   });
 
-  test('missing sources fail with Docker\'s messages', async () => {
+  test("missing sources fail with Docker's messages", async () => {
     const digester = new ContextDigester(root);
-    await assert.rejects(digester.resolve('nope.txt'), /file not found in build context or excluded by .dockerignore: stat nope.txt: file does not exist/);
+    await assert.rejects(
+      digester.resolve('nope.txt'),
+      /file not found in build context or excluded by .dockerignore: stat nope.txt: file does not exist/,
+    );
     await assert.rejects(digester.resolve('*.rs'), /no source files were specified/);
   });
 
   test('symlinks and .. cannot reach outside the context', async () => {
     const digester = new ContextDigester(root);
-    await assert.rejects(digester.resolve('abs-link'), /file not found/, 'an absolute link resolves inside the context');
+    await assert.rejects(
+      digester.resolve('abs-link'),
+      /file not found/,
+      'an absolute link resolves inside the context',
+    );
     await assert.rejects(digester.resolve('escape-link'), /file not found/);
-    assert.deepEqual((await digester.resolve('../../../../go.mod')).map((m) => m.path), ['go.mod']);
+    assert.deepEqual(
+      (await digester.resolve('../../../../go.mod')).map((m) => m.path),
+      ['go.mod'],
+    );
   });
 
   test('the digest is stable, ignores mtimes, and changes with content, mode, owner and names', async () => {
@@ -223,10 +266,18 @@ describe('context digests for COPY/ADD sources', () => {
     const first = await new ContextDigester(root).digest(sources);
     assert.match(first.digest, /^sha256:[0-9a-f]{64}$/);
     assert.equal(first.perSource.length, 3);
-    assert.equal((await new ContextDigester(root).digest(sources)).digest, first.digest, 'stable across digesters');
+    assert.equal(
+      (await new ContextDigester(root).digest(sources)).digest,
+      first.digest,
+      'stable across digesters',
+    );
 
     utimesSync(path.join(root, 'static/a.css'), new Date(1000), new Date(1000));
-    assert.equal((await new ContextDigester(root).digest(sources)).digest, first.digest, 'mtime is not part of the key');
+    assert.equal(
+      (await new ContextDigester(root).digest(sources)).digest,
+      first.digest,
+      'mtime is not part of the key',
+    );
 
     const changed = async (mutate: () => void, undo: () => void, what: string): Promise<void> => {
       mutate();
@@ -237,9 +288,21 @@ describe('context digests for COPY/ADD sources', () => {
       assert.equal((await new ContextDigester(root).digest(sources)).digest, first.digest, `${what}: undone`);
     };
     const css = path.join(root, 'static/sub/b.css');
-    await changed(() => writeFileSync(css, 'B{}'), () => writeFileSync(css, 'b{}'), 'content');
-    await changed(() => chmodSync(css, 0o600), () => chmodSync(css, 0o644), 'mode');
-    await changed(() => chownSync(css, 1234, 1234), () => chownSync(css, 0, 0), 'owner');
+    await changed(
+      () => writeFileSync(css, 'B{}'),
+      () => writeFileSync(css, 'b{}'),
+      'content',
+    );
+    await changed(
+      () => chmodSync(css, 0o600),
+      () => chmodSync(css, 0o644),
+      'mode',
+    );
+    await changed(
+      () => chownSync(css, 1234, 1234),
+      () => chownSync(css, 0, 0),
+      'owner',
+    );
     await changed(
       () => writeFileSync(path.join(root, 'static/new.css'), ''),
       () => rmSync(path.join(root, 'static/new.css')),
@@ -247,7 +310,11 @@ describe('context digests for COPY/ADD sources', () => {
     );
     const unrelated = await new ContextDigester(root).digest(['go.mod']);
     writeFileSync(path.join(root, 'notes.txt'), 'changed');
-    assert.equal((await new ContextDigester(root).digest(['go.mod'])).digest, unrelated.digest, 'unrelated files do not matter');
+    assert.equal(
+      (await new ContextDigester(root).digest(['go.mod'])).digest,
+      unrelated.digest,
+      'unrelated files do not matter',
+    );
   });
 
   test('.dockerignore and COPY --exclude leave files out of the key', async () => {
@@ -260,7 +327,10 @@ describe('context digests for COPY/ADD sources', () => {
     assert.equal(excluded.perSource[0].length, 71);
     assert.notEqual(excluded.digest, all.digest);
     const noMd = await new ContextDigester(root).digest(['*.md', '*.txt'], { excludes: ['*.txt'] });
-    assert.deepEqual(noMd.matches.map((m) => m.path), ['README.md']);
+    assert.deepEqual(
+      noMd.matches.map((m) => m.path),
+      ['README.md'],
+    );
   });
 
   test('file hashes are reused within one digester', async () => {

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { commandLine, expandInstruction, exposedPorts, expandFrom } from '../../src/build/dockerfile/expand.js';
+import {
+  commandLine,
+  expandInstruction,
+  exposedPorts,
+  expandFrom,
+} from '../../src/build/dockerfile/expand.js';
 import { parseStages, type Instruction } from '../../src/build/dockerfile/instructions.js';
 import { envFromList } from '../../src/build/dockerfile/lex.js';
 
@@ -16,10 +21,19 @@ describe('expansion of instructions', () => {
   test('COPY/ADD expand sources, destination, --chown and --chmod but never --from', () => {
     const copy = expanded('COPY --from=$TAG --chown=$USER_ID:$USER_ID ${APP}/bin/* $APP/');
     assert.ok(copy.kind === 'COPY');
-    assert.deepEqual([copy.from, copy.chown, copy.sources, copy.dest], ['$TAG', '1000:1000', ['/srv/app/bin/*'], '/srv/app/']);
+    assert.deepEqual(
+      [copy.from, copy.chown, copy.sources, copy.dest],
+      ['$TAG', '1000:1000', ['/srv/app/bin/*'], '/srv/app/'],
+    );
     // Substrings are not part of Docker's expansion language.
-    assert.throws(() => expanded('ADD --chmod=0${USER_ID:0:1}44 a b'), /unsupported modifier \(:0\) in substitution/);
-    assert.throws(() => expanded('ADD --chmod=${BAD a b'), /dockerfile parse error on line 2: failed to process "\$\{BAD": syntax error: missing '}'/);
+    assert.throws(
+      () => expanded('ADD --chmod=0${USER_ID:0:1}44 a b'),
+      /unsupported modifier \(:0\) in substitution/,
+    );
+    assert.throws(
+      () => expanded('ADD --chmod=${BAD a b'),
+      /dockerfile parse error on line 2: failed to process "\$\{BAD": syntax error: missing '}'/,
+    );
   });
 
   test('heredoc sources expand unless the delimiter was quoted; quotes are kept in the body', () => {
@@ -34,10 +48,22 @@ describe('expansion of instructions', () => {
   test('ENV and LABEL expand keys and values and remove quotes', () => {
     const envI = expanded('ENV HOME_DIR="$APP/home" GREETING=hello\\ world');
     assert.ok(envI.kind === 'ENV');
-    assert.deepEqual(envI.env.map((e) => [e.key, e.value]), [['HOME_DIR', '/srv/app/home'], ['GREETING', 'hello world']]);
+    assert.deepEqual(
+      envI.env.map((e) => [e.key, e.value]),
+      [
+        ['HOME_DIR', '/srv/app/home'],
+        ['GREETING', 'hello world'],
+      ],
+    );
     const label = expanded('LABEL "org.opencontainers.image.version"=$TAG description="${NAME}"');
     assert.ok(label.kind === 'LABEL');
-    assert.deepEqual(label.labels.map((l) => [l.key, l.value]), [['org.opencontainers.image.version', 'v1'], ['description', 'my app']]);
+    assert.deepEqual(
+      label.labels.map((l) => [l.key, l.value]),
+      [
+        ['org.opencontainers.image.version', 'v1'],
+        ['description', 'my app'],
+      ],
+    );
     const legacy = expanded('ENV GREETING hello "$NAME"');
     assert.ok(legacy.kind === 'ENV');
     assert.equal(legacy.env[0].value, 'hello my app');
@@ -59,7 +85,13 @@ describe('expansion of instructions', () => {
   });
 
   test('RUN, CMD, ENTRYPOINT, HEALTHCHECK, SHELL and ONBUILD are left to the shell or the child build', () => {
-    for (const line of ['RUN echo $APP', 'CMD echo $APP', 'ENTRYPOINT ["$APP"]', 'HEALTHCHECK CMD curl $APP', 'ONBUILD COPY $APP /x']) {
+    for (const line of [
+      'RUN echo $APP',
+      'CMD echo $APP',
+      'ENTRYPOINT ["$APP"]',
+      'HEALTHCHECK CMD curl $APP',
+      'ONBUILD COPY $APP /x',
+    ]) {
       const before = parseStages(lines('FROM base', line)).stages[0].instructions[0];
       assert.deepEqual(expandInstruction(before, env, '\\'), before, line);
     }
@@ -68,7 +100,9 @@ describe('expansion of instructions', () => {
   test('RUN mounts are resolved with the variables in scope', () => {
     const run = expanded('RUN --mount=type=cache,target=$APP/cache,uid=$USER_ID make');
     assert.ok(run.kind === 'RUN');
-    assert.deepEqual(run.mounts, [{ type: 'cache', target: '/srv/app/cache', uid: 1000, readOnly: false, required: false }]);
+    assert.deepEqual(run.mounts, [
+      { type: 'cache', target: '/srv/app/cache', uid: 1000, readOnly: false, required: false },
+    ]);
     assert.equal(run.mounts[0].unresolved, undefined);
   });
 
@@ -82,7 +116,10 @@ describe('expansion of instructions', () => {
     const df = parseStages(lines('FROM --platform=${P} img:${TAG:-latest} AS x'));
     const from = expandFrom(df.stages[0], envFromList(['P=linux/arm64']), '\\');
     assert.deepEqual([from.baseName, from.platform, [...from.used]], ['img:latest', 'linux/arm64', ['P']]);
-    assert.throws(() => expandFrom(df.stages[0], envFromList(['P=']), '\\'), /empty platform value from expression \$\{P\}/);
+    assert.throws(
+      () => expandFrom(df.stages[0], envFromList(['P=']), '\\'),
+      /empty platform value from expression \$\{P\}/,
+    );
   });
 });
 
@@ -92,9 +129,17 @@ describe('command lines', () => {
   test('shell form gets the shell, exec form does not', () => {
     const shellForm = run('RUN apt-get update && apt-get install -y curl');
     assert.ok(shellForm.kind === 'RUN');
-    assert.deepEqual(commandLine(shellForm).args, ['/bin/sh', '-c', 'apt-get update && apt-get install -y curl']);
+    assert.deepEqual(commandLine(shellForm).args, [
+      '/bin/sh',
+      '-c',
+      'apt-get update && apt-get install -y curl',
+    ]);
     assert.deepEqual(commandLine(shellForm, ['/bin/bash', '-eo', 'pipefail', '-c']).args, [
-      '/bin/bash', '-eo', 'pipefail', '-c', 'apt-get update && apt-get install -y curl',
+      '/bin/bash',
+      '-eo',
+      'pipefail',
+      '-c',
+      'apt-get update && apt-get install -y curl',
     ]);
     const exec = run('RUN ["echo", "hi"]');
     assert.ok(exec.kind === 'RUN');
@@ -104,7 +149,10 @@ describe('command lines', () => {
   test('a lone heredoc runs its body; a #! body becomes an executable script', () => {
     const plain = run('RUN <<EOF\napk add git\ngit --version\nEOF');
     assert.ok(plain.kind === 'RUN');
-    assert.deepEqual(commandLine(plain), { args: ['/bin/sh', '-c', 'apk add git\ngit --version\n'], scripts: [] });
+    assert.deepEqual(commandLine(plain), {
+      args: ['/bin/sh', '-c', 'apk add git\ngit --version\n'],
+      scripts: [],
+    });
     const script = run('RUN <<-EOF\n\t#!/usr/bin/env python3\n\tprint("hi")\n\tEOF');
     assert.ok(script.kind === 'RUN');
     assert.deepEqual(commandLine(script), {
@@ -123,7 +171,12 @@ describe('command lines', () => {
 describe('exposed ports', () => {
   test('normalises as Docker does', () => {
     assert.deepEqual(exposedPorts(['80', '443/UDP', '7000-7002/tcp', '53/sctp']), [
-      '80/tcp', '443/udp', '7000/tcp', '7001/tcp', '7002/tcp', '53/sctp',
+      '80/tcp',
+      '443/udp',
+      '7000/tcp',
+      '7001/tcp',
+      '7002/tcp',
+      '53/sctp',
     ]);
     assert.throws(() => exposedPorts(['80/icmp']), /invalid proto: icmp/);
     assert.throws(() => exposedPorts(['http']), /invalid containerPort: http/);

@@ -42,13 +42,24 @@ describe('instructions', () => {
       }
       return 'no error';
     };
-    assert.equal(bad('FROM a AS 1x\n'), 'dockerfile parse error on line 1: invalid name for build stage: "1x", name can\'t start with a number or contain symbols');
-    assert.equal(bad('FROM a b\n'), 'dockerfile parse error on line 1: FROM requires either one or three arguments');
-    assert.equal(bad('FROM\n'), 'dockerfile parse error on line 1: FROM requires either one or three arguments');
+    assert.equal(
+      bad('FROM a AS 1x\n'),
+      'dockerfile parse error on line 1: invalid name for build stage: "1x", name can\'t start with a number or contain symbols',
+    );
+    assert.equal(
+      bad('FROM a b\n'),
+      'dockerfile parse error on line 1: FROM requires either one or three arguments',
+    );
+    assert.equal(
+      bad('FROM\n'),
+      'dockerfile parse error on line 1: FROM requires either one or three arguments',
+    );
   });
 
   test('RUN: shell and exec forms, mounts, network, security', () => {
-    const run = one('RUN --mount=type=cache,id=gomod,target=/go/pkg/mod,sharing=locked --mount=type=secret,id=npmrc,dst=/root/.npmrc,required --network=none go build');
+    const run = one(
+      'RUN --mount=type=cache,id=gomod,target=/go/pkg/mod,sharing=locked --mount=type=secret,id=npmrc,dst=/root/.npmrc,required --network=none go build',
+    );
     assert.ok(run.kind === 'RUN');
     assert.deepEqual(run.command, ['go build']);
     assert.equal(run.shell, true);
@@ -56,11 +67,24 @@ describe('instructions', () => {
     assert.equal(run.security, 'sandbox');
     assert.deepEqual(run.flagsUsed, ['mount', 'network']);
     assert.deepEqual(run.mounts, [
-      { type: 'cache', id: 'gomod', target: '/go/pkg/mod', sharing: 'locked', readOnly: false, required: false },
+      {
+        type: 'cache',
+        id: 'gomod',
+        target: '/go/pkg/mod',
+        sharing: 'locked',
+        readOnly: false,
+        required: false,
+      },
       { type: 'secret', id: 'npmrc', target: '/root/.npmrc', readOnly: true, required: true },
     ]);
-    assert.equal(failure('RUN --network=bridge x'), 'dockerfile parse error on line 2: invalid network mode "bridge"');
-    assert.equal(failure('RUN --security=foo x'), 'dockerfile parse error on line 2: security "foo" is not valid');
+    assert.equal(
+      failure('RUN --network=bridge x'),
+      'dockerfile parse error on line 2: invalid network mode "bridge"',
+    );
+    assert.equal(
+      failure('RUN --security=foo x'),
+      'dockerfile parse error on line 2: security "foo" is not valid',
+    );
     const exec = one('RUN ["/bin/bash", "-c", "echo hi"]');
     assert.ok(exec.kind === 'RUN');
     assert.deepEqual([exec.command, exec.shell], [['/bin/bash', '-c', 'echo hi'], false]);
@@ -71,7 +95,10 @@ describe('instructions', () => {
     assert.ok(run.kind === 'RUN');
     assert.equal(run.mounts[0].unresolved, true);
     assert.equal(run.mounts[0].from, 'build');
-    assert.match(failure('RUN --mount=from=$STAGE,target=/x make'), /'from' doesn't support variable expansion, define alias stage instead/);
+    assert.match(
+      failure('RUN --mount=from=$STAGE,target=/x make'),
+      /'from' doesn't support variable expansion, define alias stage instead/,
+    );
   });
 
   test('CMD and ENTRYPOINT', () => {
@@ -161,7 +188,10 @@ describe('instructions', () => {
     const shell = one('SHELL ["/bin/bash", "-o", "pipefail", "-c"]');
     assert.ok(shell.kind === 'SHELL');
     assert.deepEqual(shell.shell, ['/bin/bash', '-o', 'pipefail', '-c']);
-    assert.equal(failure('SHELL /bin/bash -c'), 'dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form');
+    assert.equal(
+      failure('SHELL /bin/bash -c'),
+      'dockerfile parse error on line 2: SHELL requires the arguments to be in JSON form',
+    );
   });
 
   test('ONBUILD: nested instruction, forbidden triggers, parseTrigger', () => {
@@ -181,7 +211,9 @@ describe('instructions', () => {
     const none = one('HEALTHCHECK NONE');
     assert.ok(none.kind === 'HEALTHCHECK');
     assert.deepEqual(none.health.test, ['NONE']);
-    const full = one('HEALTHCHECK --interval=30s --timeout=3s --start-period=1m30s --start-interval=500ms --retries=5 CMD ["curl", "-f", "http://localhost/"]');
+    const full = one(
+      'HEALTHCHECK --interval=30s --timeout=3s --start-period=1m30s --start-interval=500ms --retries=5 CMD ["curl", "-f", "http://localhost/"]',
+    );
     assert.ok(full.kind === 'HEALTHCHECK');
     assert.deepEqual(full.health, {
       test: ['CMD', 'curl', '-f', 'http://localhost/'],
@@ -197,17 +229,28 @@ describe('instructions', () => {
     assert.match(failure('HEALTHCHECK NONE extra'), /HEALTHCHECK NONE takes no arguments/);
     assert.match(failure('HEALTHCHECK CMD'), /Missing command after HEALTHCHECK CMD/);
     assert.match(failure('HEALTHCHECK RUN x'), /Unknown type "RUN" in HEALTHCHECK \(try CMD\)/);
-    assert.match(failure('HEALTHCHECK --interval=100us CMD x'), /Interval "interval" cannot be less than 1ms/);
+    assert.match(
+      failure('HEALTHCHECK --interval=100us CMD x'),
+      /Interval "interval" cannot be less than 1ms/,
+    );
     assert.match(failure('HEALTHCHECK --timeout=abc CMD x'), /time: invalid duration "abc"/);
     assert.match(failure('HEALTHCHECK --retries=-1 CMD x'), /--retries cannot be negative \(-1\)/);
     assert.match(failure('HEALTHCHECK --retries=x CMD x'), /strconv.ParseInt: parsing "x": invalid syntax/);
-    assert.match(failure('HEALTHCHECK --intervall=1s CMD x'), /unknown flag: --intervall \(did you mean interval\?\)/);
+    assert.match(
+      failure('HEALTHCHECK --intervall=1s CMD x'),
+      /unknown flag: --intervall \(did you mean interval\?\)/,
+    );
   });
 });
 
 describe('RUN --mount specs', () => {
   test('defaults: bind read-only, cache and tmpfs writable', () => {
-    assert.deepEqual(parseMountSpec('target=/src'), { type: 'bind', target: '/src', readOnly: true, required: false });
+    assert.deepEqual(parseMountSpec('target=/src'), {
+      type: 'bind',
+      target: '/src',
+      readOnly: true,
+      required: false,
+    });
     assert.equal(parseMountSpec('type=bind,target=/src,rw').readOnly, false);
     assert.equal(parseMountSpec('type=cache,target=/c').readOnly, false);
     assert.equal(parseMountSpec('type=cache,target=/c,ro').readOnly, true);
@@ -216,14 +259,29 @@ describe('RUN --mount specs', () => {
 
   test('all keys, aliases and numeric fields', () => {
     assert.deepEqual(
-      parseMountSpec('type=cache,id=apt,destination=/var/cache/apt,from=base,src=/cache,sharing=private,mode=0700,uid=1000,gid=1000,readonly=false'),
+      parseMountSpec(
+        'type=cache,id=apt,destination=/var/cache/apt,from=base,src=/cache,sharing=private,mode=0700,uid=1000,gid=1000,readonly=false',
+      ),
       {
-        type: 'cache', id: 'apt', target: '/var/cache/apt', from: 'base', source: '/cache', sharing: 'private',
-        mode: 0o700, uid: 1000, gid: 1000, readOnly: false, required: false,
+        type: 'cache',
+        id: 'apt',
+        target: '/var/cache/apt',
+        from: 'base',
+        source: '/cache',
+        sharing: 'private',
+        mode: 0o700,
+        uid: 1000,
+        gid: 1000,
+        readOnly: false,
+        required: false,
       },
     );
     assert.deepEqual(parseMountSpec('type=secret,id=aws,env=AWS_KEY,required=true'), {
-      type: 'secret', id: 'aws', env: 'AWS_KEY', required: true, readOnly: true,
+      type: 'secret',
+      id: 'aws',
+      env: 'AWS_KEY',
+      required: true,
+      readOnly: true,
     });
   });
 

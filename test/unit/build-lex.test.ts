@@ -116,7 +116,10 @@ describe('shell lexer (Docker word processing)', () => {
   });
 
   test('the ? modifier reports its message', () => {
-    assert.throws(() => lex.processWord('${VAR:?message here$ARG}', envFromList(['ARG=x'])), /VAR: message herex/);
+    assert.throws(
+      () => lex.processWord('${VAR:?message here$ARG}', envFromList(['ARG=x'])),
+      /VAR: message herex/,
+    );
     assert.throws(() => lex.processWord('${VAR?}', envFromList([])), /VAR: is not allowed to be unset/);
     assert.equal(lex.processWord('${VAR?msg}', envFromList(['VAR='])), '');
   });

@@ -24,14 +24,24 @@ function parseError(text: string): DockerfileError {
 describe('Dockerfile parser: lines', () => {
   test('joins continuation lines, dropping comments and empty lines inside them', () => {
     const parsed = parseDockerfile(
-      lines('FROM busybox', 'RUN echo a \\', '  # comment inside', '', '  && echo b \\', '  && echo c', 'CMD x'),
+      lines(
+        'FROM busybox',
+        'RUN echo a \\',
+        '  # comment inside',
+        '',
+        '  && echo b \\',
+        '  && echo c',
+        'CMD x',
+      ),
     );
     const run = parsed.nodes[1];
     assert.deepEqual(run.args, ['echo a   && echo b   && echo c']);
     assert.equal(run.startLine, 2);
     assert.equal(run.endLine, 6);
     assert.equal(parsed.nodes[2].startLine, 7);
-    assert.deepEqual(parsed.warnings, ['Empty continuation line found in: RUN echo a   && echo b   && echo c']);
+    assert.deepEqual(parsed.warnings, [
+      'Empty continuation line found in: RUN echo a   && echo b   && echo c',
+    ]);
   });
 
   test('an escaped escape at the end of a line ends the line', () => {
@@ -50,7 +60,9 @@ describe('Dockerfile parser: lines', () => {
   });
 
   test('# syntax and # escape directives only at the top', () => {
-    const parsed = parseDockerfile(lines('# syntax=docker/dockerfile:1.7', '# escape=`', 'FROM mcr/windows', 'RUN dir `', '  c:\\'));
+    const parsed = parseDockerfile(
+      lines('# syntax=docker/dockerfile:1.7', '# escape=`', 'FROM mcr/windows', 'RUN dir `', '  c:\\'),
+    );
     assert.equal(parsed.escapeToken, '`');
     assert.deepEqual(
       parsed.directives.map((d) => [d.name, d.value, d.line]),
@@ -70,7 +82,10 @@ describe('Dockerfile parser: lines', () => {
   });
 
   test('directive errors', () => {
-    assert.match(parseError(lines('# escape=x', 'FROM a')).message, /invalid escape token 'x' does not match ` or \\/);
+    assert.match(
+      parseError(lines('# escape=x', 'FROM a')).message,
+      /invalid escape token 'x' does not match ` or \\/,
+    );
     assert.match(
       parseError(lines('# escape=`', '# escape=\\', 'FROM a')).message,
       /^dockerfile parse error on line 2: only one escape parser directive can be used$/,
@@ -128,7 +143,9 @@ describe('Dockerfile parser: heredocs', () => {
     assert.equal(run.kind, 'RUN');
     if (run.kind !== 'RUN') return;
     assert.deepEqual(run.command, ['<<EOF']);
-    assert.deepEqual(run.files, [{ name: 'EOF', data: 'echo one\n  echo two\n', chomp: false, expand: true }]);
+    assert.deepEqual(run.files, [
+      { name: 'EOF', data: 'echo one\n  echo two\n', chomp: false, expand: true },
+    ]);
     assert.equal(run.line, 2);
     assert.equal(run.endLine, 5);
   });
@@ -160,12 +177,25 @@ describe('Dockerfile parser: heredocs', () => {
         ['B', 'beta\n'],
       ],
     );
-    assert.equal(parseDockerfile(lines('FROM a', 'RUN 3<<A cat', 'x', 'A')).nodes[1].heredocs[0].fileDescriptor, 3);
+    assert.equal(
+      parseDockerfile(lines('FROM a', 'RUN 3<<A cat', 'x', 'A')).nodes[1].heredocs[0].fileDescriptor,
+      3,
+    );
   });
 
   test('COPY <<EOF /dst makes inline sources; tabs chomped for <<-', () => {
     const [copy, copy2] = instructions(
-      lines('FROM a', 'COPY <<EOF /etc/app.conf', 'key=$VALUE', 'EOF', 'COPY <<-"X" <<Y /dir/', '\ta', '\tX', 'b', 'Y'),
+      lines(
+        'FROM a',
+        'COPY <<EOF /etc/app.conf',
+        'key=$VALUE',
+        'EOF',
+        'COPY <<-"X" <<Y /dir/',
+        '\ta',
+        '\tX',
+        'b',
+        'Y',
+      ),
     );
     assert.ok(copy.kind === 'COPY' && copy2.kind === 'COPY');
     assert.deepEqual(copy.sources, []);
@@ -191,7 +221,10 @@ describe('Dockerfile parser: heredocs', () => {
   });
 
   test('a heredoc as COPY destination is refused', () => {
-    assert.match(parseError(lines('FROM a', 'COPY a <<EOF', 'x', 'EOF')).message, /COPY cannot accept a heredoc as a destination/);
+    assert.match(
+      parseError(lines('FROM a', 'COPY a <<EOF', 'x', 'EOF')).message,
+      /COPY cannot accept a heredoc as a destination/,
+    );
   });
 
   test('ONBUILD RUN with a heredoc keeps the body in the trigger', () => {
@@ -203,7 +236,9 @@ describe('Dockerfile parser: heredocs', () => {
 
 describe('Dockerfile parser: flags and forms', () => {
   test('JSON exec form and shell form', () => {
-    const [a, b, c] = instructions(lines('FROM x', 'CMD ["echo", "a b"]', 'CMD echo "a b"', 'ENTRYPOINT [ "x" ] '));
+    const [a, b, c] = instructions(
+      lines('FROM x', 'CMD ["echo", "a b"]', 'CMD echo "a b"', 'ENTRYPOINT [ "x" ] '),
+    );
     assert.ok(a.kind === 'CMD' && b.kind === 'CMD' && c.kind === 'ENTRYPOINT');
     assert.deepEqual([a.command, a.shell], [['echo', 'a b'], false]);
     assert.deepEqual([b.command, b.shell], [['echo "a b"'], true]);
@@ -223,7 +258,10 @@ describe('Dockerfile parser: flags and forms', () => {
   test('flags: quoted values, escapes, `--` ends flags, unknown and duplicate flags', () => {
     const [copy] = instructions(lines('FROM x', 'COPY --chown="1000:1000" --chmod=0755 --link a b /dst/'));
     assert.ok(copy.kind === 'COPY');
-    assert.deepEqual([copy.chown, copy.chmod, copy.link, copy.sources, copy.dest], ['1000:1000', '0755', true, ['a', 'b'], '/dst/']);
+    assert.deepEqual(
+      [copy.chown, copy.chmod, copy.link, copy.sources, copy.dest],
+      ['1000:1000', '0755', true, ['a', 'b'], '/dst/'],
+    );
     const [copy2] = instructions(lines('FROM x', 'COPY -- --weird-name /dst'));
     assert.ok(copy2.kind === 'COPY');
     assert.deepEqual(copy2.sources, ['--weird-name']);
@@ -231,9 +269,15 @@ describe('Dockerfile parser: flags and forms', () => {
       parseError(lines('FROM x', 'COPY --form=build a b')).message,
       'dockerfile parse error on line 2: unknown flag: --form (did you mean from?)',
     );
-    assert.match(parseError(lines('FROM x', 'COPY --from=a --from=b a b')).message, /duplicate flag specified: --from/);
+    assert.match(
+      parseError(lines('FROM x', 'COPY --from=a --from=b a b')).message,
+      /duplicate flag specified: --from/,
+    );
     assert.match(parseError(lines('FROM x', 'COPY --from a b')).message, /missing a value on flag: --from/);
-    assert.match(parseError(lines('FROM x', 'COPY --link=maybe a b')).message, /expecting boolean value for flag --link, not: maybe/);
+    assert.match(
+      parseError(lines('FROM x', 'COPY --link=maybe a b')).message,
+      /expecting boolean value for flag --link, not: maybe/,
+    );
     assert.match(parseError(lines('FROM x', 'USER --foo=1 root')).message, /unknown flag: --foo/);
   });
 
@@ -247,10 +291,17 @@ describe('Dockerfile parser: flags and forms', () => {
 
   test('COPY/ADD JSON form and ADD options', () => {
     const [copy, add] = instructions(
-      lines('FROM x', 'COPY ["my file", "/dst dir/"]', 'ADD --checksum=sha256:abc --keep-git-dir=false --unpack https://e/x.tgz /x'),
+      lines(
+        'FROM x',
+        'COPY ["my file", "/dst dir/"]',
+        'ADD --checksum=sha256:abc --keep-git-dir=false --unpack https://e/x.tgz /x',
+      ),
     );
     assert.ok(copy.kind === 'COPY' && add.kind === 'ADD');
     assert.deepEqual([copy.sources, copy.dest], [['my file'], '/dst dir/']);
-    assert.deepEqual([add.checksum, add.keepGitDir, add.unpack, add.link], ['sha256:abc', false, true, false]);
+    assert.deepEqual(
+      [add.checksum, add.keepGitDir, add.unpack, add.link],
+      ['sha256:abc', false, true, false],
+    );
   });
 });

@@ -3,7 +3,13 @@ import { describe, test } from 'node:test';
 import { DockerfileError } from '../../src/build/dockerfile/errors.js';
 import { parseStages, type Instruction } from '../../src/build/dockerfile/instructions.js';
 import { expandInstruction } from '../../src/build/dockerfile/expand.js';
-import { planBuild, runHistoryCommand, type BuildPlan, type PlanOptions, type StageScope } from '../../src/build/plan.js';
+import {
+  planBuild,
+  runHistoryCommand,
+  type BuildPlan,
+  type PlanOptions,
+  type StageScope,
+} from '../../src/build/plan.js';
 
 const lines = (...l: string[]): string => l.join('\n') + '\n';
 const amd64 = { buildPlatform: 'linux/amd64' };
@@ -26,7 +32,12 @@ function planError(text: string, options: PlanOptions = {}): string {
  * Walks one stage the way a builder does: ARG declares, ENV sets (after
  * expansion), other instructions expand. Returns each instruction expanded.
  */
-function walk(p: BuildPlan, index: number, imageEnv: string[] = [], parent?: StageScope): { scope: StageScope; expanded: Instruction[] } {
+function walk(
+  p: BuildPlan,
+  index: number,
+  imageEnv: string[] = [],
+  parent?: StageScope,
+): { scope: StageScope; expanded: Instruction[] } {
   const stage = p.allStages[index];
   const scope = p.newScope(stage, imageEnv, parent);
   const expanded: Instruction[] = [];
@@ -142,7 +153,7 @@ describe('build plan: stages', () => {
     );
   });
 
-  test('an unknown target is Docker\'s error', () => {
+  test("an unknown target is Docker's error", () => {
     assert.equal(planError(NODE_MULTISTAGE, { target: 'prod' }), 'target stage "prod" could not be found');
   });
 
@@ -175,7 +186,17 @@ describe('build plan: stages', () => {
   });
 
   test('independent stages form one parallel wave', () => {
-    const p = plan(lines('FROM a AS x', 'FROM b AS y', 'FROM c AS z', 'FROM d', 'COPY --from=x / /x', 'COPY --from=y / /y', 'COPY --from=z / /z'));
+    const p = plan(
+      lines(
+        'FROM a AS x',
+        'FROM b AS y',
+        'FROM c AS z',
+        'FROM d',
+        'COPY --from=x / /x',
+        'COPY --from=y / /y',
+        'COPY --from=z / /z',
+      ),
+    );
     assert.deepEqual(
       p.levels.map((l) => l.map((s) => s.displayName)),
       [['x', 'y', 'z'], ['stage-3']],
@@ -187,20 +208,44 @@ describe('build plan: stages', () => {
       planError(lines('FROM a AS one', 'COPY --from=two / /', 'FROM b AS two', 'COPY --from=one / /')),
       'dockerfile parse error on line 1: circular dependency detected on stage: one',
     );
-    assert.equal(planError(lines('FROM a', 'COPY --from=0 / /')), 'dockerfile parse error on line 1: circular dependency detected on stage: stage-0');
-    assert.equal(planError(lines('FROM a', 'COPY --from=5 / /')), 'dockerfile parse error on line 2: invalid stage index 5');
-    assert.match(planError(lines('FROM a', 'COPY --from=$X / /')), /variable expansion is not supported for --from/);
-    assert.equal(planError(lines('FROM a AS x', 'FROM b AS X')), 'dockerfile parse error on line 2: x stage name already used');
-    assert.equal(planError(lines('ARG IMG', 'FROM $IMG')), 'dockerfile parse error on line 2: base name ($IMG) should not be blank');
+    assert.equal(
+      planError(lines('FROM a', 'COPY --from=0 / /')),
+      'dockerfile parse error on line 1: circular dependency detected on stage: stage-0',
+    );
+    assert.equal(
+      planError(lines('FROM a', 'COPY --from=5 / /')),
+      'dockerfile parse error on line 2: invalid stage index 5',
+    );
+    assert.match(
+      planError(lines('FROM a', 'COPY --from=$X / /')),
+      /variable expansion is not supported for --from/,
+    );
+    assert.equal(
+      planError(lines('FROM a AS x', 'FROM b AS X')),
+      'dockerfile parse error on line 2: x stage name already used',
+    );
+    assert.equal(
+      planError(lines('ARG IMG', 'FROM $IMG')),
+      'dockerfile parse error on line 2: base name ($IMG) should not be blank',
+    );
     assert.equal(planError(lines('ARG A=1')), 'dockerfile contains no stages to build');
   });
 });
 
 describe('build plan: ARG scoping', () => {
   test('global ARGs are visible to FROM only, unless re-declared without a value', () => {
-    const p = plan(lines('ARG VERSION=3.19', 'FROM alpine:$VERSION', 'RUN echo "[$VERSION]"', 'ARG VERSION', 'LABEL v=$VERSION'), {
-      buildArgs: {},
-    });
+    const p = plan(
+      lines(
+        'ARG VERSION=3.19',
+        'FROM alpine:$VERSION',
+        'RUN echo "[$VERSION]"',
+        'ARG VERSION',
+        'LABEL v=$VERSION',
+      ),
+      {
+        buildArgs: {},
+      },
+    );
     assert.equal(p.allStages[0].baseName, 'alpine:3.19');
     const { expanded } = walk(p, 0);
     const label = expanded[2];
@@ -209,7 +254,16 @@ describe('build plan: ARG scoping', () => {
   });
 
   test('a stage-local ARG does not leak into a sibling stage but is inherited by a child stage', () => {
-    const p = plan(lines('FROM busybox AS parent', 'ARG FOO=123', 'FROM parent AS child', 'LABEL foo=$FOO', 'FROM busybox AS other', 'LABEL foo=$FOO'));
+    const p = plan(
+      lines(
+        'FROM busybox AS parent',
+        'ARG FOO=123',
+        'FROM parent AS child',
+        'LABEL foo=$FOO',
+        'FROM busybox AS other',
+        'LABEL foo=$FOO',
+      ),
+    );
     const parent = walk(p, 0);
     const child = walk(p, 1, [], parent.scope).expanded[0];
     const other = walk(p, 2).expanded[0];
@@ -219,16 +273,34 @@ describe('build plan: ARG scoping', () => {
   });
 
   test('--build-arg overrides a default; the default may use earlier variables', () => {
-    const text = lines('FROM alpine', 'ENV BASE=/opt', 'ARG DIR=$BASE/app', 'ARG MODE=dev', 'WORKDIR $DIR/$MODE');
+    const text = lines(
+      'FROM alpine',
+      'ENV BASE=/opt',
+      'ARG DIR=$BASE/app',
+      'ARG MODE=dev',
+      'WORKDIR $DIR/$MODE',
+    );
     const defaults = walk(plan(text), 0).expanded[3];
     assert.ok(defaults.kind === 'WORKDIR');
     assert.equal(defaults.path, '/opt/app/dev');
-    const overridden = walk(plan(text, { buildArgs: { MODE: 'prod', UNUSED: 'x', http_proxy: 'http://p:3128' } }), 0);
+    const overridden = walk(
+      plan(text, { buildArgs: { MODE: 'prod', UNUSED: 'x', http_proxy: 'http://p:3128' } }),
+      0,
+    );
     const workdir = overridden.expanded[3];
     assert.ok(workdir.kind === 'WORKDIR');
     assert.equal(workdir.path, '/opt/app/prod');
-    assert.deepEqual(overridden.scope.runEnv(), ['BASE=/opt', 'DIR=/opt/app', 'MODE=prod', 'http_proxy=http://p:3128']);
-    assert.deepEqual(overridden.scope.historyArgs(), ['DIR=/opt/app', 'MODE=prod'], 'proxy args stay out of history');
+    assert.deepEqual(overridden.scope.runEnv(), [
+      'BASE=/opt',
+      'DIR=/opt/app',
+      'MODE=prod',
+      'http_proxy=http://p:3128',
+    ]);
+    assert.deepEqual(
+      overridden.scope.historyArgs(),
+      ['DIR=/opt/app', 'MODE=prod'],
+      'proxy args stay out of history',
+    );
   });
 
   test('ENV wins over an ARG of the same name', () => {
@@ -241,7 +313,10 @@ describe('build plan: ARG scoping', () => {
   });
 
   test('image ENV from the base image is visible and kept first', () => {
-    const { scope, expanded } = walk(plan(lines('FROM golang', 'ENV PATH=/app/bin:$PATH')), 0, ['PATH=/usr/local/go/bin:/usr/bin', 'GOPATH=/go']);
+    const { scope, expanded } = walk(plan(lines('FROM golang', 'ENV PATH=/app/bin:$PATH')), 0, [
+      'PATH=/usr/local/go/bin:/usr/bin',
+      'GOPATH=/go',
+    ]);
     const env = expanded[0];
     assert.ok(env.kind === 'ENV');
     assert.equal(env.env[0].value, '/app/bin:/usr/local/go/bin:/usr/bin');
@@ -258,9 +333,18 @@ describe('build plan: ARG scoping', () => {
   });
 
   test('predefined platform args are global and need a declaration inside a stage', () => {
-    const p = plan(lines('FROM alpine', 'RUN echo $TARGETPLATFORM', 'LABEL before=$TARGETARCH', 'ARG TARGETARCH', 'LABEL after=$TARGETARCH'), {
-      platform: 'linux/arm/v7',
-    });
+    const p = plan(
+      lines(
+        'FROM alpine',
+        'RUN echo $TARGETPLATFORM',
+        'LABEL before=$TARGETARCH',
+        'ARG TARGETARCH',
+        'LABEL after=$TARGETARCH',
+      ),
+      {
+        platform: 'linux/arm/v7',
+      },
+    );
     assert.equal(p.globalArgs.get('TARGETPLATFORM'), 'linux/arm/v7');
     assert.equal(p.globalArgs.get('TARGETVARIANT'), 'v7');
     assert.equal(p.globalArgs.get('BUILDPLATFORM'), 'linux/amd64');
@@ -273,28 +357,51 @@ describe('build plan: ARG scoping', () => {
   });
 
   test('global ARG defaults can use earlier global ARGs and build-arg overrides', () => {
-    const p = plan(lines('ARG REGISTRY=docker.io', 'ARG IMAGE=$REGISTRY/library/alpine', 'FROM ${IMAGE}:latest'), {
-      buildArgs: { REGISTRY: 'localhost:5000' },
-    });
+    const p = plan(
+      lines('ARG REGISTRY=docker.io', 'ARG IMAGE=$REGISTRY/library/alpine', 'FROM ${IMAGE}:latest'),
+      {
+        buildArgs: { REGISTRY: 'localhost:5000' },
+      },
+    );
     assert.equal(p.allStages[0].baseName, 'localhost:5000/library/alpine:latest');
     assert.deepEqual(p.allStages[0].base, { kind: 'image', ref: 'localhost:5000/library/alpine:latest' });
   });
 
-  test('unused build args produce Docker\'s warning; proxies never do', () => {
-    const p = plan(lines('ARG USED', 'FROM a AS first', 'ARG LOCAL', 'FROM b AS unused', 'ARG ONLY_IN_UNUSED', 'FROM first'), {
-      buildArgs: { USED: '1', LOCAL: '2', ZED: '3', ALPHA: null, HTTPS_PROXY: 'x', ONLY_IN_UNUSED: '4' },
-    });
+  test("unused build args produce Docker's warning; proxies never do", () => {
+    const p = plan(
+      lines(
+        'ARG USED',
+        'FROM a AS first',
+        'ARG LOCAL',
+        'FROM b AS unused',
+        'ARG ONLY_IN_UNUSED',
+        'FROM first',
+      ),
+      {
+        buildArgs: { USED: '1', LOCAL: '2', ZED: '3', ALPHA: null, HTTPS_PROXY: 'x', ONLY_IN_UNUSED: '4' },
+      },
+    );
     assert.deepEqual(p.unusedBuildArgs, ['ALPHA', 'ONLY_IN_UNUSED', 'ZED']);
-    assert.equal(p.unusedBuildArgsWarning, '[Warning] One or more build-args [ALPHA ONLY_IN_UNUSED ZED] were not consumed');
+    assert.equal(
+      p.unusedBuildArgsWarning,
+      '[Warning] One or more build-args [ALPHA ONLY_IN_UNUSED ZED] were not consumed',
+    );
     assert.equal(plan(lines('FROM a'), {}).unusedBuildArgsWarning, undefined);
   });
 
   test('RUN history records ARGs the way Docker does', () => {
-    assert.deepEqual(runHistoryCommand(['/bin/sh', '-c', 'make'], ['A=1', 'B=2']), ['|2', 'A=1', 'B=2', '/bin/sh', '-c', 'make']);
+    assert.deepEqual(runHistoryCommand(['/bin/sh', '-c', 'make'], ['A=1', 'B=2']), [
+      '|2',
+      'A=1',
+      'B=2',
+      '/bin/sh',
+      '-c',
+      'make',
+    ]);
     assert.deepEqual(runHistoryCommand(['/bin/sh', '-c', 'make'], []), ['/bin/sh', '-c', 'make']);
   });
 
-  test('parser warnings come out in Docker\'s words', () => {
+  test("parser warnings come out in Docker's words", () => {
     const p = plan(lines('FROM a', 'RUN a \\', '', 'b'));
     assert.deepEqual(p.warnings, [
       '[WARNING]: Empty continuation line found in: RUN a b',

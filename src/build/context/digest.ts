@@ -75,7 +75,9 @@ const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}
 
 /** Docker's classic wording for a source that is not in the context. */
 export function sourceNotFound(source: string): Error {
-  return notFound(`file not found in build context or excluded by .dockerignore: stat ${source}: file does not exist`);
+  return notFound(
+    `file not found in build context or excluded by .dockerignore: stat ${source}: file does not exist`,
+  );
 }
 
 /**
@@ -137,7 +139,8 @@ export class ContextDigester {
 
   /** Digests the sources of one COPY/ADD (as written, after variable expansion). */
   async digest(sources: readonly string[], options: DigestOptions = {}): Promise<SourcesDigest> {
-    const excludes = options.excludes && options.excludes.length > 0 ? new PatternMatcher(options.excludes) : undefined;
+    const excludes =
+      options.excludes && options.excludes.length > 0 ? new PatternMatcher(options.excludes) : undefined;
     const perSource: string[] = [];
     const matches: SourceMatch[] = [];
     for (const source of sources) {

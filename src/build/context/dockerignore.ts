@@ -231,7 +231,8 @@ export class ContextFilter {
       const prefix = parts.slice(0, i).join('/');
       const result = this.matcher.matchesWithParent(prefix, info);
       if (i === parts.length) return !result.excluded;
-      if (result.excluded && !(this.matcher.hasExclusions && this.matcher.exclusionUnder(prefix))) return false;
+      if (result.excluded && !(this.matcher.hasExclusions && this.matcher.exclusionUnder(prefix)))
+        return false;
       info = result.info;
     }
     return true;
@@ -318,7 +319,10 @@ async function readIgnoreFile(contextDir: string, candidate: string): Promise<Bu
  * (`<Dockerfile>.dockerignore`, the Dockerfile path taken relative to the
  * context unless absolute) wins over the context's `.dockerignore`.
  */
-export async function loadDockerignore(contextDir: string, dockerfilePath?: string): Promise<LoadedDockerignore> {
+export async function loadDockerignore(
+  contextDir: string,
+  dockerfilePath?: string,
+): Promise<LoadedDockerignore> {
   for (const candidate of dockerignoreCandidates(dockerfilePath)) {
     const file = path.isAbsolute(candidate) ? candidate : path.join(contextDir, candidate);
     const content = await readIgnoreFile(contextDir, candidate);

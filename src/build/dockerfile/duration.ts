@@ -3,8 +3,8 @@
 const UNIT_NANOS: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3,
-  'μs': 1e3,
+  µs: 1e3,
+  μs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -34,7 +34,8 @@ export function parseGoDuration(text: string): number {
     const unit = /^[^\d.]+/.exec(rest)?.[0];
     if (!unit) throw new DurationError(`time: missing unit in duration ${quoted}`);
     const scale = UNIT_NANOS[unit];
-    if (scale === undefined) throw new DurationError(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
+    if (scale === undefined)
+      throw new DurationError(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`);
     rest = rest.slice(unit.length);
     total += Number(intPart || '0') * scale + (fracPart ? Number(`0.${fracPart}`) * scale : 0);
   }

@@ -11,7 +11,10 @@ export class DockerfileError extends EngineError {
   readonly endLine: number | undefined;
 
   constructor(reason: string, line?: number, endLine?: number) {
-    super('InvalidParameter', line === undefined ? reason : `dockerfile parse error on line ${line}: ${reason}`);
+    super(
+      'InvalidParameter',
+      line === undefined ? reason : `dockerfile parse error on line ${line}: ${reason}`,
+    );
     this.name = 'DockerfileError';
     this.reason = reason;
     this.line = line;
@@ -25,7 +28,8 @@ export function atLine<T>(line: number, endLine: number, fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof DockerfileError && err.line !== undefined) throw err;
-    const reason = err instanceof DockerfileError ? err.reason : err instanceof Error ? err.message : String(err);
+    const reason =
+      err instanceof DockerfileError ? err.reason : err instanceof Error ? err.message : String(err);
     throw new DockerfileError(reason, line, endLine);
   }
 }

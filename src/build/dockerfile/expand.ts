@@ -14,12 +14,22 @@ import { chompHeredocContent, parseHeredocWord, type EscapeToken } from './parse
 export type { EnvLookup } from './lex.js';
 
 /** Expands one word with `env`; errors become line-numbered DockerfileErrors. */
-export function expandWord(word: string, env: EnvLookup, escapeToken: EscapeToken = '\\', line?: number): string {
+export function expandWord(
+  word: string,
+  env: EnvLookup,
+  escapeToken: EscapeToken = '\\',
+  line?: number,
+): string {
   return wrapShellError(line, () => new ShellLex(escapeToken).processWord(word, env));
 }
 
 /** Expands and splits into words (EXPOSE, and anything Docker treats as a list). */
-export function expandWords(word: string, env: EnvLookup, escapeToken: EscapeToken = '\\', line?: number): string[] {
+export function expandWords(
+  word: string,
+  env: EnvLookup,
+  escapeToken: EscapeToken = '\\',
+  line?: number,
+): string[] {
   return wrapShellError(line, () => new ShellLex(escapeToken).processWords(word, env));
 }
 
@@ -38,11 +48,16 @@ function wrapShellError<T>(line: number | undefined, fn: () => T): T {
  * Docker does not expand are returned unchanged. A RUN comes back with every
  * mount resolved.
  */
-export function expandInstruction<T extends Instruction>(instruction: T, env: EnvLookup, escapeToken: EscapeToken): T {
+export function expandInstruction<T extends Instruction>(
+  instruction: T,
+  env: EnvLookup,
+  escapeToken: EscapeToken,
+): T {
   const lex = new ShellLex(escapeToken);
   const line = instruction.line;
   const word = (text: string): string => wrapShellError(line, () => lex.processWord(text, env));
-  const maybe = (text: string | undefined): string | undefined => (text === undefined ? undefined : word(text));
+  const maybe = (text: string | undefined): string | undefined =>
+    text === undefined ? undefined : word(text);
   const i = instruction as Instruction;
   switch (i.kind) {
     case 'ADD':
@@ -67,9 +82,15 @@ export function expandInstruction<T extends Instruction>(instruction: T, env: En
     case 'ENV':
       return { ...i, env: i.env.map((kv) => ({ ...kv, key: word(kv.key), value: word(kv.value) })) } as T;
     case 'LABEL':
-      return { ...i, labels: i.labels.map((kv) => ({ ...kv, key: word(kv.key), value: word(kv.value) })) } as T;
+      return {
+        ...i,
+        labels: i.labels.map((kv) => ({ ...kv, key: word(kv.key), value: word(kv.value) })),
+      } as T;
     case 'EXPOSE':
-      return { ...i, ports: i.ports.flatMap((p) => wrapShellError(line, () => lex.processWords(p, env))) } as T;
+      return {
+        ...i,
+        ports: i.ports.flatMap((p) => wrapShellError(line, () => lex.processWords(p, env))),
+      } as T;
     case 'ARG':
       return { ...i, args: i.args.map((a) => ({ key: word(a.key), value: maybe(a.value) })) } as T;
     case 'USER':
@@ -90,7 +111,9 @@ export function expandInstruction<T extends Instruction>(instruction: T, env: En
 /** Heredoc bodies with an unquoted delimiter: `$VAR` expanded, quotes kept, `\` escapes. */
 function expandContents(contents: SourceContent[], env: EnvLookup, line: number): SourceContent[] {
   const lex = new ShellLex('\\', { skipProcessQuotes: true });
-  return contents.map((c) => (c.expand ? { ...c, data: wrapShellError(line, () => lex.processWord(c.data, env)) } : c));
+  return contents.map((c) =>
+    c.expand ? { ...c, data: wrapShellError(line, () => lex.processWord(c.data, env)) } : c,
+  );
 }
 
 function resolveMounts(run: RunInstruction, word: (text: string) => string): RunInstruction {
@@ -99,7 +122,8 @@ function resolveMounts(run: RunInstruction, word: (text: string) => string): Run
     try {
       return parseMountSpec(spec, word);
     } catch (err) {
-      if (err instanceof DockerfileError && err.line === undefined) throw new DockerfileError(err.reason, run.line);
+      if (err instanceof DockerfileError && err.line === undefined)
+        throw new DockerfileError(err.reason, run.line);
       throw err;
     }
   });

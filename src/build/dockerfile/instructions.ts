@@ -248,16 +248,34 @@ export interface Dockerfile {
 }
 
 const INSTRUCTION_NAMES = [
-  'ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'FROM', 'HEALTHCHECK', 'LABEL', 'MAINTAINER',
-  'ONBUILD', 'RUN', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR',
+  'ADD',
+  'ARG',
+  'CMD',
+  'COPY',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'FROM',
+  'HEALTHCHECK',
+  'LABEL',
+  'MAINTAINER',
+  'ONBUILD',
+  'RUN',
+  'SHELL',
+  'STOPSIGNAL',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
 ];
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 const MIN_INTERVAL_NS = 1e6;
 
 type FromLine = Omit<Stage, 'index' | 'instructions'> & { kind: 'FROM' };
 
-const errAtLeastOne = (cmd: string): DockerfileError => new DockerfileError(`${cmd} requires at least one argument`);
-const errExactlyOne = (cmd: string): DockerfileError => new DockerfileError(`${cmd} requires exactly one argument`);
+const errAtLeastOne = (cmd: string): DockerfileError =>
+  new DockerfileError(`${cmd} requires at least one argument`);
+const errExactlyOne = (cmd: string): DockerfileError =>
+  new DockerfileError(`${cmd} requires exactly one argument`);
 
 function base(node: Node): Base {
   return {
@@ -309,7 +327,7 @@ export function parseTrigger(expression: string): Instruction {
   if (parsed.nodes.length !== 1) throw new DockerfileError('onbuild trigger should be a single expression');
   const node = parsed.nodes[0];
   const instruction = atLine(node.startLine, node.endLine, () => parseNode(node));
-  if (instruction.kind === 'FROM') throw new DockerfileError('FROM isn\'t allowed as an ONBUILD trigger');
+  if (instruction.kind === 'FROM') throw new DockerfileError("FROM isn't allowed as an ONBUILD trigger");
   return instruction;
 }
 
@@ -369,7 +387,9 @@ function parseNode(node: Node): Instruction | FromLine {
       return { ...base(node), kind: 'WORKDIR', path: node.args[0] };
     default: {
       const hint = suggest(node.keyword, INSTRUCTION_NAMES, false);
-      throw new DockerfileError(`unknown instruction: ${node.keyword}${hint ? ` (did you mean ${hint}?)` : ''}`);
+      throw new DockerfileError(
+        `unknown instruction: ${node.keyword}${hint ? ` (did you mean ${hint}?)` : ''}`,
+      );
     }
   }
 }
@@ -397,7 +417,12 @@ function joinShellForm(args: string[], json: boolean): string[] {
 }
 
 function inlineFiles(node: Node): InlineFile[] {
-  return node.heredocs.map((doc) => ({ name: doc.name, data: doc.content, chomp: doc.chomp, expand: doc.expand }));
+  return node.heredocs.map((doc) => ({
+    name: doc.name,
+    data: doc.content,
+    chomp: doc.chomp,
+    expand: doc.expand,
+  }));
 }
 
 function parseFrom(node: Node): FromLine {
@@ -428,7 +453,10 @@ function parseFrom(node: Node): FromLine {
   };
 }
 
-function parseSources(node: Node, cmd: 'ADD' | 'COPY'): { sources: string[]; contents: SourceContent[]; dest: string } {
+function parseSources(
+  node: Node,
+  cmd: 'ADD' | 'COPY',
+): { sources: string[]; contents: SourceContent[]; dest: string } {
   const dest = node.args[node.args.length - 1];
   if (heredocWord(dest)) throw new DockerfileError(`${cmd} cannot accept a heredoc as a destination`);
   const byName = new Map(node.heredocs.map((doc) => [doc.name, doc]));
@@ -441,7 +469,11 @@ function parseSources(node: Node, cmd: 'ADD' | 'COPY'): { sources: string[]; con
       continue;
     }
     const content = byName.get(word.name)?.content ?? '';
-    contents.push({ path: word.name, data: word.chomp ? chompHeredocContent(content) : content, expand: word.expand });
+    contents.push({
+      path: word.name,
+      data: word.chomp ? chompHeredocContent(content) : content,
+      expand: word.expand,
+    });
   }
   return { sources, contents, dest };
 }
@@ -516,7 +548,8 @@ function parseOnbuild(node: Node): OnbuildInstruction {
   if (!node.child) throw errAtLeastOne('ONBUILD');
   new InstructionFlags(node.flags).parse();
   const trigger = node.child.keyword.trim().toUpperCase();
-  if (trigger === 'ONBUILD') throw new DockerfileError('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed');
+  if (trigger === 'ONBUILD')
+    throw new DockerfileError("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
   if (trigger === 'MAINTAINER' || trigger === 'FROM') {
     throw new DockerfileError(`${trigger} isn't allowed as an ONBUILD trigger`);
   }
@@ -526,7 +559,11 @@ function parseOnbuild(node: Node): OnbuildInstruction {
 }
 
 function parseRun(node: Node): RunInstruction {
-  const flags = new InstructionFlags(node.flags).strings('mount').string('network').string('security').parse();
+  const flags = new InstructionFlags(node.flags)
+    .strings('mount')
+    .string('network')
+    .string('security')
+    .parse();
   const network = flags.getString('network') ?? 'default';
   if (network !== 'default' && network !== 'none' && network !== 'host') {
     throw new DockerfileError(`invalid network mode ${JSON.stringify(network)}`);
@@ -588,7 +625,8 @@ function interval(flags: InstructionFlags, name: string): number {
     throw err;
   }
   if (ns === 0) return 0;
-  if (ns < MIN_INTERVAL_NS) throw new DockerfileError(`Interval ${JSON.stringify(name)} cannot be less than 1ms`);
+  if (ns < MIN_INTERVAL_NS)
+    throw new DockerfileError(`Interval ${JSON.stringify(name)} cannot be less than 1ms`);
   return ns;
 }
 
@@ -596,7 +634,14 @@ function parseHealthcheck(node: Node): HealthcheckInstruction {
   if (node.args.length === 0) throw errAtLeastOne('HEALTHCHECK');
   const type = node.args[0].toUpperCase();
   const rest = node.args.slice(1);
-  const none: HealthConfig = { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 };
+  const none: HealthConfig = {
+    test: ['NONE'],
+    interval: 0,
+    timeout: 0,
+    startPeriod: 0,
+    startInterval: 0,
+    retries: 0,
+  };
   if (type === 'NONE') {
     if (rest.length !== 0) throw new DockerfileError('HEALTHCHECK NONE takes no arguments');
     return { ...base(node), kind: 'HEALTHCHECK', health: none };
@@ -608,7 +653,8 @@ function parseHealthcheck(node: Node): HealthcheckInstruction {
     .string('start-interval')
     .string('retries')
     .parse();
-  if (type !== 'CMD') throw new DockerfileError(`Unknown type ${JSON.stringify(type)} in HEALTHCHECK (try CMD)`);
+  if (type !== 'CMD')
+    throw new DockerfileError(`Unknown type ${JSON.stringify(type)} in HEALTHCHECK (try CMD)`);
   const command = joinShellForm(rest, node.json);
   if (command.length === 0) throw new DockerfileError('Missing command after HEALTHCHECK CMD');
   const health: HealthConfig = {

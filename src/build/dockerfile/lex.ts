@@ -312,7 +312,8 @@ class WordProcessor {
     s.next();
     const first = s.peek();
     if (first === undefined) throw new ShellSyntaxError("syntax error: missing '}'");
-    if (first === '{' || first === '}' || first === ':') throw new ShellSyntaxError('syntax error: bad substitution');
+    if (first === '{' || first === '}' || first === ':')
+      throw new ShellSyntaxError('syntax error: bad substitution');
     const name = this.processName();
     let ch = s.next();
     if (ch === undefined) throw new ShellSyntaxError("syntax error: missing '}'");
@@ -333,7 +334,8 @@ class WordProcessor {
       throw new ShellSyntaxError(`unsupported modifier (${modifier}) in substitution`);
     }
     const isTrim = ch === '#' || ch === '%';
-    if (nullIsUnset && isTrim) throw new ShellSyntaxError(`unsupported modifier (${modifier}) in substitution`);
+    if (nullIsUnset && isTrim)
+      throw new ShellSyntaxError(`unsupported modifier (${modifier}) in substitution`);
     const word = this.wordUntil('}', isTrim, "syntax error: missing '}'");
     const value = this.getEnv(name);
     if (value === undefined && skipUnset) return '${' + name + modifier + word + '}';
@@ -344,7 +346,8 @@ class WordProcessor {
       case '+':
         return unsetOrNull ? '' : word;
       case '?':
-        if (value === undefined) throw new ShellSyntaxError(`${name}: ${word || 'is not allowed to be unset'}`);
+        if (value === undefined)
+          throw new ShellSyntaxError(`${name}: ${word || 'is not allowed to be unset'}`);
         if (nullIsUnset && value === '') {
           throw new ShellSyntaxError(`${name}: ${word || 'is not allowed to be empty'}`);
         }
@@ -353,7 +356,9 @@ class WordProcessor {
       case '%': {
         const greedy = word.startsWith(ch);
         const pattern = greedy ? word.slice(1) : word;
-        return ch === '%' ? trimSuffix(pattern, value ?? '', greedy) : trimPrefix(pattern, value ?? '', greedy);
+        return ch === '%'
+          ? trimSuffix(pattern, value ?? '', greedy)
+          : trimPrefix(pattern, value ?? '', greedy);
       }
       default:
         throw new ShellSyntaxError(`unsupported modifier (${modifier}) in substitution`);
@@ -392,7 +397,12 @@ const REGEXP_SPECIALS = new Set(['[', ']', '{', '}', '.', '+', '(', ')', '|', '^
  * Converts a shell wildcard pattern (`*`, `?`, backslash escapes; no bracket
  * expressions) to a regular expression, as used by `${x#p}`, `${x%p}` and `${x/p/r}`.
  */
-export function shellPatternToRegExp(pattern: string, greedy: boolean, anchored: boolean, flags = ''): RegExp {
+export function shellPatternToRegExp(
+  pattern: string,
+  greedy: boolean,
+  anchored: boolean,
+  flags = '',
+): RegExp {
   const chars = Array.from(pattern);
   let out = anchored ? '^' : '';
   for (let i = 0; i < chars.length; i++) {
@@ -406,7 +416,9 @@ export function shellPatternToRegExp(pattern: string, greedy: boolean, anchored:
       // `}` and `/` are escaped to get them through ${...}; the escape is not part of the pattern.
       if (next === '}' || next === '/') continue;
       if (next !== '*' && next !== '?' && next !== '\\') {
-        throw new ShellSyntaxError(`invalid pattern (${pattern}) in substitution: invalid escape '\\${next ?? ''}'`);
+        throw new ShellSyntaxError(
+          `invalid pattern (${pattern}) in substitution: invalid escape '\\${next ?? ''}'`,
+        );
       }
       out += '\\' + next;
       i++;
@@ -427,7 +439,7 @@ function reversePattern(pattern: string): string {
   const chars = Array.from(pattern);
   const out: string[] = new Array(chars.length);
   const last = chars.length - 1;
-  for (let i = 0; i <= last; ) {
+  for (let i = 0; i <= last;) {
     const outIdx = last - i;
     if (chars[i] === '\\' && i !== last) {
       out[outIdx - 1] = chars[i];

@@ -35,8 +35,25 @@ export interface RunMount {
 const MOUNT_TYPES: readonly MountType[] = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
 const SHARING_MODES: readonly CacheSharing[] = ['shared', 'private', 'locked'];
 const MOUNT_KEYS = [
-  'type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid',
-  'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env',
+  'type',
+  'from',
+  'source',
+  'target',
+  'readonly',
+  'id',
+  'sharing',
+  'required',
+  'size',
+  'mode',
+  'uid',
+  'gid',
+  'src',
+  'dst',
+  'destination',
+  'ro',
+  'rw',
+  'readwrite',
+  'env',
 ];
 
 function withHint(message: string, value: string, options: readonly string[]): DockerfileError {
@@ -94,9 +111,19 @@ export function csvFields(line: string): string[] {
 
 function parseBool(key: string, value: string): boolean {
   switch (value) {
-    case '1': case 't': case 'T': case 'true': case 'TRUE': case 'True':
+    case '1':
+    case 't':
+    case 'T':
+    case 'true':
+    case 'TRUE':
+    case 'True':
       return true;
-    case '0': case 'f': case 'F': case 'false': case 'FALSE': case 'False':
+    case '0':
+    case 'f':
+    case 'F':
+    case 'false':
+    case 'FALSE':
+    case 'False':
       return false;
     default:
       throw new DockerfileError(`invalid value for ${key}: ${value}`);
@@ -183,7 +210,8 @@ function applyMountField(mount: RunMount, key: string, field: string, value: str
   switch (key) {
     case 'type': {
       const type = value.toLowerCase() as MountType;
-      if (!MOUNT_TYPES.includes(type)) throw withHint(`unsupported mount type "${value}"`, value, MOUNT_TYPES);
+      if (!MOUNT_TYPES.includes(type))
+        throw withHint(`unsupported mount type "${value}"`, value, MOUNT_TYPES);
       mount.type = type;
       return;
     }
@@ -214,7 +242,8 @@ function applyMountField(mount: RunMount, key: string, field: string, value: str
       mount.required = parseBool(key, value);
       return;
     case 'size': {
-      if (mount.type !== 'tmpfs') throw new DockerfileError(`unexpected key '${key}' for mount type '${mount.type}'`);
+      if (mount.type !== 'tmpfs')
+        throw new DockerfileError(`unexpected key '${key}' for mount type '${mount.type}'`);
       const size = ramInBytes(value);
       if (size === undefined) throw new DockerfileError(`invalid value for ${key}: ${value}`);
       mount.sizeLimit = size;
@@ -251,7 +280,8 @@ function validateMount(mount: RunMount, readOnlyAuto: boolean): void {
   const fileInfoAllowed = mount.type === 'secret' || mount.type === 'ssh' || mount.type === 'cache';
   if (!fileInfoAllowed) {
     for (const key of ['mode', 'uid', 'gid'] as const) {
-      if (mount[key] !== undefined) throw new DockerfileError(`${key} not allowed for "${mount.type}" type mounts`);
+      if (mount[key] !== undefined)
+        throw new DockerfileError(`${key} not allowed for "${mount.type}" type mounts`);
     }
   }
   if (readOnlyAuto) mount.readOnly = mount.type !== 'cache' && mount.type !== 'tmpfs';

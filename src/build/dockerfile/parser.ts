@@ -136,7 +136,11 @@ const trimNewline = (line: string): string => line.replace(/[\r\n]+$/, '');
 const isComment = (line: string): boolean => trimGoSpaceLeft(line).startsWith('#');
 const isEmptyContinuationLine = (line: string): boolean => trimGoSpaceLeft(trimNewline(line)).length === 0;
 
-function processLine(state: DirectiveState, raw: string, stripLeft: boolean): { text: string; directive: boolean } {
+function processLine(
+  state: DirectiveState,
+  raw: string,
+  stripLeft: boolean,
+): { text: string; directive: boolean } {
   let token = trimNewline(raw);
   if (stripLeft) token = trimGoSpaceLeft(token);
   const directive = state.consider(token);

@@ -1,8 +1,25 @@
 /** Small text helpers that reproduce Go's definitions, so parsing matches Docker byte for byte. */
 
 const UNICODE_WHITE_SPACE = new Set([
-  '\u0085', '\u00a0', '\u1680', '\u2000', '\u2001', '\u2002', '\u2003', '\u2004', '\u2005', '\u2006',
-  '\u2007', '\u2008', '\u2009', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000',
+  '\u0085',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u2001',
+  '\u2002',
+  '\u2003',
+  '\u2004',
+  '\u2005',
+  '\u2006',
+  '\u2007',
+  '\u2008',
+  '\u2009',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
 ]);
 
 /** Go's unicode.IsSpace for one character. */
@@ -74,7 +91,11 @@ export function levenshtein(a: string, b: string): number {
  * The closest option within edit distance 2, as BuildKit suggests it; undefined
  * when nothing is close or the value is itself an option.
  */
-export function suggest(value: string, options: readonly string[], caseSensitive: boolean): string | undefined {
+export function suggest(
+  value: string,
+  options: readonly string[],
+  caseSensitive: boolean,
+): string | undefined {
   const needle = caseSensitive ? value : value.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;
