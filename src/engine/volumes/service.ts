@@ -317,7 +317,8 @@ export class VolumeService {
         if (!matchLabelFilters(filters, record.labels)) continue;
         const removed = await this.locks.run(record.name, async () => {
           if (!this.records.has(record.name) || this.users(record.name).length > 0) return undefined;
-          const size = this.sizes.isStale(record.name) ? await this.measure(record.name).catch(() => 0) : (this.sizes.get(record.name) ?? 0);
+          // Measured now, as Docker does: the space reclaimed must be exact, and prune is not latency-bound.
+          const size = await this.measure(record.name).catch(() => 0);
           try {
             await this.destroy(record);
           } catch (err) {

@@ -48,10 +48,6 @@ export class VolumeSizes {
     return this.entries.get(name)?.size;
   }
 
-  isStale(name: string): boolean {
-    return this.stale.has(name) || !this.entries.has(name);
-  }
-
   /** A size berth knows exactly (it made the change). */
   set(name: string, size: number): void {
     this.entries.set(name, { size, measuredAt: Date.now() });
