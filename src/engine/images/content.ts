@@ -4,6 +4,7 @@
  * snapshot named by its chain ID, and recording where a blob came from.
  */
 import { randomBytes } from 'node:crypto';
+import { Transform } from 'node:stream';
 import { isEngineError, systemError } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { ContentInfo } from '../../containerd/services/content.js';
@@ -149,4 +150,30 @@ export async function storeLocalImage(
     image.manifestDescriptor.digest,
     manifestGcLabels(image.configDescriptor.digest, image.layers),
   );
+}
+
+/**
+ * Regroups a byte stream into chunks of about `size` bytes: network reads
+ * come in 16–64 KiB pieces, and one Content.Write message per piece would
+ * spend more on messages than on bytes.
+ */
+export function coalesce(size = 1024 * 1024): Transform {
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      pending.push(chunk);
+      pendingLength += chunk.length;
+      if (pendingLength >= size) {
+        this.push(Buffer.concat(pending, pendingLength));
+        pending = [];
+        pendingLength = 0;
+      }
+      callback();
+    },
+    flush(callback) {
+      if (pendingLength > 0) this.push(Buffer.concat(pending, pendingLength));
+      callback();
+    },
+  });
 }

@@ -26,6 +26,7 @@ import type { ImageConfigFile } from '../../types/image.js';
 import {
   LEASE_EXPIRY_MS,
   SOURCE_LABEL_PREFIX,
+  coalesce,
   configGcLabels,
   holdBlob,
   holdSnapshot,
@@ -315,9 +316,10 @@ class TagPull {
         callback(null, chunk);
       },
     });
-    pipeline(blob, counter, () => undefined);
+    const chunks = coalesce();
+    pipeline(blob, counter, chunks, () => undefined);
     try {
-      await this.leased.content.write(`berth-pull-${digest}`, counter, {
+      await this.leased.content.write(`berth-pull-${digest}`, chunks, {
         expected: digest,
         total: size,
         labels: {
