@@ -409,3 +409,103 @@ describe('build plan: ARG scoping', () => {
     ]);
   });
 });
+
+describe('build plan: more ARG traps and real-world files', () => {
+  test('a stage ARG default cannot see an undeclared global ARG; a stage default beats the global one', () => {
+    const p = plan(lines('ARG V=global', 'FROM a', 'ARG W=[$V]', 'ARG V=stage', 'LABEL w=$W v=$V'));
+    const label = walk(p, 0).expanded[2];
+    assert.ok(label.kind === 'LABEL');
+    assert.deepEqual(
+      label.labels.map((l) => l.value),
+      ['[]', 'stage'],
+    );
+    const overridden = walk(
+      plan(lines('ARG V=global', 'FROM a', 'ARG V=stage', 'LABEL v=$V'), { buildArgs: { V: 'cli' } }),
+      0,
+    );
+    const cli = overridden.expanded[1];
+    assert.ok(cli.kind === 'LABEL');
+    assert.equal(cli.labels[0].value, 'cli');
+  });
+
+  test('a Python service with a cache mount, heredoc and healthcheck', () => {
+    const p = plan(
+      lines(
+        'FROM python:3.12-slim AS base',
+        'ENV PYTHONDONTWRITEBYTECODE=1 \\',
+        '    PYTHONUNBUFFERED=1',
+        'WORKDIR /app',
+        'FROM base AS deps',
+        'COPY requirements.txt .',
+        'RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt',
+        'FROM deps',
+        'COPY <<EOF /app/gunicorn.conf.py',
+        'bind = "0.0.0.0:${PORT}"',
+        'EOF',
+        'ARG PORT=8000',
+        'EXPOSE ${PORT}',
+        'HEALTHCHECK --interval=10s CMD python -c "import urllib.request as u; u.urlopen(\'http://localhost:8000/health\')"',
+        'STOPSIGNAL SIGINT',
+        'CMD ["gunicorn", "app:app"]',
+      ),
+    );
+    assert.deepEqual(
+      p.levels.map((l) => l.map((s) => s.displayName)),
+      [['base'], ['deps'], ['stage-2']],
+    );
+    const base = walk(p, 0);
+    const deps = walk(p, 1, base.scope.configEnv(), base.scope);
+    const final = walk(p, 2, deps.scope.configEnv(), deps.scope);
+    assert.deepEqual(final.scope.configEnv(), ['PYTHONDONTWRITEBYTECODE=1', 'PYTHONUNBUFFERED=1']);
+    const [copy, , expose] = final.expanded;
+    assert.ok(copy.kind === 'COPY' && expose.kind === 'EXPOSE');
+    assert.equal(copy.contents[0].data, 'bind = "0.0.0.0:"\n', 'PORT is declared after the COPY');
+    assert.deepEqual(expose.ports, ['8000']);
+  });
+
+  test('an ONBUILD base image Dockerfile parses its triggers', () => {
+    const p = plan(
+      lines(
+        'FROM node:20',
+        'WORKDIR /app',
+        'ONBUILD COPY package*.json ./',
+        'ONBUILD RUN npm ci',
+        'ONBUILD COPY . .',
+        'CMD ["npm", "start"]',
+      ),
+    );
+    const triggers = p.target.stage.instructions.filter((i) => i.kind === 'ONBUILD');
+    assert.deepEqual(
+      triggers.map((t) => (t.kind === 'ONBUILD' ? t.expression : '')),
+      ['COPY package*.json ./', 'RUN npm ci', 'COPY . .'],
+    );
+  });
+
+  test('Windows-style Dockerfile with the backtick escape', () => {
+    const p = plan(
+      lines(
+        '# escape=`',
+        'FROM mcr.microsoft.com/windows/servercore:ltsc2022',
+        'WORKDIR C:\\app',
+        'RUN powershell -Command `',
+        '    Write-Host hello',
+        'COPY . C:\\app\\',
+      ),
+      { platform: 'linux/amd64' },
+    );
+    assert.equal(p.escapeToken, '`');
+    const { expanded } = walk(p, 0);
+    const [workdir, run, copy] = expanded;
+    assert.ok(workdir.kind === 'WORKDIR' && run.kind === 'RUN' && copy.kind === 'COPY');
+    assert.equal(workdir.path, 'C:\\app');
+    assert.deepEqual(run.command, ['powershell -Command     Write-Host hello']);
+    assert.equal(copy.dest, 'C:\\app\\');
+  });
+
+  test('an invalid --platform in FROM is reported with its line', () => {
+    assert.match(
+      planError(lines('FROM --platform=linux/a/b/c alpine')),
+      /dockerfile parse error on line 1: failed to parse platform linux\/a\/b\/c/,
+    );
+  });
+});
