@@ -49,11 +49,18 @@ async function applyMetadata(dirFd: number, name: string, st: BigIntStats, isDir
   await fs.lutimes(target, new Date(Number(st.atimeMs)), mtime);
 }
 
-async function copyFile(state: CopyState, srcDir: number, destDir: number, name: string, st: BigIntStats): Promise<void> {
+async function copyFile(
+  state: CopyState,
+  srcDir: number,
+  destDir: number,
+  name: string,
+  st: BigIntStats,
+): Promise<void> {
   const src = await openAt(srcDir, name, O_READ_FILE);
   try {
     const opened = await fstatFd(src);
-    if (opened.ino !== st.ino || !opened.isFile()) throw new Error(`${name} changed while it was being copied`);
+    if (opened.ino !== st.ino || !opened.isFile())
+      throw new Error(`${name} changed while it was being copied`);
     const dest = await openAt(destDir, name, O_CREATE_FILE, 0o600);
     try {
       const buffer = Buffer.allocUnsafe(CHUNK);
@@ -73,7 +80,12 @@ async function copyFile(state: CopyState, srcDir: number, destDir: number, name:
   }
 }
 
-async function copyChildren(state: CopyState, srcDir: number, destDir: number, relDir: string): Promise<void> {
+async function copyChildren(
+  state: CopyState,
+  srcDir: number,
+  destDir: number,
+  relDir: string,
+): Promise<void> {
   for (const name of (await fs.readdir(procPath(srcDir))).sort()) {
     const st = await lstatAt(srcDir, name);
     const rel = relDir === '' ? name : `${relDir}/${name}`;
@@ -122,7 +134,11 @@ async function copyChildren(state: CopyState, srcDir: number, destDir: number, r
  * source is a directory and `destDir` is empty; the destination's own owner,
  * mode and times become the source directory's.
  */
-export async function copyDirectoryInto(srcRoot: string, containerPath: string, destDir: string): Promise<CopyResult> {
+export async function copyDirectoryInto(
+  srcRoot: string,
+  containerPath: string,
+  destDir: string,
+): Promise<CopyResult> {
   let source: { fd: number } | undefined;
   try {
     source = await openDirInRoot(srcRoot, containerPath);

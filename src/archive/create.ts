@@ -122,12 +122,19 @@ async function* archiveNode(
   yield* archiveFile(dirFd, name, st, header);
 }
 
-async function* archiveFile(dirFd: number, name: string, st: BigIntStats, header: TarHeader): AsyncGenerator<Buffer> {
+async function* archiveFile(
+  dirFd: number,
+  name: string,
+  st: BigIntStats,
+  header: TarHeader,
+): AsyncGenerator<Buffer> {
   const fd = await openAt(dirFd, name, O_READ_FILE);
   try {
     const opened = await fstatFd(fd);
     if (opened.ino !== st.ino || opened.dev !== st.dev || !opened.isFile()) {
-      throw Object.assign(new Error(`${header.name} changed while it was being archived`), { code: 'EAGAIN' });
+      throw Object.assign(new Error(`${header.name} changed while it was being archived`), {
+        code: 'EAGAIN',
+      });
     }
     yield encodeTarHeader(header);
     // The header promised `size` bytes: a file that shrinks meanwhile is padded, one that grows is cut.
@@ -158,7 +165,9 @@ async function* archiveDirectory(
   try {
     const opened = await fstatFd(fd);
     if (opened.ino !== st.ino || opened.dev !== st.dev) {
-      throw Object.assign(new Error(`${containerPath} changed while it was being archived`), { code: 'EAGAIN' });
+      throw Object.assign(new Error(`${containerPath} changed while it was being archived`), {
+        code: 'EAGAIN',
+      });
     }
     yield encodeTarHeader(headerFor(st, entryName === '' ? '/' : entryName, 'directory'));
     const children = new Set(await fs.readdir(procPath(fd)));
@@ -182,7 +191,12 @@ async function* archiveDirectory(
 }
 
 /** What the container sees at a mount point: the mount's source, archived under the container's name for it. */
-async function* archiveMount(ctx: WalkContext, mount: ContainerMount, entryName: string, containerPath: string): AsyncGenerator<Buffer> {
+async function* archiveMount(
+  ctx: WalkContext,
+  mount: ContainerMount,
+  entryName: string,
+  containerPath: string,
+): AsyncGenerator<Buffer> {
   const st = await fs.stat(mount.source, { bigint: true });
   const directory = st.isDirectory();
   const fd = await openTrustedDir(directory ? mount.source : path.dirname(mount.source));
@@ -240,6 +254,10 @@ export async function archivePath(
 }
 
 /** The tar stream alone (see archivePath). */
-export async function createArchive(root: string, containerPath: string, options: CreateArchiveOptions = {}): Promise<Readable> {
+export async function createArchive(
+  root: string,
+  containerPath: string,
+  options: CreateArchiveOptions = {},
+): Promise<Readable> {
   return (await archivePath(root, containerPath, options)).stream;
 }

@@ -59,6 +59,8 @@ export async function decompressStream(input: Readable): Promise<Readable> {
     default:
       raw.destroy();
       input.destroy();
-      throw invalidParameter(`unsupported archive compression ${compression}: send a plain or gzip-compressed tar`);
+      throw invalidParameter(
+        `unsupported archive compression ${compression}: send a plain or gzip-compressed tar`,
+      );
   }
 }

@@ -12,12 +12,14 @@ export function containerFileNotFound(containerPath: string, container: string):
   return notFound(`Could not find the file ${containerPath} in container ${container}`);
 }
 
-export const extractPointNotDirectory = (): EngineError => invalidParameter('extraction point is not a directory');
+export const extractPointNotDirectory = (): EngineError =>
+  invalidParameter('extraction point is not a directory');
 export const rootfsReadOnly = (): EngineError => invalidParameter('container rootfs is marked read-only');
 export const volumeReadOnly = (): EngineError => invalidParameter('mounted volume is marked read-only');
 
 /** A tar entry that would land (or point) outside the extraction directory: refused, as Docker refuses it. */
-export const breakout = (message: string): EngineError => invalidParameter(`archive entry refused: ${message}`);
+export const breakout = (message: string): EngineError =>
+  invalidParameter(`archive entry refused: ${message}`);
 
 /** Maps errno failures met while walking a container path to engine errors with the container's view of the path. */
 export function pathError(err: unknown, containerPath: string): Error {

@@ -85,7 +85,8 @@ class Extractor {
     } finally {
       // Anything but a plain file may change what later paths resolve to.
       const type = entry.header.type;
-      if (this.stale || (type !== 'file' && type !== 'contiguous-file' && type !== 'link')) this.forgetParent();
+      if (this.stale || (type !== 'file' && type !== 'contiguous-file' && type !== 'link'))
+        this.forgetParent();
       this.stale = false;
     }
   }
@@ -93,7 +94,8 @@ class Extractor {
   private async extractEntry(entry: Entry): Promise<void> {
     const header = entry.header;
     const rel = cleanPath(header.name).replace(/^\/+/, '') || '.';
-    if (rel === '..' || rel.startsWith('../')) throw breakout(`"${header.name}" is outside of "${this.dest}"`);
+    if (rel === '..' || rel.startsWith('../'))
+      throw breakout(`"${header.name}" is outside of "${this.dest}"`);
     if (rel === '.') {
       if (header.type === 'directory') return;
       throw breakout(`"${header.name}" would replace the extraction directory`);
@@ -122,7 +124,10 @@ class Extractor {
     const uid = this.options.owner?.uid ?? paxNumber(pax.uid) ?? header.uid;
     const gid = this.options.owner?.gid ?? paxNumber(pax.gid) ?? header.gid;
     const mode = header.mode & 0o7777;
-    const mtime = pax.mtime !== undefined && Number.isFinite(Number(pax.mtime)) ? new Date(Number(pax.mtime) * 1000) : header.mtime;
+    const mtime =
+      pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
+        ? new Date(Number(pax.mtime) * 1000)
+        : header.mtime;
     const target = procPath(parent.fd, name);
     switch (header.type) {
       case 'directory':
@@ -137,7 +142,12 @@ class Extractor {
         return;
       case 'symlink': {
         const linkname = header.linkname ?? '';
-        if (!isWithinContainerPath(this.dest, cleanPath(path.posix.join(path.posix.dirname(entryPath), linkname)))) {
+        if (
+          !isWithinContainerPath(
+            this.dest,
+            cleanPath(path.posix.join(path.posix.dirname(entryPath), linkname)),
+          )
+        ) {
           throw breakout(`invalid symlink "${entryPath}" -> "${linkname}"`);
         }
         await fs.symlink(linkname, target);
@@ -175,9 +185,17 @@ class Extractor {
     }
   }
 
-  private async hardlink(linkname: string, dirFd: number, name: string, uid: number, gid: number, mode: number): Promise<void> {
+  private async hardlink(
+    linkname: string,
+    dirFd: number,
+    name: string,
+    uid: number,
+    gid: number,
+    mode: number,
+  ): Promise<void> {
     const targetPath = cleanPath(path.posix.join(this.dest, linkname));
-    if (!isWithinContainerPath(this.dest, targetPath)) throw breakout(`invalid hardlink "${targetPath}" -> "${linkname}"`);
+    if (!isWithinContainerPath(this.dest, targetPath))
+      throw breakout(`invalid hardlink "${targetPath}" -> "${linkname}"`);
     const linked = await openInRoot(this.root, targetPath, { mounts: this.options.mounts });
     try {
       const st = await linked.lstat();
@@ -225,7 +243,9 @@ class Extractor {
   async finish(): Promise<void> {
     this.forgetParent();
     for (const { containerPath, mtime } of this.dirTimes) {
-      const dir = await openInRoot(this.root, containerPath, { mounts: this.options.mounts }).catch(() => undefined);
+      const dir = await openInRoot(this.root, containerPath, { mounts: this.options.mounts }).catch(
+        () => undefined,
+      );
       if (!dir) continue;
       try {
         if (dir.exists && (await dir.lstat()).isDirectory()) await fs.lutimes(dir.procPath(), mtime, mtime);

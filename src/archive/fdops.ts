@@ -106,7 +106,8 @@ export async function removeTreeAt(dirFd: number, name: string, parentDev?: bigi
     return;
   }
   const dev = parentDev ?? (await lstatAt(dirFd, '')).dev;
-  if (st.dev !== dev) throw Object.assign(new Error(`refusing to remove ${name}: it is a mount point`), { code: 'EBUSY' });
+  if (st.dev !== dev)
+    throw Object.assign(new Error(`refusing to remove ${name}: it is a mount point`), { code: 'EBUSY' });
   const fd = await openDirAt(dirFd, name);
   try {
     const opened = await fstatFd(fd);

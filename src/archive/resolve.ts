@@ -156,7 +156,11 @@ export function isWithin(parent: string, child: string): boolean {
  * Walks `containerPath` inside `root` and returns the open location. Errors
  * carry the container's view of the path (PathNotFoundError for ENOENT).
  */
-export async function openInRoot(root: string, containerPath: string, options: ResolveOptions = {}): Promise<RootedPath> {
+export async function openInRoot(
+  root: string,
+  containerPath: string,
+  options: ResolveOptions = {},
+): Promise<RootedPath> {
   const walker = new Walker(root, options);
   try {
     return await walker.walk(containerPath);
@@ -168,7 +172,11 @@ export async function openInRoot(root: string, containerPath: string, options: R
 }
 
 /** Resolves `containerPath` to a host path inside `root` (see the module comment for when a string is enough). */
-export async function resolveInRoot(root: string, containerPath: string, options: ResolveOptions = {}): Promise<string> {
+export async function resolveInRoot(
+  root: string,
+  containerPath: string,
+  options: ResolveOptions = {},
+): Promise<string> {
   const resolved = await openInRoot(root, containerPath, options);
   try {
     return await resolved.hostPath();
@@ -187,10 +195,12 @@ export async function openDirInRoot(
   options: Omit<ResolveOptions, 'followFinalSymlink'> = {},
 ): Promise<{ fd: number; containerPath: string; mount?: ContainerMount }> {
   const resolved = await openInRoot(root, containerPath, { ...options, followFinalSymlink: true });
-  if (resolved.name === '') return { fd: resolved.dirFd, containerPath: resolved.containerPath, mount: resolved.mount };
+  if (resolved.name === '')
+    return { fd: resolved.dirFd, containerPath: resolved.containerPath, mount: resolved.mount };
   try {
     if (!resolved.exists) {
-      if (!options.createMissingDirs) throw pathError(errnoError('ENOENT', 'missing'), resolved.containerPath);
+      if (!options.createMissingDirs)
+        throw pathError(errnoError('ENOENT', 'missing'), resolved.containerPath);
       if (resolved.readOnly(options.readOnlyRoot)) throw resolved.mount ? volumeReadOnly() : rootfsReadOnly();
       await fs.mkdir(resolved.procPath(), 0o755).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw pathError(e, resolved.containerPath);
@@ -248,9 +258,12 @@ class Walker {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if (last) return this.result(top, component, childPath, false);
-        if (this.options.allowMissing) return this.result(top, '', cleanPath([childPath, ...queue].join('/')), false);
-        if (!this.options.createMissingDirs) throw errnoError('ENOENT', `${childPath}: no such file or directory`);
-        if (top.mount ? top.mount.readOnly : this.options.readOnlyRoot) throw top.mount ? volumeReadOnly() : rootfsReadOnly();
+        if (this.options.allowMissing)
+          return this.result(top, '', cleanPath([childPath, ...queue].join('/')), false);
+        if (!this.options.createMissingDirs)
+          throw errnoError('ENOENT', `${childPath}: no such file or directory`);
+        if (top.mount ? top.mount.readOnly : this.options.readOnlyRoot)
+          throw top.mount ? volumeReadOnly() : rootfsReadOnly();
         await fs.mkdir(procPath(top.fd, component), 0o755).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== 'EEXIST') throw e;
         });
@@ -277,7 +290,11 @@ class Walker {
   }
 
   /** Steps into a mount; returns the result directly when the mount is a single file at the end of the path. */
-  private async enterMount(mount: ContainerMount, childPath: string, last: boolean): Promise<RootedPath | undefined> {
+  private async enterMount(
+    mount: ContainerMount,
+    childPath: string,
+    last: boolean,
+  ): Promise<RootedPath | undefined> {
     const st = await fs.stat(mount.source);
     if (st.isDirectory()) {
       this.stack.push({ fd: await openTrustedDir(mount.source), containerPath: childPath, mount });
@@ -298,7 +315,12 @@ class Walker {
   }
 
   /** Checks containment of the frame's directory, then hands its fd to the result. */
-  private async result(frame: Frame, name: string, containerPath: string, exists: boolean): Promise<RootedPath> {
+  private async result(
+    frame: Frame,
+    name: string,
+    containerPath: string,
+    exists: boolean,
+  ): Promise<RootedPath> {
     const bound = frame.mount ? await realDirOf(frame.mount.source) : this.rootReal;
     const here = await fdHostPath(frame.fd);
     if (!isWithin(bound, here)) {

@@ -4,7 +4,8 @@
  * Producing headers ourselves lets archive creation be a plain async
  * generator, so a slow reader pauses the filesystem walk (real backpressure).
  */
-export type TarType = 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo';
+export type TarType =
+  'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo';
 
 export interface TarHeader {
   name: string;
@@ -44,7 +45,14 @@ function writeString(block: Buffer, text: string, offset: number, length: number
 }
 
 function writeOctal(block: Buffer, value: number, offset: number, length: number): void {
-  writeString(block, Math.max(0, Math.floor(value)).toString(8).padStart(length - 1, '0') + '\0', offset, length);
+  writeString(
+    block,
+    Math.max(0, Math.floor(value))
+      .toString(8)
+      .padStart(length - 1, '0') + '\0',
+    offset,
+    length,
+  );
 }
 
 /** Splits a name into ustar's prefix (155) and name (100) fields, if it can be. */
@@ -101,9 +109,16 @@ export function encodeTarHeader(h: TarHeader): Buffer {
   let split = splitUstarName(name);
   if (!split) {
     records.push(paxRecord('path', name));
-    split = { prefix: '', name: Buffer.from(name).subarray(0, 100).toString('latin1').replace(/[^\x01-\x7f]/g, '_') };
+    split = {
+      prefix: '',
+      name: Buffer.from(name)
+        .subarray(0, 100)
+        .toString('latin1')
+        .replace(/[^\x01-\x7f]/g, '_'),
+    };
   }
-  if (h.linkname && (!isAscii(h.linkname) || h.linkname.length > 100)) records.push(paxRecord('linkpath', h.linkname));
+  if (h.linkname && (!isAscii(h.linkname) || h.linkname.length > 100))
+    records.push(paxRecord('linkpath', h.linkname));
   if (h.uid > MAX_OCTAL_7) records.push(paxRecord('uid', String(h.uid)));
   if (h.gid > MAX_OCTAL_7) records.push(paxRecord('gid', String(h.gid)));
   if (h.size > MAX_OCTAL_11) records.push(paxRecord('size', String(h.size)));

@@ -73,7 +73,10 @@ export function snapshotTree(dir: string, skip: (p: string) => boolean = () => f
  * `<dir>.real`) with a symlink to `linkTarget` as fast as it can, to race
  * any resolution that goes through it. Stop it with stop().
  */
-export function startSwapper(dir: string, linkTarget: string): { process: ChildProcess; stop: () => Promise<void> } {
+export function startSwapper(
+  dir: string,
+  linkTarget: string,
+): { process: ChildProcess; stop: () => Promise<void> } {
   const script = `
     const fs = require('fs');
     const dir = ${JSON.stringify(dir)}, real = dir + '.real', alt = dir + '.link';

@@ -3,13 +3,29 @@
  * root (and its mounts) is ever written, and nothing outside is ever read.
  */
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { isEngineError } from '../../src/common/errors.js';
 import { archivePath, extractArchive, statPath } from '../../src/archive/index.js';
-import { listTar, makeTar, snapshotTree, startSwapper, tarStream, type TarEntry } from '../helpers/archive.js';
+import {
+  listTar,
+  makeTar,
+  snapshotTree,
+  startSwapper,
+  tarStream,
+  type TarEntry,
+} from '../helpers/archive.js';
 
 describe('hostile archives', () => {
   let base: string;
@@ -17,7 +33,8 @@ describe('hostile archives', () => {
   let host: string;
   let outsideBefore: Map<string, string>;
 
-  const outsideSnapshot = (): Map<string, string> => snapshotTree(base, (p) => p === root || p.startsWith(root + '/'));
+  const outsideSnapshot = (): Map<string, string> =>
+    snapshotTree(base, (p) => p === root || p.startsWith(root + '/'));
 
   before(() => {
     base = mkdtempSync(path.join(os.tmpdir(), 'berth-hostile-'));
@@ -50,7 +67,10 @@ describe('hostile archives', () => {
   }
 
   test('path traversal with .. is refused', async () => {
-    await refused([{ name: '../../host/canary', body: 'pwned' }], /archive entry refused: "\.\.\/\.\.\/host\/canary" is outside of "\/app"/);
+    await refused(
+      [{ name: '../../host/canary', body: 'pwned' }],
+      /archive entry refused: "\.\.\/\.\.\/host\/canary" is outside of "\/app"/,
+    );
     await refused([{ name: 'ok/../../../x', body: 'pwned' }], /is outside of/);
     await refused([{ name: '..', type: 'directory' }], /is outside of/);
   });
@@ -72,7 +92,10 @@ describe('hostile archives', () => {
   });
 
   test('a symlink climbing out of the extraction directory is refused', async () => {
-    await refused([{ name: 'up', type: 'symlink', linkname: '../../../../host' }], /invalid symlink "\/app\/up" -> "\.\.\/\.\.\/\.\.\/\.\.\/host"/);
+    await refused(
+      [{ name: 'up', type: 'symlink', linkname: '../../../../host' }],
+      /invalid symlink "\/app\/up" -> "\.\.\/\.\.\/\.\.\/\.\.\/host"/,
+    );
     await refused([{ name: 'd/up', type: 'symlink', linkname: '../../x' }], /invalid symlink/);
     assert.equal(existsSync(path.join(root, 'app/up')), false);
   });

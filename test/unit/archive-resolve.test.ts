@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,7 +118,10 @@ describe('resolveInRoot', () => {
     const missing = await openInRoot(root, '/etc/new-file');
     assert.equal(missing.exists, false);
     await missing.close();
-    await assert.rejects(resolve('/nope/file'), (err: Error) => err instanceof PathNotFoundError && err.containerPath === '/nope/file');
+    await assert.rejects(
+      resolve('/nope/file'),
+      (err: Error) => err instanceof PathNotFoundError && err.containerPath === '/nope/file',
+    );
     await assert.rejects(resolve('/a/file/x'), /not a directory/);
     await assert.rejects(resolve('/a/file/'), /not a directory/);
   });
@@ -179,8 +190,14 @@ describe('resolveInRoot', () => {
 
   test('createMissingDirs refuses read-only mounts and a read-only rootfs', async () => {
     const mounts = [{ destination: '/ro', source: volume, readOnly: true }];
-    await assert.rejects(openDirInRoot(root, '/ro/new', { mounts, createMissingDirs: true }), /mounted volume is marked read-only/);
-    await assert.rejects(openDirInRoot(root, '/rootfs-new', { createMissingDirs: true, readOnlyRoot: true }), /rootfs is marked read-only/);
+    await assert.rejects(
+      openDirInRoot(root, '/ro/new', { mounts, createMissingDirs: true }),
+      /mounted volume is marked read-only/,
+    );
+    await assert.rejects(
+      openDirInRoot(root, '/rootfs-new', { createMissingDirs: true, readOnlyRoot: true }),
+      /rootfs is marked read-only/,
+    );
     assert.equal(existsSync(path.join(volume, 'new')), false);
   });
 
@@ -227,7 +244,10 @@ describe('resolveInRoot', () => {
     } finally {
       await swapper.stop();
     }
-    assert.deepEqual(snapshotTree(base, (p) => p.startsWith(root)), hostBefore);
+    assert.deepEqual(
+      snapshotTree(base, (p) => p.startsWith(root)),
+      hostBefore,
+    );
     assert.equal(readFileSync(path.join(host, 'secret'), 'utf8'), 'host secret\n');
   });
 });

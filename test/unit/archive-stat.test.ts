@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -72,7 +81,13 @@ describe('statPath', () => {
   test('a file: name, size, Go mode and mtime', async () => {
     process.env.TZ = 'UTC';
     const stat = await statPath(root, '/dir/file');
-    assert.deepEqual(stat, { name: 'file', size: 5, mode: GO_MODE.setuid + 0o750, mtime: '2020-09-13T12:26:40Z', linkTarget: '' });
+    assert.deepEqual(stat, {
+      name: 'file',
+      size: 5,
+      mode: GO_MODE.setuid + 0o750,
+      mtime: '2020-09-13T12:26:40Z',
+      linkTarget: '',
+    });
   });
 
   test('a symlink is not followed; linkTarget is where it finally resolves', async () => {
@@ -100,7 +115,13 @@ describe('statPath', () => {
   test('the header payload is base64 JSON with Docker field names', async () => {
     const stat = await statPath(root, '/dir/file');
     const header = encodePathStat(stat);
-    assert.deepEqual(Object.keys(JSON.parse(Buffer.from(header, 'base64').toString())), ['name', 'size', 'mode', 'mtime', 'linkTarget']);
+    assert.deepEqual(Object.keys(JSON.parse(Buffer.from(header, 'base64').toString())), [
+      'name',
+      'size',
+      'mode',
+      'mtime',
+      'linkTarget',
+    ]);
     assert.deepEqual(decodePathStat(header), stat);
   });
 });

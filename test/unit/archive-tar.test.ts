@@ -92,13 +92,17 @@ describe('archive round trips', () => {
     before.delete('.');
     after.delete('.');
     assert.deepEqual(after, before);
-    assert.equal(lstatSync(path.join(dst, 'app/plain')).ino, lstatSync(path.join(dst, 'app/sub/hardlink')).ino);
+    assert.equal(
+      lstatSync(path.join(dst, 'app/plain')).ino,
+      lstatSync(path.join(dst, 'app/sub/hardlink')).ino,
+    );
     assert.deepEqual(readFileSync(path.join(dst, 'app/sub/deeper/big')), BIG);
     assert.equal(lstatSync(path.join(dst, 'app/setuid')).mode & 0o7777, 0o4755);
   });
 
   test("entry names follow docker cp's rebasing rules", async () => {
-    const names = async (p: string): Promise<string[]> => (await listTar(await createArchive(src, p))).map((e) => e.header.name);
+    const names = async (p: string): Promise<string[]> =>
+      (await listTar(await createArchive(src, p))).map((e) => e.header.name);
     const dirNames = await names('/app/sub');
     assert.deepEqual(dirNames.slice(0, 2), ['sub/', 'sub/deeper/']);
     assert.ok(dirNames.includes('sub/rel-link'));
@@ -180,11 +184,15 @@ describe('archive round trips', () => {
     await extractArchive(dst, '/over', tarStream(await makeTar([{ name: 'file', body: 'new' }])));
     assert.equal(readFileSync(path.join(dst, 'over/file'), 'utf8'), 'new');
     await assert.rejects(
-      extractArchive(dst, '/over', tarStream(await makeTar([{ name: 'dir', body: 'x' }])), { noOverwriteDirNonDir: true }),
+      extractArchive(dst, '/over', tarStream(await makeTar([{ name: 'dir', body: 'x' }])), {
+        noOverwriteDirNonDir: true,
+      }),
       /cannot overwrite directory "\/over\/dir" with non-directory "\/over"/,
     );
     await assert.rejects(
-      extractArchive(dst, '/over', tarStream(await makeTar([{ name: 'file', type: 'directory' }])), { noOverwriteDirNonDir: true }),
+      extractArchive(dst, '/over', tarStream(await makeTar([{ name: 'file', type: 'directory' }])), {
+        noOverwriteDirNonDir: true,
+      }),
       /cannot overwrite non-directory "\/over\/file" with directory "\/over"/,
     );
     // Without the flag Docker replaces either way.
@@ -194,8 +202,14 @@ describe('archive round trips', () => {
 
   test('the extraction point must be an existing directory; a link to one is followed', async () => {
     writeFileSync(path.join(dst, 'a-file'), '');
-    await assert.rejects(extractArchive(dst, '/a-file', tarStream(await makeTar([{ name: 'x', body: '' }]))), /extraction point is not a directory/);
-    await assert.rejects(extractArchive(dst, '/missing-dir', tarStream(await makeTar([{ name: 'x', body: '' }]))), /no such file or directory/);
+    await assert.rejects(
+      extractArchive(dst, '/a-file', tarStream(await makeTar([{ name: 'x', body: '' }]))),
+      /extraction point is not a directory/,
+    );
+    await assert.rejects(
+      extractArchive(dst, '/missing-dir', tarStream(await makeTar([{ name: 'x', body: '' }]))),
+      /no such file or directory/,
+    );
     mkdirSync(path.join(dst, 'target'));
     symlinkSync('/target', path.join(dst, 'link-to-target'));
     await extractArchive(dst, '/link-to-target', tarStream(await makeTar([{ name: 'x', body: 'via link' }])));
@@ -222,7 +236,9 @@ describe('archive round trips', () => {
     });
 
     test('extraction writes into the mount source, and refuses read-only mounts and rootfs', async () => {
-      await extractArchive(src, '/app/data', tarStream(await makeTar([{ name: 'new', body: 'written' }])), { mounts });
+      await extractArchive(src, '/app/data', tarStream(await makeTar([{ name: 'new', body: 'written' }])), {
+        mounts,
+      });
       assert.equal(readFileSync(path.join(volume, 'new'), 'utf8'), 'written');
       assert.equal(existsSync(path.join(src, 'app/data/new')), false);
       await assert.rejects(
@@ -230,11 +246,17 @@ describe('archive round trips', () => {
         /mounted volume is marked read-only/,
       );
       await assert.rejects(
-        extractArchive(src, '/app', tarStream(await makeTar([{ name: 'x', body: '' }])), { mounts, readOnlyRoot: true }),
+        extractArchive(src, '/app', tarStream(await makeTar([{ name: 'x', body: '' }])), {
+          mounts,
+          readOnlyRoot: true,
+        }),
         /container rootfs is marked read-only/,
       );
       // A read-only rootfs still lets writable mounts be written.
-      await extractArchive(src, '/app/data', tarStream(await makeTar([{ name: 'y', body: 'ok' }])), { mounts, readOnlyRoot: true });
+      await extractArchive(src, '/app/data', tarStream(await makeTar([{ name: 'y', body: 'ok' }])), {
+        mounts,
+        readOnlyRoot: true,
+      });
       assert.equal(readFileSync(path.join(volume, 'y'), 'utf8'), 'ok');
       // Entries that wander from a writable place into a read-only mount are refused too.
       await assert.rejects(
@@ -248,9 +270,25 @@ describe('archive round trips', () => {
 
 describe('tar header encoding', () => {
   test('ustar headers carry a valid checksum; long names get a PAX record', async () => {
-    const short = encodeTarHeader({ name: 'a/b', type: 'file', mode: 0o644, uid: 1, gid: 2, size: 3, mtime: 4 });
+    const short = encodeTarHeader({
+      name: 'a/b',
+      type: 'file',
+      mode: 0o644,
+      uid: 1,
+      gid: 2,
+      size: 3,
+      mtime: 4,
+    });
     assert.equal(short.length, 512);
-    const long = encodeTarHeader({ name: 'x/'.repeat(200) + 'f', type: 'file', mode: 0o644, uid: 3_000_000, gid: 2, size: 0, mtime: 4 });
+    const long = encodeTarHeader({
+      name: 'x/'.repeat(200) + 'f',
+      type: 'file',
+      mode: 0o644,
+      uid: 3_000_000,
+      gid: 2,
+      size: 0,
+      mtime: 4,
+    });
     assert.equal(long.length % 512, 0);
     assert.ok(long.length > 512);
     const entries = await listTar(Buffer.concat([long, Buffer.alloc(1024)]));
@@ -259,7 +297,15 @@ describe('tar header encoding', () => {
     // And extraction honours it.
     const root = mkdtempSync(path.join(os.tmpdir(), 'berth-pax-'));
     try {
-      const file = encodeTarHeader({ name: 'big-uid', type: 'file', mode: 0o600, uid: 3_000_000, gid: 3_000_001, size: 0, mtime: 4 });
+      const file = encodeTarHeader({
+        name: 'big-uid',
+        type: 'file',
+        mode: 0o600,
+        uid: 3_000_000,
+        gid: 3_000_001,
+        size: 0,
+        mtime: 4,
+      });
       await extractArchive(root, '/', tarStream(Buffer.concat([file, Buffer.alloc(1024)])));
       const st = lstatSync(path.join(root, 'big-uid'));
       assert.deepEqual([st.uid, st.gid], [3_000_000, 3_000_001]);

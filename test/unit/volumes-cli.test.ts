@@ -3,7 +3,13 @@ import { describe, test } from 'node:test';
 import { parseCreateRequest } from '../../src/api/router/volume/routes.js';
 import { renderVolumes } from '../../src/cli/commands/volume/ls.js';
 import { pruneReport } from '../../src/cli/commands/volume/prune.js';
-import { filtersJSON, inspectJSON, keyValueMap, naturalCompare, volumeForDisplay } from '../../src/cli/commands/volume/shared.js';
+import {
+  filtersJSON,
+  inspectJSON,
+  keyValueMap,
+  naturalCompare,
+  volumeForDisplay,
+} from '../../src/cli/commands/volume/shared.js';
 import type { Volume } from '../../src/types/volume.js';
 
 const volume = (name: string, extra: Partial<Volume> = {}): Volume => ({
@@ -32,7 +38,10 @@ describe('volume CLI output', () => {
       renderVolumes(vols, 'table {{.Name}}\t{{.Labels}}\t{{.Links}}\t{{.Size}}'),
       'VOLUME NAME   LABELS    LINKS     SIZE\na                       N/A       N/A\nb             x=1       2         2kB\n',
     );
-    assert.equal(renderVolumes(vols, '{{.Label "x"}}|{{.Mountpoint}}'), '|/var/lib/berth/volumes/a/_data\n1|/var/lib/berth/volumes/b/_data\n');
+    assert.equal(
+      renderVolumes(vols, '{{.Label "x"}}|{{.Mountpoint}}'),
+      '|/var/lib/berth/volumes/a/_data\n1|/var/lib/berth/volumes/b/_data\n',
+    );
     const json = renderVolumes([volume('a')], 'json');
     assert.deepEqual(JSON.parse(json), {
       Availability: 'N/A',
@@ -50,8 +59,18 @@ describe('volume CLI output', () => {
   });
 
   test('inspect: Go field order, sorted maps, four-space indent, HTML escaped like Go', () => {
-    const shown = volumeForDisplay(volume('x', { Options: { type: 'tmpfs', device: 'tmpfs' }, Labels: { z: '<b>', a: '&' } }));
-    assert.deepEqual(Object.keys(shown), ['CreatedAt', 'Driver', 'Labels', 'Mountpoint', 'Name', 'Options', 'Scope']);
+    const shown = volumeForDisplay(
+      volume('x', { Options: { type: 'tmpfs', device: 'tmpfs' }, Labels: { z: '<b>', a: '&' } }),
+    );
+    assert.deepEqual(Object.keys(shown), [
+      'CreatedAt',
+      'Driver',
+      'Labels',
+      'Mountpoint',
+      'Name',
+      'Options',
+      'Scope',
+    ]);
     assert.deepEqual(Object.keys(shown.Options as object), ['device', 'type']);
     const text = inspectJSON([shown]);
     assert.match(text, /^\[\n {4}\{\n {8}"CreatedAt": "2024-01-02T03:04:05Z",\n/);
@@ -60,13 +79,16 @@ describe('volume CLI output', () => {
   });
 
   test('prune report', () => {
-    assert.equal(pruneReport({ VolumesDeleted: ['foo', 'bar'], SpaceReclaimed: 2000 }), 'Deleted Volumes:\nfoo\nbar\n\nTotal reclaimed space: 2kB\n');
+    assert.equal(
+      pruneReport({ VolumesDeleted: ['foo', 'bar'], SpaceReclaimed: 2000 }),
+      'Deleted Volumes:\nfoo\nbar\n\nTotal reclaimed space: 2kB\n',
+    );
     assert.equal(pruneReport({ VolumesDeleted: [], SpaceReclaimed: 0 }), 'Total reclaimed space: 0B\n');
     assert.equal(pruneReport({ VolumesDeleted: null, SpaceReclaimed: 0 }), 'Total reclaimed space: 0B\n');
   });
 
   test('option helpers', () => {
-    assert.deepEqual(keyValueMap(['a=b', 'c', 'd=e=f']), { a: 'b', c: '', 'd': 'e=f' });
+    assert.deepEqual(keyValueMap(['a=b', 'c', 'd=e=f']), { a: 'b', c: '', d: 'e=f' });
     assert.equal(filtersJSON([]), undefined);
     assert.deepEqual(JSON.parse(filtersJSON(['label=a', 'label=b=c', 'dangling=true'])!), {
       label: { a: true, 'b=c': true },
@@ -82,12 +104,15 @@ describe('volume CLI output', () => {
 describe('volume create body', () => {
   test('accepts Docker shapes and refuses mistyped fields', () => {
     assert.deepEqual(parseCreateRequest(undefined), {});
-    assert.deepEqual(parseCreateRequest({ Name: 'v', Driver: 'local', DriverOpts: { type: 'tmpfs' }, Labels: null }), {
-      Name: 'v',
-      Driver: 'local',
-      DriverOpts: { type: 'tmpfs' },
-      Labels: null,
-    });
+    assert.deepEqual(
+      parseCreateRequest({ Name: 'v', Driver: 'local', DriverOpts: { type: 'tmpfs' }, Labels: null }),
+      {
+        Name: 'v',
+        Driver: 'local',
+        DriverOpts: { type: 'tmpfs' },
+        Labels: null,
+      },
+    );
     assert.throws(() => parseCreateRequest({ Name: 5 }), /Name must be a string/);
     assert.throws(() => parseCreateRequest({ Labels: { a: 1 } }), /Labels must be an object of strings/);
     assert.throws(() => parseCreateRequest([]), /expected an object/);

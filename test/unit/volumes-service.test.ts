@@ -48,13 +48,20 @@ class Usage {
 
 const filters = (entries: Record<string, string[]>): VolumeFilters => new Map(Object.entries(entries));
 
-async function rejectsWith(promise: Promise<unknown> | (() => unknown), kind: string, message: string | RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof promise === 'function' ? promise() : promise), (err: Error) => {
-    assert.ok(isEngineError(err, kind as never), `expected ${kind}, got ${String(err)}`);
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
+async function rejectsWith(
+  promise: Promise<unknown> | (() => unknown),
+  kind: string,
+  message: string | RegExp,
+): Promise<void> {
+  await assert.rejects(
+    async () => (typeof promise === 'function' ? promise() : promise),
+    (err: Error) => {
+      assert.ok(isEngineError(err, kind as never), `expected ${kind}, got ${String(err)}`);
+      if (typeof message === 'string') assert.equal(err.message, message);
+      else assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 describe('VolumeService', () => {
@@ -81,7 +88,15 @@ describe('VolumeService', () => {
 
   test('create: named and anonymous volumes, Docker-shaped', async () => {
     const named = await service.create({ Name: 'data', Labels: { team: 'a' } });
-    assert.deepEqual(Object.keys(named), ['CreatedAt', 'Driver', 'Labels', 'Mountpoint', 'Name', 'Options', 'Scope']);
+    assert.deepEqual(Object.keys(named), [
+      'CreatedAt',
+      'Driver',
+      'Labels',
+      'Mountpoint',
+      'Name',
+      'Options',
+      'Scope',
+    ]);
     assert.equal(named.Mountpoint, path.join(dataRoot, 'volumes/data/_data'));
     assert.equal(named.Driver, 'local');
     assert.equal(named.Scope, 'local');
@@ -92,7 +107,12 @@ describe('VolumeService', () => {
     const anonymous = await service.create({});
     assert.match(anonymous.Name, /^[0-9a-f]{64}$/);
     assert.deepEqual(anonymous.Labels, { [ANONYMOUS_LABEL]: '' });
-    assert.deepEqual(events.events[0], { type: 'volume', action: 'create', id: 'data', attributes: { driver: 'local' } });
+    assert.deepEqual(events.events[0], {
+      type: 'volume',
+      action: 'create',
+      id: 'data',
+      attributes: { driver: 'local' },
+    });
   });
 
   test('create of an existing name returns it unchanged, without a second event', async () => {
@@ -103,22 +123,50 @@ describe('VolumeService', () => {
   });
 
   test("create refuses bad names, options and drivers with Docker's messages", async () => {
-    await rejectsWith(service.create({ Name: 'a' }), 'InvalidParameter', 'create a: volume name is too short, names should be at least two alphanumeric characters');
+    await rejectsWith(
+      service.create({ Name: 'a' }),
+      'InvalidParameter',
+      'create a: volume name is too short, names should be at least two alphanumeric characters',
+    );
     await rejectsWith(
       service.create({ Name: '../etc' }),
       'InvalidParameter',
       'create ../etc: "../etc" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path',
     );
-    await rejectsWith(service.create({ Name: 'x1', DriverOpts: { foo: 'bar' } }), 'InvalidParameter', 'create x1: invalid option: "foo"');
-    await rejectsWith(service.create({ Name: 'x1', DriverOpts: { type: 'tmpfs' } }), 'InvalidParameter', 'create x1: missing required option: "device"');
-    await rejectsWith(service.create({ Name: 'x1', DriverOpts: { o: 'size=1m', device: 'tmpfs' } }), 'InvalidParameter', 'create x1: missing required option: "type"');
-    await rejectsWith(service.create({ Name: 'x1', DriverOpts: { size: '10m' } }), 'InvalidParameter', /quota size requested but no quota support/);
-    await rejectsWith(service.create({ Name: 'x1', Driver: 'nfs-plugin' }), 'NotFound', 'create x1: error looking up volume plugin nfs-plugin: plugin "nfs-plugin" not found');
+    await rejectsWith(
+      service.create({ Name: 'x1', DriverOpts: { foo: 'bar' } }),
+      'InvalidParameter',
+      'create x1: invalid option: "foo"',
+    );
+    await rejectsWith(
+      service.create({ Name: 'x1', DriverOpts: { type: 'tmpfs' } }),
+      'InvalidParameter',
+      'create x1: missing required option: "device"',
+    );
+    await rejectsWith(
+      service.create({ Name: 'x1', DriverOpts: { o: 'size=1m', device: 'tmpfs' } }),
+      'InvalidParameter',
+      'create x1: missing required option: "type"',
+    );
+    await rejectsWith(
+      service.create({ Name: 'x1', DriverOpts: { size: '10m' } }),
+      'InvalidParameter',
+      /quota size requested but no quota support/,
+    );
+    await rejectsWith(
+      service.create({ Name: 'x1', Driver: 'nfs-plugin' }),
+      'NotFound',
+      'create x1: error looking up volume plugin nfs-plugin: plugin "nfs-plugin" not found',
+    );
     assert.equal(service.list().Volumes.length, 0);
   });
 
   test('volumes and their metadata survive a restart', async () => {
-    await service.create({ Name: 'keep', Labels: { a: 'b' }, DriverOpts: { type: 'tmpfs', device: 'tmpfs' } });
+    await service.create({
+      Name: 'keep',
+      Labels: { a: 'b' },
+      DriverOpts: { type: 'tmpfs', device: 'tmpfs' },
+    });
     const before = await service.inspect('keep');
     await service.close();
     // A directory made by hand (or an older layout) is adopted as a plain local volume.
@@ -133,7 +181,10 @@ describe('VolumeService', () => {
     await rejectsWith(service.inspect('nope'), 'NotFound', 'get nope: no such volume');
     await service.create({ Name: 'sized' });
     assert.equal((await service.inspect('sized')).UsageData, undefined);
-    assert.deepEqual((await service.inspect('sized', { withUsage: true })).UsageData, { Size: 0, RefCount: 0 });
+    assert.deepEqual((await service.inspect('sized', { withUsage: true })).UsageData, {
+      Size: 0,
+      RefCount: 0,
+    });
   });
 
   test('list filters: name, label, driver, dangling', async () => {
@@ -141,7 +192,11 @@ describe('VolumeService', () => {
     await service.create({ Name: 'db-data', Labels: { app: 'db' } });
     await service.create({ Name: 'scratch' });
     usage.refs.set('db-data', ['c1']);
-    const names = (f: Record<string, string[]>): string[] => service.list(filters(f)).Volumes.map((v) => v.Name).sort();
+    const names = (f: Record<string, string[]>): string[] =>
+      service
+        .list(filters(f))
+        .Volumes.map((v) => v.Name)
+        .sort();
     assert.deepEqual(names({}), ['db-data', 'scratch', 'web-data']);
     assert.deepEqual(names({ name: ['data'] }), ['db-data', 'web-data']);
     assert.deepEqual(names({ name: ['^web'] }), ['web-data']);
@@ -172,7 +227,12 @@ describe('VolumeService', () => {
     assert.equal(existsSync(path.join(dataRoot, 'volumes/busy')), false);
     await rejectsWith(service.remove('busy'), 'NotFound', 'get busy: no such volume');
     await service.remove('busy', { force: true });
-    assert.deepEqual(events.events.at(-1), { type: 'volume', action: 'destroy', id: 'busy', attributes: { driver: 'local' } });
+    assert.deepEqual(events.events.at(-1), {
+      type: 'volume',
+      action: 'destroy',
+      id: 'busy',
+      attributes: { driver: 'local' },
+    });
   });
 
   test('remove never follows symlinks planted in the volume', async () => {
@@ -202,7 +262,12 @@ describe('VolumeService', () => {
     usage.refs.set(anonBusy.Name, ['c1']);
     const report = await service.prune(filters({ 'label!': ['keep'] }));
     assert.deepEqual(report, { VolumesDeleted: [anon1.Name], SpaceReclaimed: 1234 });
-    assert.deepEqual(events.events.at(-1), { type: 'volume', action: 'prune', id: '', attributes: { reclaimed: '1234' } });
+    assert.deepEqual(events.events.at(-1), {
+      type: 'volume',
+      action: 'prune',
+      id: '',
+      attributes: { reclaimed: '1234' },
+    });
     const second = await service.prune();
     assert.deepEqual(second.VolumesDeleted, [anon2.Name]);
     const remaining = service.list().Volumes.map((v) => v.Name);
@@ -213,16 +278,30 @@ describe('VolumeService', () => {
   test('prune: all=true takes named volumes too; labels narrow it; old API versions prune all', async () => {
     await service.create({ Name: 'n1', Labels: { env: 'test' } });
     await service.create({ Name: 'n2' });
-    assert.deepEqual((await service.prune(filters({ all: ['true'], label: ['env=test'] }))).VolumesDeleted, ['n1']);
+    assert.deepEqual((await service.prune(filters({ all: ['true'], label: ['env=test'] }))).VolumesDeleted, [
+      'n1',
+    ]);
     assert.deepEqual((await service.prune(filters({}), { apiVersion: '1.41' })).VolumesDeleted, ['n2']);
-    await rejectsWith(service.prune(filters({ all: ['maybe'] })), 'InvalidParameter', `invalid filter 'all': strconv.ParseBool: parsing "maybe": invalid syntax`);
-    await rejectsWith(service.prune(filters({ dangling: ['true'] })), 'InvalidParameter', `invalid filter 'dangling'`);
+    await rejectsWith(
+      service.prune(filters({ all: ['maybe'] })),
+      'InvalidParameter',
+      `invalid filter 'all': strconv.ParseBool: parsing "maybe": invalid syntax`,
+    );
+    await rejectsWith(
+      service.prune(filters({ dangling: ['true'] })),
+      'InvalidParameter',
+      `invalid filter 'dangling'`,
+    );
     assert.deepEqual(await service.prune(), { VolumesDeleted: [], SpaceReclaimed: 0 });
   });
 
   test('mount and unmount for containers emit Docker-shaped events', async () => {
     const vol = await service.create({ Name: 'shared' });
-    const hostPath = await service.mountForContainer('shared', 'c1', { destination: '/data', readWrite: false, propagation: 'rprivate' });
+    const hostPath = await service.mountForContainer('shared', 'c1', {
+      destination: '/data',
+      readWrite: false,
+      propagation: 'rprivate',
+    });
     assert.equal(hostPath, vol.Mountpoint);
     await service.mountForContainer('shared', 'c2');
     assert.deepEqual(service.users('shared').sort(), ['c1', 'c2']);
@@ -235,14 +314,26 @@ describe('VolumeService', () => {
       type: 'volume',
       action: 'mount',
       id: 'shared',
-      attributes: { driver: 'local', container: 'c1', destination: '/data', 'read/write': 'false', propagation: 'rprivate' },
+      attributes: {
+        driver: 'local',
+        container: 'c1',
+        destination: '/data',
+        'read/write': 'false',
+        propagation: 'rprivate',
+      },
     });
-    assert.deepEqual(events.actions().filter((a) => a.startsWith('unmount')), ['unmount shared', 'unmount shared']);
+    assert.deepEqual(
+      events.actions().filter((a) => a.startsWith('unmount')),
+      ['unmount shared', 'unmount shared'],
+    );
     await rejectsWith(service.mountForContainer('ghost', 'c1'), 'NotFound', 'get ghost: no such volume');
   });
 
   test('a tmpfs volume is mounted while used and unmounted after its last user', async () => {
-    const vol = await service.create({ Name: 'fast', DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=4m,mode=0750' } });
+    const vol = await service.create({
+      Name: 'fast',
+      DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: 'size=4m,mode=0750' },
+    });
     mounted.push(vol.Mountpoint);
     await service.mountForContainer('fast', 'c1');
     assert.equal(await isMountPoint(vol.Mountpoint), true);
@@ -260,7 +351,10 @@ describe('VolumeService', () => {
     const hostDir = mkdtempSync(path.join(os.tmpdir(), 'berth-bindvol-'));
     try {
       writeFileSync(path.join(hostDir, 'existing'), 'host data');
-      const vol = await service.create({ Name: 'bound', DriverOpts: { type: 'none', o: 'bind', device: hostDir } });
+      const vol = await service.create({
+        Name: 'bound',
+        DriverOpts: { type: 'none', o: 'bind', device: hostDir },
+      });
       mounted.push(vol.Mountpoint);
       await service.mountForContainer('bound', 'c1');
       assert.equal(readFileSync(path.join(vol.Mountpoint, 'existing'), 'utf8'), 'host data');
@@ -273,8 +367,15 @@ describe('VolumeService', () => {
   });
 
   test('a failing mount reports the mount error', async () => {
-    await service.create({ Name: 'broken', DriverOpts: { type: 'none', o: 'bind', device: '/nonexistent/berth-test' } });
-    await rejectsWith(service.mountForContainer('broken', 'c1'), 'System', /error while mounting volume '.*broken\/_data': failed to mount local volume/);
+    await service.create({
+      Name: 'broken',
+      DriverOpts: { type: 'none', o: 'bind', device: '/nonexistent/berth-test' },
+    });
+    await rejectsWith(
+      service.mountForContainer('broken', 'c1'),
+      'System',
+      /error while mounting volume '.*broken\/_data': failed to mount local volume/,
+    );
     assert.deepEqual(service.users('broken'), []);
   });
 

@@ -50,7 +50,11 @@ export function matchName(filters: VolumeFilters, key: string, source: string): 
 }
 
 /** Every `key` or `key=value` given must be among the labels (moby's MatchKVList). */
-export function matchLabels(filters: VolumeFilters, key: string, labels: Record<string, string> | null): boolean {
+export function matchLabels(
+  filters: VolumeFilters,
+  key: string,
+  labels: Record<string, string> | null,
+): boolean {
   const values = filters.get(key);
   if (!values || values.length === 0) return true;
   if (!labels || Object.keys(labels).length === 0) return false;
@@ -65,6 +69,11 @@ export function matchLabels(filters: VolumeFilters, key: string, labels: Record<
 /** `label` must all match and, when `label!` is given, not all of those may match. */
 export function matchLabelFilters(filters: VolumeFilters, labels: Record<string, string> | null): boolean {
   if (!matchLabels(filters, 'label', labels)) return false;
-  if (filters.has('label!') && (filters.get('label!') ?? []).length > 0 && matchLabels(filters, 'label!', labels)) return false;
+  if (
+    filters.has('label!') &&
+    (filters.get('label!') ?? []).length > 0 &&
+    matchLabels(filters, 'label!', labels)
+  )
+    return false;
   return true;
 }

@@ -96,7 +96,9 @@ export class LocalDriver {
       await run('mount', args);
     } catch (err) {
       const detail = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim();
-      throw systemError(`error while mounting volume '${target}': failed to mount local volume: ${hidePassword(detail, options.o)}`);
+      throw systemError(
+        `error while mounting volume '${target}': failed to mount local volume: ${hidePassword(detail, options.o)}`,
+      );
     }
   }
 
@@ -107,7 +109,9 @@ export class LocalDriver {
       await run('umount', [target]);
     } catch (err) {
       if (await isMountPoint(target)) {
-        throw systemError(`error while unmounting volume '${target}': ${String((err as { stderr?: string }).stderr ?? err).trim()}`);
+        throw systemError(
+          `error while unmounting volume '${target}': ${String((err as { stderr?: string }).stderr ?? err).trim()}`,
+        );
       }
     }
   }
@@ -124,7 +128,11 @@ export async function mountPoints(): Promise<string[]> {
   return text
     .split('\n')
     .filter((line) => line !== '')
-    .map((line) => line.split(' ')[4].replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))));
+    .map((line) =>
+      line
+        .split(' ')[4]
+        .replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))),
+    );
 }
 
 export async function isMountPoint(dir: string): Promise<boolean> {

@@ -10,7 +10,12 @@ import { closeFd, openTrustedDir, removeTreeAt } from '../../archive/fdops.js';
 import { conflict, invalidParameter, notFound, systemError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import { readJsonIfExists, removeStaleTempFiles, writeJsonAtomic } from '../../store/atomic.js';
-import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse } from '../../types/volume.js';
+import type {
+  Volume,
+  VolumeCreateRequest,
+  VolumeListResponse,
+  VolumePruneResponse,
+} from '../../types/volume.js';
 import {
   boolFilter,
   LIST_FILTERS,
@@ -173,7 +178,10 @@ export class VolumeService {
       Scope: 'local',
     };
     if (withUsage) {
-      volume.UsageData = { Size: this.sizes.get(record.name) ?? -1, RefCount: this.users(record.name).length };
+      volume.UsageData = {
+        Size: this.sizes.get(record.name) ?? -1,
+        RefCount: this.users(record.name).length,
+      };
     }
     return volume;
   }
@@ -194,7 +202,9 @@ export class VolumeService {
     const name = request.Name || generateVolumeName();
     const driver = request.Driver || LOCAL_DRIVER;
     if (driver !== LOCAL_DRIVER) {
-      throw notFound(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
+      throw notFound(
+        `create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`,
+      );
     }
     try {
       validateVolumeName(name);
@@ -202,7 +212,9 @@ export class VolumeService {
     } catch (err) {
       throw invalidParameter(`create ${name}: ${(err as Error).message}`);
     }
-    const labels = anonymous ? { ...(request.Labels ?? {}), [ANONYMOUS_LABEL]: '' } : (request.Labels ?? null);
+    const labels = anonymous
+      ? { ...(request.Labels ?? {}), [ANONYMOUS_LABEL]: '' }
+      : (request.Labels ?? null);
     return this.locks.run(name, async () => {
       const existing = this.records.get(name);
       if (existing) return this.toApi(existing);
@@ -294,15 +306,21 @@ export class VolumeService {
    * anonymous ones only unless the `all` filter is true (API < 1.42 always
    * prunes all, as Docker does), narrowed by `label` / `label!`.
    */
-  async prune(filters: VolumeFilters = new Map(), options: { apiVersion?: string } = {}): Promise<VolumePruneResponse> {
+  async prune(
+    filters: VolumeFilters = new Map(),
+    options: { apiVersion?: string } = {},
+  ): Promise<VolumePruneResponse> {
     validateFilters(filters, PRUNE_FILTERS);
     const allValues = filters.get('all') ?? [];
-    if (allValues.length > 1) throw invalidParameter(`invalid filter 'all=[${allValues.join(' ')}]': only one value is expected`);
+    if (allValues.length > 1)
+      throw invalidParameter(`invalid filter 'all=[${allValues.join(' ')}]': only one value is expected`);
     let all = false;
     if (allValues.length === 1) {
       const parsed = parseGoBool(allValues[0]);
       if (parsed === undefined) {
-        throw invalidParameter(`invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(allValues[0])}: invalid syntax`);
+        throw invalidParameter(
+          `invalid filter 'all': strconv.ParseBool: parsing ${JSON.stringify(allValues[0])}: invalid syntax`,
+        );
       }
       all = parsed;
     }
@@ -312,7 +330,8 @@ export class VolumeService {
     try {
       const report: VolumePruneResponse = { VolumesDeleted: [], SpaceReclaimed: 0 };
       for (const record of [...this.records.values()]) {
-        if (record.driver !== LOCAL_DRIVER || (record.options && Object.keys(record.options).length > 0)) continue;
+        if (record.driver !== LOCAL_DRIVER || (record.options && Object.keys(record.options).length > 0))
+          continue;
         if (!all && !Object.hasOwn(record.labels ?? {}, ANONYMOUS_LABEL)) continue;
         if (!matchLabelFilters(filters, record.labels)) continue;
         const removed = await this.locks.run(record.name, async () => {
@@ -390,7 +409,10 @@ export class VolumeService {
         if (needsMount(record)) await this.driver.unmount(record);
       }
       this.sizes.invalidate(name);
-      this.options.events.publish('volume', 'unmount', name, { driver: record.driver, container: containerId });
+      this.options.events.publish('volume', 'unmount', name, {
+        driver: record.driver,
+        container: containerId,
+      });
     });
   }
 
@@ -430,7 +452,8 @@ export class VolumeService {
     await this.sizes.settle(USAGE_SETTLE_MS);
     const volumes: Volume[] = [];
     for (const record of this.records.values()) {
-      if (record.driver !== LOCAL_DRIVER || (record.options && Object.keys(record.options).length > 0)) continue;
+      if (record.driver !== LOCAL_DRIVER || (record.options && Object.keys(record.options).length > 0))
+        continue;
       volumes.push(this.toApi(record, true));
     }
     return volumes;

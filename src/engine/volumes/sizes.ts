@@ -37,7 +37,8 @@ export class VolumeSizes {
   async load(names: Iterable<string>): Promise<void> {
     const saved = (await readJsonIfExists<Record<string, number>>(this.file).catch(() => undefined)) ?? {};
     for (const name of names) {
-      if (typeof saved[name] === 'number') this.entries.set(name, { size: saved[name], measuredAt: Date.now() });
+      if (typeof saved[name] === 'number')
+        this.entries.set(name, { size: saved[name], measuredAt: Date.now() });
       else this.stale.add(name);
     }
     this.schedule();
@@ -94,7 +95,10 @@ export class VolumeSizes {
   async settle(timeoutMs: number): Promise<void> {
     if (!this.scanning) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.scanning, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([
+      this.scanning,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
     clearTimeout(timer);
   }
 

@@ -1,5 +1,10 @@
 import type { Filters } from '../../httputils.js';
-import type { Volume, VolumeCreateRequest, VolumeListResponse, VolumePruneResponse } from '../../../types/volume.js';
+import type {
+  Volume,
+  VolumeCreateRequest,
+  VolumeListResponse,
+  VolumePruneResponse,
+} from '../../../types/volume.js';
 
 /** What the volume routes need from the engine (the VolumeService). */
 export interface VolumeBackend {

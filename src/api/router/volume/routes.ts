@@ -5,13 +5,19 @@ import type { Route, RouteContext } from '../../router.js';
 import type { VolumeBackend } from './backend.js';
 
 function isStringMap(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((v) => typeof v === 'string')
+  );
 }
 
 /** Checks the create body's shape; Docker answers a mistyped field with 400. */
 export function parseCreateRequest(body: unknown): VolumeCreateRequest {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid JSON: expected an object');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw invalidParameter('invalid JSON: expected an object');
   const request = body as Record<string, unknown>;
   for (const key of ['Name', 'Driver'] as const) {
     if (request[key] !== undefined && request[key] !== null && typeof request[key] !== 'string') {
@@ -37,12 +43,17 @@ export function volumeRoutes(backend: VolumeBackend): Route[] {
     sendJSON(res, 201, await backend.create(request));
   };
   return [
-    { method: 'GET', path: '/volumes', handler: async ({ res, query }) => sendJSON(res, 200, backend.list(filtersParam(query))) },
+    {
+      method: 'GET',
+      path: '/volumes',
+      handler: async ({ res, query }) => sendJSON(res, 200, backend.list(filtersParam(query))),
+    },
     { method: 'POST', path: '/volumes/create', handler: create },
     {
       method: 'POST',
       path: '/volumes/prune',
-      handler: async ({ res, query, version }) => sendJSON(res, 200, await backend.prune(filtersParam(query), { apiVersion: version })),
+      handler: async ({ res, query, version }) =>
+        sendJSON(res, 200, await backend.prune(filtersParam(query), { apiVersion: version })),
     },
     {
       method: 'GET',

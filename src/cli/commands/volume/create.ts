@@ -22,7 +22,9 @@ export function volumeCreateCommand(ctx: CliContext): Command {
     .addOption(new Option('--name <string>', 'Specify volume name').hideHelp())
     .action(async (positional: string | undefined, options: CreateOptions) => {
       if (positional !== undefined && options.name) {
-        throw new CliError('conflicting options: cannot specify a volume-name through both --name and as a positional arg');
+        throw new CliError(
+          'conflicting options: cannot specify a volume-name through both --name and as a positional arg',
+        );
       }
       for (const label of options.label) {
         if (label.split('=')[0].trim() === '') throw new CliError(`invalid label '${label}': empty name`);

@@ -79,7 +79,13 @@ export function renderVolumes(volumes: Volume[], format: string | undefined, qui
     return renderList(
       sorted.map((v) => new VolumeContext(v)),
       custom ? format : undefined,
-      { defaultTable: DEFAULT_VOLUME_TABLE, quiet: quiet && !custom, quietFormat: '{{.Name}}', headers: VOLUME_HEADERS, typeName: '*formatter.volumeContext' },
+      {
+        defaultTable: DEFAULT_VOLUME_TABLE,
+        quiet: quiet && !custom,
+        quietFormat: '{{.Name}}',
+        headers: VOLUME_HEADERS,
+        typeName: '*formatter.volumeContext',
+      },
     );
   } catch (err) {
     if (err instanceof TemplateError) throw new CliError(err.message);
@@ -95,7 +101,12 @@ export function volumeListCommand(ctx: CliContext): Command {
     .option('-q, --quiet', 'Only display volume names')
     .option('--format <string>', 'Format output using a custom template')
     .option('-f, --filter <filter>', "Provide filter values (e.g. 'dangling=true')", collect, [])
-    .addOption(new Option('--cluster', 'Display only cluster volumes, and use cluster volume list formatting').hideHelp())
+    .addOption(
+      new Option(
+        '--cluster',
+        'Display only cluster volumes, and use cluster volume list formatting',
+      ).hideHelp(),
+    )
     .action(async (options: ListOptions) => {
       const response = await ctx.client().json<VolumeListResponse>('GET', '/volumes', {
         query: { filters: filtersJSON(options.filter) },

@@ -7,7 +7,8 @@ import { collect, filtersJSON, readAnswer } from './shared.js';
 
 const ANONYMOUS_WARNING =
   'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
-const ALL_WARNING = 'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
+const ALL_WARNING =
+  'WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?';
 
 interface PruneOptions {
   all?: boolean;
