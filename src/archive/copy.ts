@@ -5,7 +5,6 @@
  * links are kept. Used for Docker's volume copy-up.
  */
 import type { BigIntStats } from 'node:fs';
-import { promises as fs } from 'node:fs';
 import { log } from '../common/log.js';
 import {
   chmodAt,
@@ -14,14 +13,20 @@ import {
   fchown,
   fstatFd,
   futimes,
+  lchownAt,
+  linkAt,
   lstatAt,
+  lutimesAt,
+  mkdirAt,
   O_CREATE_FILE,
   O_READ_FILE,
   openAt,
   openDirAt,
   openTrustedDir,
-  procPath,
+  readdirFd,
   readFd,
+  readlinkAt,
+  symlinkAt,
   writeAllFd,
 } from './fdops.js';
 import { openDirInRoot } from './resolve.js';
@@ -42,11 +47,9 @@ export interface CopyResult {
 }
 
 async function applyMetadata(dirFd: number, name: string, st: BigIntStats, isDir: boolean): Promise<void> {
-  const target = procPath(dirFd, name);
-  await fs.lchown(target, Number(st.uid), Number(st.gid));
+  await lchownAt(dirFd, name, Number(st.uid), Number(st.gid));
   if (!st.isSymbolicLink()) await chmodAt(dirFd, name, Number(st.mode), isDir);
-  const mtime = new Date(Number(st.mtimeMs));
-  await fs.lutimes(target, new Date(Number(st.atimeMs)), mtime);
+  await lutimesAt(dirFd, name, new Date(Number(st.atimeMs)), new Date(Number(st.mtimeMs)));
 }
 
 async function copyFile(
@@ -86,11 +89,11 @@ async function copyChildren(
   destDir: number,
   relDir: string,
 ): Promise<void> {
-  for (const name of (await fs.readdir(procPath(srcDir))).sort()) {
+  for (const name of (await readdirFd(srcDir)).sort()) {
     const st = await lstatAt(srcDir, name);
     const rel = relDir === '' ? name : `${relDir}/${name}`;
     if (st.isDirectory()) {
-      await fs.mkdir(procPath(destDir, name), 0o700);
+      await mkdirAt(destDir, name, 0o700);
       const childSrc = await openDirAt(srcDir, name);
       const childDest = await openDirAt(destDir, name).catch(async (err: unknown) => {
         await closeFd(childSrc);
@@ -109,7 +112,7 @@ async function copyChildren(
       const key = `${st.dev}:${st.ino}`;
       const first = state.links.get(key);
       if (first !== undefined) {
-        await fs.link(procPath(state.destRootFd, first), procPath(destDir, name));
+        await linkAt(state.destRootFd, first, destDir, name);
         continue;
       }
       state.links.set(key, rel);
@@ -117,7 +120,7 @@ async function copyChildren(
     if (st.isFile()) {
       await copyFile(state, srcDir, destDir, name, st);
     } else if (st.isSymbolicLink()) {
-      await fs.symlink(await fs.readlink(procPath(srcDir, name)), procPath(destDir, name));
+      await symlinkAt(await readlinkAt(srcDir, name), destDir, name);
       await applyMetadata(destDir, name, st, false);
     } else {
       // Device nodes, FIFOs and sockets cannot be made without mknod.
@@ -149,7 +152,7 @@ export async function copyDirectoryInto(
   }
   const destRootFd = await openTrustedDir(destDir);
   try {
-    if ((await fs.readdir(procPath(destRootFd))).length > 0) return { copied: false, bytes: 0 };
+    if ((await readdirFd(destRootFd)).length > 0) return { copied: false, bytes: 0 };
     const state: CopyState = { destRootFd, links: new Map(), bytes: 0 };
     await copyChildren(state, source.fd, destRootFd, '');
     const st = await fstatFd(source.fd);

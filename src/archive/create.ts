@@ -17,13 +17,15 @@ import { pathError } from './errors.js';
 import {
   closeFd,
   fstatFd,
+  lstatAt,
   lstatAtIfExists,
   O_READ_FILE,
   openAt,
   openDirAt,
   openTrustedDir,
-  procPath,
+  readdirFd,
   readFd,
+  readlinkAt,
 } from './fdops.js';
 import { cleanPath, openInRoot, type ContainerMount } from './resolve.js';
 import { baseName, linkTargetOf, pathStatFrom, type PathStat } from './stat.js';
@@ -102,7 +104,7 @@ async function* archiveNode(
   }
   const header = headerFor(st, entryName, type);
   if (type === 'symlink') {
-    header.linkname = await fs.readlink(procPath(dirFd, name));
+    header.linkname = await readlinkAt(dirFd, name);
     yield encodeTarHeader(header);
     return;
   }
@@ -170,7 +172,7 @@ async function* archiveDirectory(
       });
     }
     yield encodeTarHeader(headerFor(st, entryName === '' ? '/' : entryName, 'directory'));
-    const children = new Set(await fs.readdir(procPath(fd)));
+    const children = new Set(await readdirFd(fd));
     for (const destination of ctx.mounts.keys()) {
       if (path.posix.dirname(destination) === containerPath) children.add(path.posix.basename(destination));
     }
@@ -202,7 +204,7 @@ async function* archiveMount(
   const fd = await openTrustedDir(directory ? mount.source : path.dirname(mount.source));
   try {
     const name = directory ? '' : path.basename(mount.source);
-    const nodeStat = directory ? await fstatFd(fd) : await fs.lstat(procPath(fd, name), { bigint: true });
+    const nodeStat = await lstatAt(fd, name);
     yield* archiveNode(ctx, fd, name, nodeStat, entryName, containerPath);
   } finally {
     await closeFd(fd);

@@ -13,7 +13,6 @@
  * directory (Docker's behaviour). Refused beyond Docker: device nodes (never
  * created from an upload) and FIFOs (Node cannot mknod).
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
@@ -26,11 +25,15 @@ import {
   fchmod,
   fchown,
   futimes,
+  lchownAt,
+  linkAt,
   lstatAtIfExists,
+  lutimesAt,
+  mkdirAt,
   O_CREATE_FILE,
   openAt,
-  procPath,
   removeTreeAt,
+  symlinkAt,
   writeAllFd,
 } from './fdops.js';
 import { cleanPath, openDirInRoot, openInRoot, type ContainerMount } from './resolve.js';
@@ -128,11 +131,10 @@ class Extractor {
       pax.mtime !== undefined && Number.isFinite(Number(pax.mtime))
         ? new Date(Number(pax.mtime) * 1000)
         : header.mtime;
-    const target = procPath(parent.fd, name);
     switch (header.type) {
       case 'directory':
-        if (!existing?.isDirectory()) await fs.mkdir(target, 0o700);
-        await fs.lchown(target, uid, gid);
+        if (!existing?.isDirectory()) await mkdirAt(parent.fd, name, 0o700);
+        await lchownAt(parent.fd, name, uid, gid);
         await chmodAt(parent.fd, name, mode, true);
         this.dirTimes.push({ containerPath: entryPath, mtime });
         return;
@@ -150,9 +152,9 @@ class Extractor {
         ) {
           throw breakout(`invalid symlink "${entryPath}" -> "${linkname}"`);
         }
-        await fs.symlink(linkname, target);
-        await fs.lchown(target, uid, gid);
-        await fs.lutimes(target, mtime, mtime);
+        await symlinkAt(linkname, parent.fd, name);
+        await lchownAt(parent.fd, name, uid, gid);
+        await lutimesAt(parent.fd, name, mtime, mtime);
         return;
       }
       case 'link':
@@ -200,9 +202,9 @@ class Extractor {
     try {
       const st = await linked.lstat();
       if (st.isDirectory()) throw breakout(`invalid hardlink "${targetPath}" -> "${linkname}": a directory`);
-      await fs.link(linked.procPath(), procPath(dirFd, name));
+      await linkAt(linked.dirFd, linked.name, dirFd, name);
       if (!st.isSymbolicLink()) {
-        await fs.lchown(procPath(dirFd, name), uid, gid);
+        await lchownAt(dirFd, name, uid, gid);
         if (st.isFile()) await chmodAt(dirFd, name, mode, false);
       }
     } catch (err) {
@@ -248,7 +250,8 @@ class Extractor {
       );
       if (!dir) continue;
       try {
-        if (dir.exists && (await dir.lstat()).isDirectory()) await fs.lutimes(dir.procPath(), mtime, mtime);
+        if (dir.exists && (await dir.lstat()).isDirectory())
+          await lutimesAt(dir.dirFd, dir.name, mtime, mtime);
       } finally {
         await dir.close();
       }

@@ -20,10 +20,19 @@
  * a location; a string can be re-resolved later by someone else, so anything
  * that reads or writes container-controlled trees should use `openInRoot`.
  */
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 import { errnoError, pathError, rootfsReadOnly, volumeReadOnly } from './errors.js';
-import { closeFd, fdHostPath, lstatAt, openDirAt, openTrustedDir, procPath } from './fdops.js';
+import {
+  closeFd,
+  fdHostPath,
+  lstatAt,
+  mkdirAt,
+  openDirAt,
+  openTrustedDir,
+  procPath,
+  readlinkAt,
+} from './fdops.js';
 
 /** One mount of a container: what the container sees at `destination` is the host's `source`. */
 export interface ContainerMount {
@@ -202,7 +211,7 @@ export async function openDirInRoot(
       if (!options.createMissingDirs)
         throw pathError(errnoError('ENOENT', 'missing'), resolved.containerPath);
       if (resolved.readOnly(options.readOnlyRoot)) throw resolved.mount ? volumeReadOnly() : rootfsReadOnly();
-      await fs.mkdir(resolved.procPath(), 0o755).catch((e: NodeJS.ErrnoException) => {
+      await mkdirAt(resolved.dirFd, resolved.name, 0o755).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw pathError(e, resolved.containerPath);
       });
     }
@@ -228,7 +237,7 @@ class Walker {
   }
 
   async walk(containerPath: string): Promise<RootedPath> {
-    this.rootReal = await fs.realpath(this.root);
+    this.rootReal = fs.realpathSync(this.root);
     this.stack.push({ fd: await openTrustedDir(this.rootReal), containerPath: '/' });
     const followFinal = Boolean(this.options.followFinalSymlink) || hasTrailingDirMarker(containerPath);
     const mustBeDir = hasTrailingDirMarker(containerPath);
@@ -264,7 +273,7 @@ class Walker {
           throw errnoError('ENOENT', `${childPath}: no such file or directory`);
         if (top.mount ? top.mount.readOnly : this.options.readOnlyRoot)
           throw top.mount ? volumeReadOnly() : rootfsReadOnly();
-        await fs.mkdir(procPath(top.fd, component), 0o755).catch((e: NodeJS.ErrnoException) => {
+        await mkdirAt(top.fd, component, 0o755).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== 'EEXIST') throw e;
         });
         queue.unshift(component);
@@ -273,7 +282,7 @@ class Walker {
 
       if (st.isSymbolicLink() && (!last || followFinal)) {
         if (++linksFollowed > MAX_SYMLINKS) throw errnoError('ELOOP', 'too many levels of symbolic links');
-        const target = await fs.readlink(procPath(top.fd, component));
+        const target = await readlinkAt(top.fd, component);
         if (target.startsWith('/')) await this.unwindToRoot();
         queue = [...pathComponents(target), ...queue];
         continue;
@@ -295,7 +304,7 @@ class Walker {
     childPath: string,
     last: boolean,
   ): Promise<RootedPath | undefined> {
-    const st = await fs.stat(mount.source);
+    const st = fs.statSync(mount.source);
     if (st.isDirectory()) {
       this.stack.push({ fd: await openTrustedDir(mount.source), containerPath: childPath, mount });
       return undefined;
@@ -338,6 +347,6 @@ class Walker {
 
 /** The real path of a mount source's directory (the source itself, or its parent for a file mount). */
 async function realDirOf(source: string): Promise<string> {
-  const st = await fs.stat(source);
-  return fs.realpath(st.isDirectory() ? source : path.dirname(source));
+  const st = fs.statSync(source);
+  return fs.realpathSync(st.isDirectory() ? source : path.dirname(source));
 }

@@ -1,5 +1,4 @@
-import { promises as fs } from 'node:fs';
-import { closeFd, fstatFd, lstatAtIfExists, openDirAt, openTrustedDir, procPath } from './fdops.js';
+import { closeFd, fstatFd, lstatAtIfExists, openDirAt, openTrustedDir, readdirFd } from './fdops.js';
 
 /**
  * Disk usage of a tree as Docker's directory.Size counts it: the sizes of
@@ -20,7 +19,7 @@ export async function treeSize(hostDir: string): Promise<number> {
 
 async function dirSize(dirFd: number, dev: bigint, seen: Set<string>): Promise<number> {
   let total = 0;
-  for (const name of await fs.readdir(procPath(dirFd))) {
+  for (const name of await readdirFd(dirFd)) {
     const st = await lstatAtIfExists(dirFd, name);
     if (!st) continue;
     if (st.isDirectory()) {
