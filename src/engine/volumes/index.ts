@@ -1,3 +1,4 @@
+export { copyUp } from './copyup.js';
 export { ANONYMOUS_LABEL, LOCAL_DRIVER, type VolumeRecord } from './local.js';
 export type { VolumeFilters } from './filters.js';
 export {

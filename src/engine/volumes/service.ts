@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { copyDirectoryInto, formatRFC3339, treeSize } from '../../archive/index.js';
+import { formatRFC3339, treeSize } from '../../archive/index.js';
 import { closeFd, openTrustedDir, removeTreeAt } from '../../archive/fdops.js';
 import { conflict, invalidParameter, notFound, systemError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
@@ -16,6 +16,7 @@ import type {
   VolumeListResponse,
   VolumePruneResponse,
 } from '../../types/volume.js';
+import { copyUp } from './copyup.js';
 import {
   boolFilter,
   LIST_FILTERS,
@@ -428,7 +429,7 @@ export class VolumeService {
       const mountedHere = needsMount(record) && !this.mountRefs.get(name)?.size;
       if (mountedHere) await this.driver.mount(record);
       try {
-        const result = await copyDirectoryInto(rootfs, containerPath, this.driver.dataPath(name));
+        const result = await copyUp(rootfs, containerPath, this.driver.dataPath(name));
         if (result.copied) this.sizes.add(name, result.bytes);
         return result.copied;
       } finally {
