@@ -33,7 +33,8 @@ function engineCall(host: string, method: string, urlPath: string): Promise<void
       let tail = '';
       res.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4096)));
       res.on('end', () => {
-        if ((res.statusCode ?? 0) >= 400 || tail.includes('"errorDetail"')) reject(new Error(`${urlPath}: ${tail}`));
+        if ((res.statusCode ?? 0) >= 400 || tail.includes('"errorDetail"'))
+          reject(new Error(`${urlPath}: ${tail}`));
         else resolve();
       });
     });
@@ -87,10 +88,19 @@ async function skopeoTimes(ref: string): Promise<{ pull: number[]; push: number[
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-skopeo-'));
     const target = await startRegistry();
     try {
-      pull.push(await timed(() => run('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${dir}/image`])));
+      pull.push(
+        await timed(() =>
+          run('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `dir:${dir}/image`]),
+        ),
+      );
       push.push(
         await timed(() =>
-          run('skopeo', ['copy', '--dest-tls-verify=false', `dir:${dir}/image`, `docker://${target.host}/bench/pushed:v1`]),
+          run('skopeo', [
+            'copy',
+            '--dest-tls-verify=false',
+            `dir:${dir}/image`,
+            `docker://${target.host}/bench/pushed:v1`,
+          ]),
         ),
       );
     } finally {
@@ -103,7 +113,10 @@ async function skopeoTimes(ref: string): Promise<{ pull: number[]; push: number[
 
 export async function bench(): Promise<void> {
   const layers = [await busyboxLayer()];
-  for (const mb of LAYER_MB) layers.push(await buildTar([{ name: `data/${mb}-${layers.length}.bin`, content: randomBytes(mb * 1024 * 1024) }]));
+  for (const mb of LAYER_MB)
+    layers.push(
+      await buildTar([{ name: `data/${mb}-${layers.length}.bin`, content: randomBytes(mb * 1024 * 1024) }]),
+    );
   const image = buildImage({ layers });
   const total = image.layers.reduce((sum, l) => sum + l.size, 0);
   const registry = await startRegistry();
@@ -121,8 +134,18 @@ export async function bench(): Promise<void> {
     const skopeo = await skopeoTimes(`${ref}:v1`);
     process.stdout.write(report('skopeo copy registry → dir (no unpack)', skopeo.pull) + '\n');
     process.stdout.write(report('skopeo copy dir → registry', skopeo.push) + '\n');
-    process.stdout.write(ratio('pull vs skopeo', median(berthPull), median(skopeo.pull)).replace('berth/docker', 'berth/skopeo') + '\n');
-    process.stdout.write(ratio('push vs skopeo', median(berthPush), median(skopeo.push)).replace('berth/docker', 'berth/skopeo') + '\n');
+    process.stdout.write(
+      ratio('pull vs skopeo', median(berthPull), median(skopeo.pull)).replace(
+        'berth/docker',
+        'berth/skopeo',
+      ) + '\n',
+    );
+    process.stdout.write(
+      ratio('push vs skopeo', median(berthPush), median(skopeo.push)).replace(
+        'berth/docker',
+        'berth/skopeo',
+      ) + '\n',
+    );
     const docker = await startDocker();
     if (!docker) {
       process.stdout.write('dockerd not available: no side-by-side Docker numbers\n');

@@ -41,7 +41,7 @@ after(async () => {
 });
 
 describe('docker CLI', () => {
-  test('pull prints docker\'s lines and the reference', async () => {
+  test("pull prints docker's lines and the reference", async () => {
     const out = ok(await docker(daemon, ['pull', `${registry.host}/busybox`]));
     const layer = fixtures.busybox.layers[0].digest.slice(7, 19);
     assert.equal(
@@ -70,7 +70,13 @@ describe('docker CLI', () => {
       ['images', '--digests'],
       ['images', '-q'],
       ['images', '--no-trunc', 'local/*'],
-      ['images', '--filter', 'label=org.berth.test=busybox', '--format', '{{.Repository}}:{{.Tag}} {{.Size}}'],
+      [
+        'images',
+        '--filter',
+        'label=org.berth.test=busybox',
+        '--format',
+        '{{.Repository}}:{{.Tag}} {{.Size}}',
+      ],
       ['history', `${registry.host}/multi:v1`],
       ['history', '--no-trunc', '-H=false', 'local/box:1'],
       ['image', 'inspect', '--format', '{{.Id}} {{.RepoTags}} {{.Os}}/{{.Architecture}}', 'local/box:1'],
@@ -94,7 +100,10 @@ describe('docker CLI', () => {
     const out = ok(await docker(daemon, ['push', `${registry.host}/cli/pushed:v1`]));
     const lines = out.trim().split('\n');
     assert.equal(lines[0], `The push refers to repository [${registry.host}/cli/pushed]`);
-    assert.equal(lines.at(-1), `v1: digest: ${fixtures.multi.manifestDigest} size: ${fixtures.multi.manifestBytes.length}`);
+    assert.equal(
+      lines.at(-1),
+      `v1: digest: ${fixtures.multi.manifestDigest} size: ${fixtures.multi.manifestBytes.length}`,
+    );
     const removed = ok(await docker(daemon, ['rmi', `${registry.host}/cli/pushed:v1`]));
     assert.equal(
       removed,
@@ -119,15 +128,32 @@ describe('docker CLI', () => {
 
   test('import with changes, by docker and by berth', async () => {
     const rootfs = await buildTar([{ name: 'marker', content: 'imported\n' }]);
-    const id = ok(await docker(daemon, ['import', '-c', 'CMD ["/marker"]', '-m', 'docker import', '-', 'imp/docker:1'], { input: rootfs }));
+    const id = ok(
+      await docker(daemon, ['import', '-c', 'CMD ["/marker"]', '-m', 'docker import', '-', 'imp/docker:1'], {
+        input: rootfs,
+      }),
+    );
     assert.match(id, /^sha256:[0-9a-f]{64}\n$/);
-    const berthId = ok(await berth(daemon, ['import', '-c', 'ENV X=1', '-', 'imp/berth:1'], { input: rootfs }));
+    const berthId = ok(
+      await berth(daemon, ['import', '-c', 'ENV X=1', '-', 'imp/berth:1'], { input: rootfs }),
+    );
     assert.match(berthId, /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(
-      ok(await docker(daemon, ['image', 'inspect', '--format', '{{json .Config.Cmd}} {{.Comment}}', 'imp/docker:1'])),
+      ok(
+        await docker(daemon, [
+          'image',
+          'inspect',
+          '--format',
+          '{{json .Config.Cmd}} {{.Comment}}',
+          'imp/docker:1',
+        ]),
+      ),
       '["/marker"] docker import\n',
     );
-    assert.equal(ok(await docker(daemon, ['image', 'inspect', '--format', '{{json .Config.Env}}', 'imp/berth:1'])), '["X=1"]\n');
+    assert.equal(
+      ok(await docker(daemon, ['image', 'inspect', '--format', '{{json .Config.Env}}', 'imp/berth:1'])),
+      '["X=1"]\n',
+    );
   });
 });
 
@@ -135,7 +161,9 @@ describe('login', () => {
   let secured: RunningRegistry;
   before(async () => {
     secured = await startRegistry({ htpasswd: { user: 'carol', password: 'pa55' } });
-    await pushImage(secured.url, 'private', 'v1', fixtures.busybox, { credentials: { username: 'carol', password: 'pa55' } });
+    await pushImage(secured.url, 'private', 'v1', fixtures.busybox, {
+      credentials: { username: 'carol', password: 'pa55' },
+    });
   });
   after(async () => secured?.stop());
 
@@ -146,16 +174,25 @@ describe('login', () => {
     test(`${cli} login stores credentials as docker does, pull uses them, logout removes them`, async () => {
       const configDir = path.join(daemon.dir, `${cli}-config`);
       const env = { DOCKER_CONFIG: configDir };
-      const wrong = await run(daemon, ['login', '-u', 'carol', '--password-stdin', secured.host], { input: 'bad\n', env });
+      const wrong = await run(daemon, ['login', '-u', 'carol', '--password-stdin', secured.host], {
+        input: 'bad\n',
+        env,
+      });
       assert.equal(wrong.code, 1);
       assert.match(wrong.stderr, /401 Unauthorized/);
-      const good = await run(daemon, ['login', '-u', 'carol', '--password-stdin', secured.host], { input: 'pa55\n', env });
+      const good = await run(daemon, ['login', '-u', 'carol', '--password-stdin', secured.host], {
+        input: 'pa55\n',
+        env,
+      });
       assert.equal(good.stdout, 'Login Succeeded\n', good.stderr);
       const config = JSON.parse(readFileSync(path.join(configDir, 'config.json'), 'utf8'));
       assert.equal(config.auths[secured.host].auth, Buffer.from('carol:pa55').toString('base64'));
       const pulled = await run(daemon, ['pull', `${secured.host}/private:v1`], { env });
       assert.equal(pulled.code, 0, pulled.stderr);
-      assert.equal(ok(await run(daemon, ['logout', secured.host], { env })), `Removing login credentials for ${secured.host}\n`);
+      assert.equal(
+        ok(await run(daemon, ['logout', secured.host], { env })),
+        `Removing login credentials for ${secured.host}\n`,
+      );
       const after = JSON.parse(readFileSync(path.join(configDir, 'config.json'), 'utf8'));
       assert.equal(after.auths[secured.host], undefined);
       ok(await docker(daemon, ['rmi', `${secured.host}/private:v1`]));

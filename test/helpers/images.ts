@@ -9,7 +9,14 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { ContainerdClient } from '../../src/containerd/client.js';
-import { buildImage, buildIndex, buildTar, busyboxLayer, type BuiltImage, type BuiltIndex } from './oci-image.js';
+import {
+  buildImage,
+  buildIndex,
+  buildTar,
+  busyboxLayer,
+  type BuiltImage,
+  type BuiltIndex,
+} from './oci-image.js';
 import type { TestDaemon } from './daemon.js';
 
 export interface ApiResponse {
@@ -56,7 +63,11 @@ export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
 }
 
 /** X-Registry-Auth for a username and password. */
-export function registryAuth(username: string, password: string, serveraddress?: string): Record<string, string> {
+export function registryAuth(
+  username: string,
+  password: string,
+  serveraddress?: string,
+): Record<string, string> {
   const auth = Buffer.from(JSON.stringify({ username, password, serveraddress })).toString('base64url');
   return { 'X-Registry-Auth': auth };
 }
@@ -156,5 +167,8 @@ export class SlowProxy {
 
 /** A client of the daemon's supervised containerd, in berth's namespace unless told otherwise. */
 export function containerdOf(daemon: TestDaemon, namespace = 'berth'): Promise<ContainerdClient> {
-  return ContainerdClient.connect({ address: path.join(daemon.execRoot, 'containerd', 'containerd.sock'), namespace });
+  return ContainerdClient.connect({
+    address: path.join(daemon.execRoot, 'containerd', 'containerd.sock'),
+    namespace,
+  });
 }

@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import type { ContainerdClient } from '../../src/containerd/client.js';
 import { isEngineError } from '../../src/common/errors.js';
 import { ProgressWriter } from '../../src/engine/images/progress.js';
@@ -28,7 +29,12 @@ function newService(): ImageService {
   return new ImageService({
     containerd: () => containerd,
     events: { publish: (_type, action, id, attributes = {}) => events.push({ action, id, attributes }) },
-    settings: () => ({ insecureRegistries: [], mirrors: [], maxConcurrentDownloads: 3, maxConcurrentUploads: 5 }),
+    settings: () => ({
+      insecureRegistries: [],
+      mirrors: [],
+      maxConcurrentDownloads: 3,
+      maxConcurrentUploads: 5,
+    }),
     isImageInUse: (imageId) => users.get(imageId),
   });
 }
@@ -78,7 +84,9 @@ describe('ImageService', () => {
     assert.equal(byId.id, byName.id);
     assert.equal(byId.ref, undefined);
     assert.equal((await service.resolveImage(fixtures.busybox.configDigest.slice(7, 19))).id, byName.id);
-    const byDigest = await service.resolveImage(`${registry.host}/busybox@${fixtures.busybox.manifestDigest}`);
+    const byDigest = await service.resolveImage(
+      `${registry.host}/busybox@${fixtures.busybox.manifestDigest}`,
+    );
     assert.equal(byDigest.id, byName.id);
     await assert.rejects(service.resolveImage('busybox'), (err: unknown) => {
       assert.ok(isEngineError(err, 'NotFound'));
@@ -93,7 +101,9 @@ describe('ImageService', () => {
     await service.tag(name, 'extra', 'one');
     users.set(id, { containerId: 'c'.repeat(64), running: false });
     // Another tag remains: untagging is fine even while a container uses the image.
-    assert.deepEqual(await service.remove('extra:one', { force: false, prune: true }), [{ Untagged: 'extra:one' }]);
+    assert.deepEqual(await service.remove('extra:one', { force: false, prune: true }), [
+      { Untagged: 'extra:one' },
+    ]);
     await assert.rejects(service.remove(name, { force: false, prune: true }), (err) => {
       assert.equal(
         conflictMessage(err),
@@ -110,22 +120,34 @@ describe('ImageService', () => {
     });
     users.set(id, { containerId: 'r'.repeat(64), running: true });
     await assert.rejects(service.remove(id, { force: true, prune: true }), (err) => {
-      assert.match(conflictMessage(err), /\(cannot be forced\) - image is being used by running container rrrrrrrrrrrr$/);
+      assert.match(
+        conflictMessage(err),
+        /\(cannot be forced\) - image is being used by running container rrrrrrrrrrrr$/,
+      );
       return true;
     });
     await service.tag(name, 'second', 'repo');
     users.delete(id);
     await assert.rejects(service.remove(id, { force: false, prune: true }), (err) => {
-      assert.match(conflictMessage(err), /\(must be forced\) - image is referenced in multiple repositories$/);
+      assert.match(
+        conflictMessage(err),
+        /\(must be forced\) - image is referenced in multiple repositories$/,
+      );
       return true;
     });
     // Forced, with a running container: the references go, the image stays (dangling).
     users.set(id, { containerId: 'r'.repeat(64), running: true });
     await service.remove('second:repo', { force: false, prune: true });
     const untagged = await service.remove(name, { force: true, prune: true });
-    assert.deepEqual(untagged, [{ Untagged: name }, { Untagged: `${registry.host}/busybox@${fixtures.busybox.manifestDigest}` }]);
+    assert.deepEqual(untagged, [
+      { Untagged: name },
+      { Untagged: `${registry.host}/busybox@${fixtures.busybox.manifestDigest}` },
+    ]);
     const dangling = await service.list({ all: false, filters: new Map([['dangling', ['true']]]) });
-    assert.deepEqual(dangling.map((i) => [i.Id, i.RepoTags]), [[id, []]]);
+    assert.deepEqual(
+      dangling.map((i) => [i.Id, i.RepoTags]),
+      [[id, []]],
+    );
     assert.equal((await service.resolveImage(id)).id, id);
     // Forced with a stopped container, or unused: removing by ID deletes the image and its layer.
     users.set(id, { containerId: 'c'.repeat(64), running: false });
@@ -151,12 +173,35 @@ describe('ImageService', () => {
     await service.tag(`${registry.host}/multi:v1`, 'moving', 'tag');
     assert.equal((await service.resolveImage('moving:tag')).id, fixtures.multi.configDigest);
     const dangling = await service.list({ all: false, filters: new Map([['dangling', ['true']]]) });
-    assert.deepEqual(dangling.map((i) => [i.Id, i.RepoTags, i.RepoDigests]), [[fixtures.busybox.configDigest, [], []]]);
+    assert.deepEqual(
+      dangling.map((i) => [i.Id, i.RepoTags, i.RepoDigests]),
+      [[fixtures.busybox.configDigest, [], []]],
+    );
     const pruned = await service.prune(new Map());
     // The base layer is shared with multi: only the image goes.
     assert.deepEqual(pruned.ImagesDeleted, [{ Deleted: fixtures.busybox.configDigest }]);
     assert.equal(pruned.SpaceReclaimed, 0);
     assert.ok(await containerd.snapshots.tryStat(fixtures.busybox.layers[0].diffId));
+  });
+
+  test('start() removes what an interrupted pull left: its lease and unfinished writes', async () => {
+    const lease = await containerd.leases.create({ labels: { 'io.berth.lease': 'pull' } });
+    const broken = new Readable({ read() {} });
+    broken.on('error', () => undefined);
+    broken.push(Buffer.alloc(4096, 1));
+    setImmediate(() => broken.destroy(new Error('registry went away')));
+    await assert.rejects(
+      containerd.withLease(lease.id).content.write('berth-pull-sha256:interrupted', broken, { total: 8192 }),
+    );
+    assert.equal((await containerd.content.listStatuses()).length, 1);
+    const fresh = newService();
+    try {
+      await fresh.start();
+      assert.deepEqual(await containerd.leases.list(), []);
+      assert.deepEqual(await containerd.content.listStatuses(), []);
+    } finally {
+      fresh.close();
+    }
   });
 
   test('a new service rebuilds the same index from containerd', async () => {

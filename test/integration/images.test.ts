@@ -47,12 +47,21 @@ let registry: RunningRegistry;
 let daemon: TestDaemon;
 let containerd: ContainerdClient;
 
-async function pull(query: string, headers: Record<string, string> = {}): Promise<{ status: number; messages: Message[]; text: string }> {
+async function pull(
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; messages: Message[]; text: string }> {
   const res = await api(daemon, 'POST', `/images/create?${query}`, { headers });
-  return { status: res.status, messages: res.status === 200 ? jsonLines<Message>(res.text) : [], text: res.text };
+  return {
+    status: res.status,
+    messages: res.status === 200 ? jsonLines<Message>(res.text) : [],
+    text: res.text,
+  };
 }
 
-async function inspect(name: string): Promise<Record<string, unknown> & { Id: string; RepoTags: string[]; RepoDigests: string[] }> {
+async function inspect(
+  name: string,
+): Promise<Record<string, unknown> & { Id: string; RepoTags: string[]; RepoDigests: string[] }> {
   const res = await api(daemon, 'GET', `/images/${name}/json`);
   assert.equal(res.status, 200, res.text);
   return JSON.parse(res.text);
@@ -98,16 +107,17 @@ describe('pull', () => {
     assert.deepEqual(messages[0], { status: `Pulling from ${registry.host}/busybox`, id: 'latest' });
     const layer = short(fixtures.busybox.layers[0].digest);
     const layerStatuses = statuses(messages, layer);
-    assert.deepEqual(layerStatuses.filter((s) => s !== 'Downloading' && s !== 'Extracting'), [
-      'Pulling fs layer',
-      'Verifying Checksum',
-      'Download complete',
-      'Pull complete',
-    ]);
+    assert.deepEqual(
+      layerStatuses.filter((s) => s !== 'Downloading' && s !== 'Extracting'),
+      ['Pulling fs layer', 'Verifying Checksum', 'Download complete', 'Pull complete'],
+    );
     const downloads = messages.filter((m) => m.id === layer && m.status === 'Downloading');
     assert.ok(downloads.length > 0);
     const last = downloads[downloads.length - 1];
-    assert.deepEqual(last.progressDetail, { current: fixtures.busybox.layers[0].size, total: fixtures.busybox.layers[0].size });
+    assert.deepEqual(last.progressDetail, {
+      current: fixtures.busybox.layers[0].size,
+      total: fixtures.busybox.layers[0].size,
+    });
     assert.match(last.progress ?? '', /^\[=+>\]/);
     assert.ok(layerStatuses.includes('Extracting'));
     assert.deepEqual(messages.slice(-2), [
@@ -131,7 +141,11 @@ describe('pull', () => {
     const again = await pull(`fromImage=${registry.host}/multi&tag=v1`);
     assert.deepEqual(
       again.messages.map((m) => m.status),
-      [`Pulling from ${registry.host}/multi`, `Digest: ${fixtures.multi.manifestDigest}`, `Status: Image is up to date for ${registry.host}/multi:v1`],
+      [
+        `Pulling from ${registry.host}/multi`,
+        `Digest: ${fixtures.multi.manifestDigest}`,
+        `Status: Image is up to date for ${registry.host}/multi:v1`,
+      ],
     );
   });
 
@@ -149,7 +163,10 @@ describe('pull', () => {
     await pushImage(registry.url, 'alltags', 'two', fixtures.multi);
     const { messages } = await pull(`fromImage=${registry.host}/alltags`);
     const pulling = messages.filter((m) => m.status?.startsWith('Pulling from'));
-    assert.deepEqual(pulling.map((m) => m.id), ['one', 'two']);
+    assert.deepEqual(
+      pulling.map((m) => m.id),
+      ['one', 'two'],
+    );
     assert.equal(messages.at(-1)?.status, `Status: Downloaded newer image for ${registry.host}/alltags`);
     assert.deepEqual((await inspect(`${registry.host}/alltags:one`)).Id, fixtures.busybox.configDigest);
     assert.deepEqual((await inspect(`${registry.host}/alltags:two`)).Id, fixtures.multi.configDigest);
@@ -162,7 +179,10 @@ describe('pull', () => {
     assert.equal(image.Id, amd64.configDigest);
     assert.deepEqual(image.RepoDigests, [`${registry.host}/platforms@${fixtures.index.indexDigest}`]);
     const armPull = await pull(`fromImage=${registry.host}/platforms&tag=latest&platform=linux/arm64`);
-    assert.equal(armPull.messages.at(-1)?.status, `Status: Downloaded newer image for ${registry.host}/platforms:latest`);
+    assert.equal(
+      armPull.messages.at(-1)?.status,
+      `Status: Downloaded newer image for ${registry.host}/platforms:latest`,
+    );
     image = await inspect(`${registry.host}/platforms`);
     assert.equal(image.Id, arm64.configDigest);
     assert.equal(image.Architecture, 'arm64');
@@ -174,16 +194,40 @@ describe('pull', () => {
     assert.match(missing.text, /no matching manifest for linux\/s390x in the manifest list entries/);
   });
 
-  test('an unknown image fails before any output, with Docker\'s message', async () => {
+  test('concurrent pulls of one image share its downloads and both succeed', async () => {
+    const image = buildImage({
+      layers: [
+        await buildTar([{ name: 'a', content: 'a'.repeat(300_000) }]),
+        await buildTar([{ name: 'b', content: 'b' }]),
+      ],
+    });
+    await pushImage(registry.url, 'concurrent', 'v1', image);
+    const results = await Promise.all(
+      [1, 2, 3].map(() => pull(`fromImage=${registry.host}/concurrent&tag=v1`)),
+    );
+    for (const result of results) {
+      assert.equal(result.status, 200);
+      assert.match(result.messages.at(-1)?.status ?? '', /^Status: /, JSON.stringify(result.messages.at(-1)));
+    }
+    assert.equal((await inspect(`${registry.host}/concurrent:v1`)).Id, image.configDigest);
+    assert.deepEqual(await containerd.leases.list(), []);
+  });
+
+  test("an unknown image fails before any output, with Docker's message", async () => {
     const { status, text } = await pull(`fromImage=${registry.host}/nothing&tag=v9`);
     assert.equal(status, 404);
-    assert.equal(JSON.parse(text).message, `manifest for ${registry.host}/nothing:v9 not found: manifest unknown: manifest unknown`);
+    assert.equal(
+      JSON.parse(text).message,
+      `manifest for ${registry.host}/nothing:v9 not found: manifest unknown: manifest unknown`,
+    );
     const bad = await pull('fromImage=Bad%20Name');
     assert.equal(bad.status, 400);
   });
 
   test('a corrupted blob fails the pull and leaves no image, content, snapshot or lease', async () => {
-    const image = buildImage({ layers: [await buildTar([{ name: 'corrupt.txt', content: 'x'.repeat(50_000) }])] });
+    const image = buildImage({
+      layers: [await buildTar([{ name: 'corrupt.txt', content: 'x'.repeat(50_000) }])],
+    });
     await pushImage(registry.url, 'corrupt', 'v1', image);
     const layer = image.layers[0];
     const dataPath = registry.blobDataPath(layer.digest);
@@ -201,7 +245,10 @@ describe('pull', () => {
     assert.equal(await containerd.snapshots.tryStat(layer.diffId), undefined);
     assert.deepEqual(await containerd.leases.list(), []);
     assert.deepEqual(await containerd.content.listStatuses(), []);
-    assert.equal((await containerd.images.list()).some((i) => i.name.includes('corrupt')), false);
+    assert.equal(
+      (await containerd.images.list()).some((i) => i.name.includes('corrupt')),
+      false,
+    );
   });
 
   test('a registry gone mid-pull fails clearly; the retry completes', async () => {
@@ -226,7 +273,10 @@ describe('pull', () => {
       assert.deepEqual(await containerd.leases.list(), []);
       await proxy.start();
       const retried = await pull(`fromImage=${proxy.host}/big&tag=v1`);
-      assert.equal(retried.messages.at(-1)?.status, `Status: Downloaded newer image for ${proxy.host}/big:v1`);
+      assert.equal(
+        retried.messages.at(-1)?.status,
+        `Status: Downloaded newer image for ${proxy.host}/big:v1`,
+      );
       assert.equal((await inspect(`${proxy.host}/big:v1`)).Id, big.configDigest);
     } finally {
       await proxy.stop();
@@ -235,8 +285,12 @@ describe('pull', () => {
 });
 
 describe('push', () => {
-  test('push, remove, pull back: same digest and ID, Docker\'s final line', async () => {
-    const tagged = await api(daemon, 'POST', `/images/${registry.host}/multi:v1/tag?repo=${registry.host}/pushed&tag=v2`);
+  test("push, remove, pull back: same digest and ID, Docker's final line", async () => {
+    const tagged = await api(
+      daemon,
+      'POST',
+      `/images/${registry.host}/multi:v1/tag?repo=${registry.host}/pushed&tag=v2`,
+    );
     assert.equal(tagged.status, 201);
     const messages = await push(`${registry.host}/pushed`, 'v2');
     assert.deepEqual(messages[0], { status: `The push refers to repository [${registry.host}/pushed]` });
@@ -245,7 +299,8 @@ describe('push', () => {
       messages.filter((m) => m.status === 'Preparing').map((m) => m.id),
       layerIds,
     );
-    for (const id of layerIds) assert.match(statuses(messages, id).at(-1)!, /^(Pushed|Mounted from .*|Layer already exists)$/);
+    for (const id of layerIds)
+      assert.match(statuses(messages, id).at(-1)!, /^(Pushed|Mounted from .*|Layer already exists)$/);
     const size = fixtures.multi.manifestBytes.length;
     assert.equal(messages.at(-2)?.status, `v2: digest: ${fixtures.multi.manifestDigest} size: ${size}`);
     assert.deepEqual(messages.at(-1)?.aux, { Tag: 'v2', Digest: fixtures.multi.manifestDigest, Size: size });
@@ -255,12 +310,19 @@ describe('push', () => {
       { Untagged: `${registry.host}/pushed@${fixtures.multi.manifestDigest}` },
     ]);
     const again = await pull(`fromImage=${registry.host}/pushed&tag=v2`);
-    assert.equal(again.messages.at(-1)?.status, `Status: Downloaded newer image for ${registry.host}/pushed:v2`);
+    assert.equal(
+      again.messages.at(-1)?.status,
+      `Status: Downloaded newer image for ${registry.host}/pushed:v2`,
+    );
     assert.equal((await inspect(`${registry.host}/pushed:v2`)).Id, fixtures.multi.configDigest);
   });
 
   test('mounts from another repository, then reports layers that exist', async () => {
-    await api(daemon, 'POST', `/images/${registry.host}/busybox/tag?repo=${registry.host}/mounted&tag=latest`);
+    await api(
+      daemon,
+      'POST',
+      `/images/${registry.host}/busybox/tag?repo=${registry.host}/mounted&tag=latest`,
+    );
     const first = await push(`${registry.host}/mounted`, 'latest');
     const id = short(fixtures.busybox.layers[0].diffId);
     assert.deepEqual(statuses(first, id), ['Preparing', `Mounted from ${registry.host}/busybox`]);
@@ -270,7 +332,10 @@ describe('push', () => {
 
   test('a repository without local tags', async () => {
     const messages = await push(`${registry.host}/absent`, 'latest');
-    assert.equal(messages.at(-1)?.error, `An image does not exist locally with the tag: ${registry.host}/absent`);
+    assert.equal(
+      messages.at(-1)?.error,
+      `An image does not exist locally with the tag: ${registry.host}/absent`,
+    );
   });
 });
 
@@ -284,8 +349,18 @@ describe('skopeo interop', () => {
   test('skopeo pushes, berth pulls the same image', async () => {
     // Through a directory, so skopeo uploads every blob itself.
     const copy = path.join(dir, 'copy');
-    await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/multi:v1`, `dir:${copy}`]);
-    await run('skopeo', ['copy', '--dest-tls-verify=false', `dir:${copy}`, `docker://${registry.host}/from-skopeo:v1`]);
+    await run('skopeo', [
+      'copy',
+      '--src-tls-verify=false',
+      `docker://${registry.host}/multi:v1`,
+      `dir:${copy}`,
+    ]);
+    await run('skopeo', [
+      'copy',
+      '--dest-tls-verify=false',
+      `dir:${copy}`,
+      `docker://${registry.host}/from-skopeo:v1`,
+    ]);
     const { messages } = await pull(`fromImage=${registry.host}/from-skopeo&tag=v1`);
     assert.match(messages.at(-1)?.status ?? '', /^Status: Downloaded newer image/);
     assert.equal((await inspect(`${registry.host}/from-skopeo:v1`)).Id, fixtures.multi.configDigest);
@@ -294,9 +369,19 @@ describe('skopeo interop', () => {
   test('berth pushes, skopeo reads the same manifest and config', async () => {
     await api(daemon, 'POST', `/images/${registry.host}/busybox/tag?repo=${registry.host}/for-skopeo&tag=v3`);
     await push(`${registry.host}/for-skopeo`, 'v3');
-    const { stdout } = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${registry.host}/for-skopeo:v3`]);
+    const { stdout } = await run('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--raw',
+      `docker://${registry.host}/for-skopeo:v3`,
+    ]);
     assert.equal(stdout, fixtures.busybox.manifestBytes.toString());
-    const config = await run('skopeo', ['inspect', '--tls-verify=false', '--config', `docker://${registry.host}/for-skopeo:v3`]);
+    const config = await run('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--config',
+      `docker://${registry.host}/for-skopeo:v3`,
+    ]);
     assert.equal(JSON.parse(config.stdout).rootfs.diff_ids[0], fixtures.busybox.layers[0].diffId);
   });
 });
@@ -328,12 +413,20 @@ describe('save, load, import', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'berth-oci-'));
     try {
       const file = path.join(dir, 'image.tar');
-      await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/alltags:one`, `oci-archive:${file}`]);
+      await run('skopeo', [
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${registry.host}/alltags:one`,
+        `oci-archive:${file}`,
+      ]);
       await remove(`${registry.host}/alltags:one`, '?force=1');
       await remove(`${registry.host}/mounted:latest`, '?force=1');
       const loaded = await api(daemon, 'POST', '/images/load?quiet=1', { body: readFileSync(file) });
       const lines = jsonLines<Message>(loaded.text);
-      assert.ok(lines.some((l) => l.stream === `Loaded image ID: ${fixtures.busybox.configDigest}\n`), loaded.text);
+      assert.ok(
+        lines.some((l) => l.stream === `Loaded image ID: ${fixtures.busybox.configDigest}\n`),
+        loaded.text,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -344,8 +437,19 @@ describe('save, load, import', () => {
       { name: 'etc/', type: 'directory' },
       { name: 'etc/imported', content: 'yes\n' },
     ]);
-    const params = new URLSearchParams({ fromSrc: '-', repo: 'imported', tag: 'v1', message: 'from a tarball' });
-    for (const change of ['CMD ["cat", "/etc/imported"]', 'ENV MODE=imported', 'WORKDIR /etc', 'EXPOSE 8080', 'LABEL a=b']) {
+    const params = new URLSearchParams({
+      fromSrc: '-',
+      repo: 'imported',
+      tag: 'v1',
+      message: 'from a tarball',
+    });
+    for (const change of [
+      'CMD ["cat", "/etc/imported"]',
+      'ENV MODE=imported',
+      'WORKDIR /etc',
+      'EXPOSE 8080',
+      'LABEL a=b',
+    ]) {
       params.append('changes', change);
     }
     const res = await api(daemon, 'POST', `/images/create?${params}`, { body: rootfs });
@@ -371,14 +475,21 @@ describe('images API', () => {
     await api(daemon, 'POST', `/images/${registry.host}/busybox/tag?repo=filters/one&tag=a`);
     await api(daemon, 'POST', `/images/${registry.host}/busybox/tag?repo=filters/one&tag=b`);
     const list = async (filters: Record<string, string[]>): Promise<{ Id: string; RepoTags: string[] }[]> => {
-      const res = await api(daemon, 'GET', `/images/json?filters=${encodeURIComponent(JSON.stringify(filters))}`);
+      const res = await api(
+        daemon,
+        'GET',
+        `/images/json?filters=${encodeURIComponent(JSON.stringify(filters))}`,
+      );
       assert.equal(res.status, 200, res.text);
       return JSON.parse(res.text);
     };
     const byRef = await list({ reference: ['filters/*'] });
     assert.equal(byRef.length, 1);
     assert.deepEqual(byRef[0].RepoTags, ['filters/one:a', 'filters/one:b']);
-    assert.deepEqual((await list({ label: ['org.berth.test=busybox'] })).map((i) => i.Id), [fixtures.busybox.configDigest]);
+    assert.deepEqual(
+      (await list({ label: ['org.berth.test=busybox'] })).map((i) => i.Id),
+      [fixtures.busybox.configDigest],
+    );
     const bad = await api(daemon, 'GET', `/images/json?filters=${encodeURIComponent('{"nope":["x"]}')}`);
     assert.equal(bad.status, 400);
     assert.equal(JSON.parse(bad.text).message, "invalid filter 'nope'");
@@ -410,7 +521,11 @@ describe('images API', () => {
 
   test('image events', async () => {
     const since = Math.floor(Date.now() / 1000) - 600;
-    const res = await api(daemon, 'GET', `/events?since=${since}&until=${Math.ceil(Date.now() / 1000)}&filters=${encodeURIComponent('{"type":["image"]}')}`);
+    const res = await api(
+      daemon,
+      'GET',
+      `/events?since=${since}&until=${Math.ceil(Date.now() / 1000)}&filters=${encodeURIComponent('{"type":["image"]}')}`,
+    );
     const actions = new Set(jsonLines<{ Action: string }>(res.text).map((e) => e.Action));
     for (const action of ['pull', 'push', 'tag', 'untag', 'delete', 'load', 'save', 'import', 'prune']) {
       assert.ok(actions.has(action), `no ${action} event in ${[...actions].join(',')}`);
@@ -433,14 +548,20 @@ describe('registry authentication', () => {
   test('htpasswd: anonymous refused, wrong password refused, login and pull/push with credentials', async () => {
     const secured = await startRegistry({ htpasswd: { user: 'alice', password: 's3cret' } });
     try {
-      await pushImage(secured.url, 'private', 'v1', fixtures.busybox, { credentials: { username: 'alice', password: 's3cret' } });
+      await pushImage(secured.url, 'private', 'v1', fixtures.busybox, {
+        credentials: { username: 'alice', password: 's3cret' },
+      });
       const anonymous = await pull(`fromImage=${secured.host}/private&tag=v1`);
       assert.equal(anonymous.status, 401);
       assert.match(JSON.parse(anonymous.text).message, /no basic auth credentials/);
-      const wrong = await api(daemon, 'POST', '/auth', { json: { username: 'alice', password: 'nope', serveraddress: secured.host } });
+      const wrong = await api(daemon, 'POST', '/auth', {
+        json: { username: 'alice', password: 'nope', serveraddress: secured.host },
+      });
       assert.equal(wrong.status, 401);
       assert.match(JSON.parse(wrong.text).message, /401 Unauthorized/);
-      const right = await api(daemon, 'POST', '/auth', { json: { username: 'alice', password: 's3cret', serveraddress: secured.host } });
+      const right = await api(daemon, 'POST', '/auth', {
+        json: { username: 'alice', password: 's3cret', serveraddress: secured.host },
+      });
       assert.deepEqual(JSON.parse(right.text), { IdentityToken: '', Status: 'Login Succeeded' });
       const auth = registryAuth('alice', 's3cret', secured.host);
       const pulled = await pull(`fromImage=${secured.host}/private&tag=v1`, auth);
@@ -456,12 +577,18 @@ describe('registry authentication', () => {
   test('bearer tokens: login and pull through the token server', async () => {
     const secured = await startRegistry({ tokenAuth: { user: 'bob', password: 'tok3n' } });
     try {
-      await pushImage(secured.url, 'tokens', 'v1', fixtures.busybox, { credentials: { username: 'bob', password: 'tok3n' } });
-      const login = await api(daemon, 'POST', '/auth', { json: { username: 'bob', password: 'tok3n', serveraddress: secured.host } });
+      await pushImage(secured.url, 'tokens', 'v1', fixtures.busybox, {
+        credentials: { username: 'bob', password: 'tok3n' },
+      });
+      const login = await api(daemon, 'POST', '/auth', {
+        json: { username: 'bob', password: 'tok3n', serveraddress: secured.host },
+      });
       assert.equal(JSON.parse(login.text).Status, 'Login Succeeded');
       const pulled = await pull(`fromImage=${secured.host}/tokens&tag=v1`, registryAuth('bob', 'tok3n'));
       assert.match(pulled.messages.at(-1)?.status ?? '', /^Status: /);
-      assert.ok(secured.tokenRequests.some((r) => r.account === 'bob' && r.scopes.includes('repository:tokens:pull')));
+      assert.ok(
+        secured.tokenRequests.some((r) => r.account === 'bob' && r.scopes.includes('repository:tokens:pull')),
+      );
     } finally {
       await secured.stop();
     }
@@ -484,10 +611,26 @@ describe('registry mirrors', () => {
       // Only the mirror has "onlymirror"; only the origin has "onlyorigin".
       await pushImage(mirror.url, 'onlymirror', 'v1', fixtures.busybox);
       await pushImage(origin.url, 'onlyorigin', 'v1', fixtures.multi);
-      const viaMirror = await api(mirrored, 'POST', `/images/create?fromImage=${origin.host}/onlymirror&tag=v1`);
-      assert.match(jsonLines<Message>(viaMirror.text).at(-1)?.status ?? '', /^Status: Downloaded newer image/, viaMirror.text);
-      const viaOrigin = await api(mirrored, 'POST', `/images/create?fromImage=${origin.host}/onlyorigin&tag=v1`);
-      assert.match(jsonLines<Message>(viaOrigin.text).at(-1)?.status ?? '', /^Status: Downloaded newer image/, viaOrigin.text);
+      const viaMirror = await api(
+        mirrored,
+        'POST',
+        `/images/create?fromImage=${origin.host}/onlymirror&tag=v1`,
+      );
+      assert.match(
+        jsonLines<Message>(viaMirror.text).at(-1)?.status ?? '',
+        /^Status: Downloaded newer image/,
+        viaMirror.text,
+      );
+      const viaOrigin = await api(
+        mirrored,
+        'POST',
+        `/images/create?fromImage=${origin.host}/onlyorigin&tag=v1`,
+      );
+      assert.match(
+        jsonLines<Message>(viaOrigin.text).at(-1)?.status ?? '',
+        /^Status: Downloaded newer image/,
+        viaOrigin.text,
+      );
     } finally {
       await mirrored.stop();
       await mirror.stop();

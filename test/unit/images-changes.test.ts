@@ -11,11 +11,18 @@ describe('import/commit changes', () => {
     const both = applyChanges({ Cmd: ['old'] }, ['CMD ["a"]', 'ENTRYPOINT ["/init"]']);
     assert.deepEqual(both, { Cmd: ['a'], Entrypoint: ['/init'] });
     // ENTRYPOINT without CMD in the same changes resets the inherited CMD, as a Dockerfile does.
-    assert.deepEqual(applyChanges({ Cmd: ['old'] }, ['ENTRYPOINT /init']), { Cmd: null, Entrypoint: ['/bin/sh', '-c', '/init'] });
+    assert.deepEqual(applyChanges({ Cmd: ['old'] }, ['ENTRYPOINT /init']), {
+      Cmd: null,
+      Entrypoint: ['/bin/sh', '-c', '/init'],
+    });
   });
 
   test('ENV, LABEL with quotes and the legacy space form', () => {
-    const config = applyChanges({ Env: ['A=1', 'B=2'] }, ['ENV A=3 C="with space"', 'ENV D legacy value', 'LABEL "x y"=z k=\'v w\'']);
+    const config = applyChanges({ Env: ['A=1', 'B=2'] }, [
+      'ENV A=3 C="with space"',
+      'ENV D legacy value',
+      'LABEL "x y"=z k=\'v w\'',
+    ]);
     assert.deepEqual(config.Env, ['B=2', 'A=3', 'C=with space', 'D=legacy value']);
     assert.deepEqual(config.Labels, { 'x y': 'z', k: 'v w' });
   });
@@ -38,16 +45,21 @@ describe('import/commit changes', () => {
     assert.equal(config.User, 'nobody:nogroup');
     assert.equal(config.StopSignal, 'SIGINT');
     assert.deepEqual(config.OnBuild, ['RUN make']);
-    assert.deepEqual(config.Healthcheck, { Interval: 30e9, Retries: 3, Test: ['CMD-SHELL', 'curl -f http://localhost/'] });
+    assert.deepEqual(config.Healthcheck, {
+      Interval: 30e9,
+      Retries: 3,
+      Test: ['CMD-SHELL', 'curl -f http://localhost/'],
+    });
     assert.deepEqual(applyChanges({}, ['HEALTHCHECK NONE']).Healthcheck, { Test: ['NONE'] });
     assert.deepEqual(applyChanges({}, ['HEALTHCHECK CMD ["true"]']).Healthcheck, { Test: ['CMD', 'true'] });
   });
 
-  test('refuses instructions that are not metadata, with moby\'s message', () => {
+  test("refuses instructions that are not metadata, with moby's message", () => {
     for (const change of ['RUN true', 'FROM busybox', 'COPY a b']) {
       assert.throws(
         () => applyChanges({}, [change]),
-        (err: unknown) => isEngineError(err, 'InvalidParameter') && /is not a valid change command$/.test(err.message),
+        (err: unknown) =>
+          isEngineError(err, 'InvalidParameter') && /is not a valid change command$/.test(err.message),
       );
     }
     assert.throws(() => applyChanges({}, ['EXPOSE eighty']), /invalid containerPort: eighty/);

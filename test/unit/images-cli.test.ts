@@ -33,7 +33,10 @@ function summary(tags: string[], digests: string[]): ImageSummary {
 
 describe('berth images', () => {
   test('rows per repository tag, digests only with --digests (docker/cli imageFormatTaggedAndDigest)', () => {
-    const image = summary(['busybox:latest', 'busybox:1', 'me/app:v1'], [`busybox@${DIGEST}`, `other@${DIGEST}`]);
+    const image = summary(
+      ['busybox:latest', 'busybox:1', 'me/app:v1'],
+      [`busybox@${DIGEST}`, `other@${DIGEST}`],
+    );
     const plain = imageRows(image, false, true).map((r) => [r.Repository(), r.Tag(), r.Digest()]);
     assert.deepEqual(plain, [
       ['busybox', 'latest', '<none>'],
@@ -66,12 +69,25 @@ describe('berth images', () => {
       'REPOSITORY   TAG       IMAGE ID       CREATED       SIZE\n' +
         'busybox      latest    aaaaaaaaaaaa   3 hours ago   4.26MB\n',
     );
-    assert.equal(renderImages([summary(['a:1', 'b:2'], [])], { filter: [], quiet: true }), 'aaaaaaaaaaaa\naaaaaaaaaaaa\n');
-    assert.match(renderImages([summary(['a:1'], [])], { filter: [], noTrunc: true, quiet: true }), new RegExp(`^${ID}\n$`));
+    assert.equal(
+      renderImages([summary(['a:1', 'b:2'], [])], { filter: [], quiet: true }),
+      'aaaaaaaaaaaa\naaaaaaaaaaaa\n',
+    );
+    assert.match(
+      renderImages([summary(['a:1'], [])], { filter: [], noTrunc: true, quiet: true }),
+      new RegExp(`^${ID}\n$`),
+    );
   });
 
   test('history rows: truncation, human and machine sizes', () => {
-    const item = { Id: ID, Created: 1704067200, CreatedBy: '/bin/sh -c\t' + 'x'.repeat(60), Tags: null, Size: 2_048_000, Comment: '' };
+    const item = {
+      Id: ID,
+      Created: 1704067200,
+      CreatedBy: '/bin/sh -c\t' + 'x'.repeat(60),
+      Tags: null,
+      Size: 2_048_000,
+      Comment: '',
+    };
     const human = new HistoryContext(item, true, true);
     assert.equal(human.ID(), 'aaaaaaaaaaaa');
     assert.equal(human.CreatedBy().length, 45);
@@ -86,7 +102,10 @@ describe('berth images', () => {
 
   test('prune report', () => {
     assert.equal(
-      imagePruneReport({ ImagesDeleted: [{ Untagged: 'busybox:latest' }, { Deleted: ID }], SpaceReclaimed: 4_261_000 }),
+      imagePruneReport({
+        ImagesDeleted: [{ Untagged: 'busybox:latest' }, { Deleted: ID }],
+        SpaceReclaimed: 4_261_000,
+      }),
       `Deleted Images:\nuntagged: busybox:latest\ndeleted: ${ID}\n\nTotal reclaimed space: 4.261MB\n`,
     );
     assert.equal(imagePruneReport({ ImagesDeleted: null, SpaceReclaimed: 0 }), 'Total reclaimed space: 0B\n');
@@ -96,7 +115,10 @@ describe('berth images', () => {
 describe('berth pull and credentials', () => {
   test('pull query as the docker client sends it', () => {
     assert.deepEqual(pullQuery('busybox', false), { fromImage: 'busybox', tag: 'latest' });
-    assert.deepEqual(pullQuery('localhost:5000/a/b:v1', false), { fromImage: 'localhost:5000/a/b', tag: 'v1' });
+    assert.deepEqual(pullQuery('localhost:5000/a/b:v1', false), {
+      fromImage: 'localhost:5000/a/b',
+      tag: 'v1',
+    });
     assert.deepEqual(pullQuery(`busybox@${DIGEST}`, false), { fromImage: 'busybox', tag: DIGEST });
     assert.deepEqual(pullQuery('busybox', true), { fromImage: 'busybox' });
   });
@@ -119,11 +141,17 @@ describe('berth pull and credentials', () => {
       username: 'hub',
       password: 'pw',
     });
-    assert.deepEqual(credentialsFor(config, 'token.example'), { serveraddress: 'token.example', identitytoken: 'refresh' });
+    assert.deepEqual(credentialsFor(config, 'token.example'), {
+      serveraddress: 'token.example',
+      identitytoken: 'refresh',
+    });
     assert.equal(credentialsFor(config, 'other.example'), undefined);
     assert.equal(convertToHostname('http://h:1/v1/'), 'h:1');
     assert.equal(encodeRegistryAuth(undefined), 'e30=');
-    assert.equal(Buffer.from(encodeRegistryAuth({ username: 'a?>' }), 'base64url').toString(), '{"username":"a?>"}');
+    assert.equal(
+      Buffer.from(encodeRegistryAuth({ username: 'a?>' }), 'base64url').toString(),
+      '{"username":"a?>"}',
+    );
   });
 
   test('login server keys', () => {

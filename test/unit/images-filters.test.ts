@@ -10,7 +10,8 @@ import {
   validateFilters,
 } from '../../src/engine/images/filters.js';
 
-const filters = (entries: Record<string, string[]>): Map<string, string[]> => new Map(Object.entries(entries));
+const filters = (entries: Record<string, string[]>): Map<string, string[]> =>
+  new Map(Object.entries(entries));
 
 describe('image filters', () => {
   test('path.Match globs never cross a slash', () => {
@@ -45,11 +46,17 @@ describe('image filters', () => {
     assert.equal(boolFilter(filters({ dangling: ['TRUE'] }), 'dangling', false), true);
     assert.equal(boolFilter(filters({ dangling: ['0'] }), 'dangling', true), false);
     assert.equal(boolFilter(filters({}), 'dangling', true), true);
-    assert.throws(() => boolFilter(filters({ dangling: ['maybe'] }), 'dangling', false), /invalid filter 'dangling=maybe'/);
+    assert.throws(
+      () => boolFilter(filters({ dangling: ['maybe'] }), 'dangling', false),
+      /invalid filter 'dangling=maybe'/,
+    );
   });
 
-  test('unknown keys are refused with Docker\'s message', () => {
-    assert.throws(() => validateFilters(filters({ size: ['1'] }), LIST_FILTERS), /^Error: invalid filter 'size'$|invalid filter 'size'/);
+  test("unknown keys are refused with Docker's message", () => {
+    assert.throws(
+      () => validateFilters(filters({ size: ['1'] }), LIST_FILTERS),
+      /^Error: invalid filter 'size'$|invalid filter 'size'/,
+    );
     validateFilters(filters({ reference: ['x'], 'label!': ['y'] }), LIST_FILTERS);
   });
 

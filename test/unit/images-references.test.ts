@@ -20,7 +20,10 @@ describe('image references', () => {
   test('record names are fully qualified references; tag plus digest keeps the digest', () => {
     assert.equal(recordNameOf(parseNormalizedNamed('busybox')), 'docker.io/library/busybox:latest');
     assert.equal(recordNameOf(parseNormalizedNamed('me/app:1')), 'docker.io/me/app:1');
-    assert.equal(recordNameOf(parseNormalizedNamed(`localhost:5000/x:t@${DIGEST}`)), `localhost:5000/x@${DIGEST}`);
+    assert.equal(
+      recordNameOf(parseNormalizedNamed(`localhost:5000/x:t@${DIGEST}`)),
+      `localhost:5000/x@${DIGEST}`,
+    );
     assert.deepEqual(parseRecordName('docker.io/library/busybox:latest'), {
       domain: 'docker.io',
       path: 'library/busybox',
@@ -51,16 +54,36 @@ describe('image references', () => {
   });
 
   test('pull references from fromImage and tag', () => {
-    assert.deepEqual(pullReference('busybox', 'latest'), { domain: 'docker.io', path: 'library/busybox', tag: 'latest' });
-    assert.deepEqual(pullReference('busybox', DIGEST), { domain: 'docker.io', path: 'library/busybox', digest: DIGEST });
-    assert.deepEqual(pullReference('busybox', ''), { domain: 'docker.io', path: 'library/busybox' }, 'all tags');
+    assert.deepEqual(pullReference('busybox', 'latest'), {
+      domain: 'docker.io',
+      path: 'library/busybox',
+      tag: 'latest',
+    });
+    assert.deepEqual(pullReference('busybox', DIGEST), {
+      domain: 'docker.io',
+      path: 'library/busybox',
+      digest: DIGEST,
+    });
+    assert.deepEqual(
+      pullReference('busybox', ''),
+      { domain: 'docker.io', path: 'library/busybox' },
+      'all tags',
+    );
     assert.deepEqual(pullReference('busybox:', ''), { domain: 'docker.io', path: 'library/busybox' });
-    assert.deepEqual(pullReference('busybox:1.36', ''), { domain: 'docker.io', path: 'library/busybox', tag: '1.36' });
+    assert.deepEqual(pullReference('busybox:1.36', ''), {
+      domain: 'docker.io',
+      path: 'library/busybox',
+      tag: '1.36',
+    });
     assert.throws(() => pullReference('busybox', 'bad tag'), /invalid tag format/);
   });
 
   test('push references', () => {
-    assert.deepEqual(pushReference('localhost:5000/app', 'v1'), { domain: 'localhost:5000', path: 'app', tag: 'v1' });
+    assert.deepEqual(pushReference('localhost:5000/app', 'v1'), {
+      domain: 'localhost:5000',
+      path: 'app',
+      tag: 'v1',
+    });
     assert.deepEqual(pushReference('localhost:5000/app', ''), { domain: 'localhost:5000', path: 'app' });
     assert.throws(() => pushReference(`app@${DIGEST}`, ''), /cannot push a digest reference/);
   });

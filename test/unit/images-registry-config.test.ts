@@ -24,11 +24,14 @@ describe('registry settings', () => {
   test('X-Registry-Auth: base64url (or standard) JSON; junk counts as none', () => {
     const encode = (value: unknown, encoding: BufferEncoding = 'base64url'): string =>
       Buffer.from(JSON.stringify(value)).toString(encoding);
-    assert.deepEqual(decodeRegistryAuth(encode({ username: 'u', password: 'p?>', serveraddress: 'r:5000' })), {
-      username: 'u',
-      password: 'p?>',
-      serveraddress: 'r:5000',
-    });
+    assert.deepEqual(
+      decodeRegistryAuth(encode({ username: 'u', password: 'p?>', serveraddress: 'r:5000' })),
+      {
+        username: 'u',
+        password: 'p?>',
+        serveraddress: 'r:5000',
+      },
+    );
     assert.deepEqual(decodeRegistryAuth(encode({ identitytoken: 't' }, 'base64')), { identitytoken: 't' });
     assert.equal(decodeRegistryAuth(encode({})), undefined);
     assert.equal(decodeRegistryAuth('e30='), undefined);

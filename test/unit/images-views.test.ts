@@ -3,12 +3,22 @@ import assert from 'node:assert/strict';
 import { ProgressWriter, progressStep } from '../../src/engine/images/progress.js';
 import { danglingName } from '../../src/engine/images/references.js';
 import type { ImageRecord, StoredImage } from '../../src/engine/images/store.js';
-import { containerConfigOf, historyOf, inspectOf, rfc3339Nano, summaryOf } from '../../src/engine/images/views.js';
+import {
+  containerConfigOf,
+  historyOf,
+  inspectOf,
+  rfc3339Nano,
+  summaryOf,
+} from '../../src/engine/images/views.js';
 import { parseNormalizedNamed } from '../../src/registry/reference.js';
 import type { JSONMessage } from '../../src/types/image.js';
 
 const ID = 'sha256:' + '1'.repeat(64);
-const MANIFEST = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:' + '2'.repeat(64), size: 400 };
+const MANIFEST = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: 'sha256:' + '2'.repeat(64),
+  size: 400,
+};
 
 function image(names: string[], history?: StoredImage['config']['history']): StoredImage {
   const records = new Map<string, ImageRecord>();
@@ -61,13 +71,31 @@ describe('image views', () => {
     const inspect = inspectOf(image(['docker.io/library/busybox:latest']), 99);
     assert.equal(inspect.Created, '2024-01-01T00:00:00.5Z');
     assert.deepEqual(Object.keys(inspect.Config!), [
-      'Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin',
-      'StdinOnce', 'Env', 'Cmd', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'OnBuild', 'Labels',
+      'Hostname',
+      'Domainname',
+      'User',
+      'AttachStdin',
+      'AttachStdout',
+      'AttachStderr',
+      'Tty',
+      'OpenStdin',
+      'StdinOnce',
+      'Env',
+      'Cmd',
+      'Image',
+      'Volumes',
+      'WorkingDir',
+      'Entrypoint',
+      'OnBuild',
+      'Labels',
     ]);
     assert.deepEqual(inspect.RootFS, { Type: 'layers', Layers: ['sha256:d1', 'sha256:d2'] });
     assert.equal(inspect.Size, 99);
     assert.equal(inspect.GraphDriver.Name, 'overlayfs');
-    assert.deepEqual(containerConfigOf({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }).Env, null);
+    assert.deepEqual(
+      containerConfigOf({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }).Env,
+      null,
+    );
   });
 
   test('RFC3339Nano drops trailing zeros like Go', () => {
@@ -79,15 +107,25 @@ describe('image views', () => {
 
   test('history: newest first, empty layers sized 0, the top one with ID and tags', () => {
     const history = historyOf(
-      image(['docker.io/library/busybox:latest'], [
-        { created: '2024-01-01T00:00:00Z', created_by: 'ADD rootfs' },
-        { created: '2024-01-02T00:00:00Z', created_by: 'ENV A=1', empty_layer: true },
-        { created: '2024-01-03T00:00:00Z', created_by: 'RUN touch x', comment: 'c' },
-      ]),
+      image(
+        ['docker.io/library/busybox:latest'],
+        [
+          { created: '2024-01-01T00:00:00Z', created_by: 'ADD rootfs' },
+          { created: '2024-01-02T00:00:00Z', created_by: 'ENV A=1', empty_layer: true },
+          { created: '2024-01-03T00:00:00Z', created_by: 'RUN touch x', comment: 'c' },
+        ],
+      ),
       [100, 5],
     );
     assert.deepEqual(history, [
-      { Id: ID, Created: 1704240000, CreatedBy: 'RUN touch x', Tags: ['busybox:latest'], Size: 5, Comment: 'c' },
+      {
+        Id: ID,
+        Created: 1704240000,
+        CreatedBy: 'RUN touch x',
+        Tags: ['busybox:latest'],
+        Size: 5,
+        Comment: 'c',
+      },
       { Id: '<missing>', Created: 1704153600, CreatedBy: 'ENV A=1', Tags: null, Size: 0, Comment: '' },
       { Id: '<missing>', Created: 1704067200, CreatedBy: 'ADD rootfs', Tags: null, Size: 100, Comment: '' },
     ]);
@@ -98,7 +136,7 @@ describe('image views', () => {
 });
 
 describe('JSON progress messages', () => {
-  test('shapes of moby\'s stream formatter', () => {
+  test("shapes of moby's stream formatter", () => {
     const messages: JSONMessage[] = [];
     const progress = new ProgressWriter((m) => messages.push(m));
     progress.status('Pulling from library/busybox', 'latest');
@@ -131,4 +169,3 @@ describe('JSON progress messages', () => {
     assert.equal(progressStep(0), 512 * 1024);
   });
 });
-

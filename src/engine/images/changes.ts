@@ -78,13 +78,17 @@ function keyValues(command: string, args: string): [string, string][] {
   const words = splitWords(args);
   if (words.length === 0) throw invalidParameter(`${command} requires at least one argument`);
   if (!words[0].includes('=')) {
-    const rest = args.trim().slice(args.trim().indexOf(words[0]) + words[0].length).trim();
+    const rest = args
+      .trim()
+      .slice(args.trim().indexOf(words[0]) + words[0].length)
+      .trim();
     if (rest === '') throw invalidParameter(`${command} names can not be blank`);
     return [[words[0], splitWords(rest).join(' ')]];
   }
   return words.map((word) => {
     const eq = word.indexOf('=');
-    if (eq <= 0) throw invalidParameter(`Syntax error - can't find = in "${word}". Must be of the form: name=value`);
+    if (eq <= 0)
+      throw invalidParameter(`Syntax error - can't find = in "${word}". Must be of the form: name=value`);
     return [word.slice(0, eq), word.slice(eq + 1)];
   });
 }
@@ -94,7 +98,8 @@ function durationNs(text: string): number {
   const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
   if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) throw invalidParameter(`invalid duration "${text}"`);
   let total = 0;
-  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(amount) * units[unit];
+  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
+    total += Number(amount) * units[unit];
   return total;
 }
 
@@ -125,7 +130,10 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
   const config: ImageConfig = structuredClone(base);
   let cmdSet = false;
   const shell = config.Shell && config.Shell.length > 0 ? config.Shell : ['/bin/sh', '-c'];
-  for (const change of changes.flatMap((c) => c.split('\n')).map((c) => c.trim()).filter(Boolean)) {
+  for (const change of changes
+    .flatMap((c) => c.split('\n'))
+    .map((c) => c.trim())
+    .filter(Boolean)) {
     const match = /^(\S+)\s*(.*)$/s.exec(change)!;
     const command = match[1].toLowerCase();
     const args = match[2];
@@ -147,12 +155,14 @@ export function applyChanges(base: ImageConfig, changes: string[]): ImageConfig 
         }
         break;
       case 'label':
-        for (const [key, value] of keyValues('LABEL', args)) config.Labels = { ...config.Labels, [key]: value };
+        for (const [key, value] of keyValues('LABEL', args))
+          config.Labels = { ...config.Labels, [key]: value };
         break;
       case 'expose':
         for (const port of splitWords(args)) {
           const key = port.includes('/') ? port.toLowerCase() : `${port}/tcp`;
-          if (!/^\d+(-\d+)?\/(tcp|udp|sctp)$/.test(key)) throw invalidParameter(`invalid containerPort: ${port}`);
+          if (!/^\d+(-\d+)?\/(tcp|udp|sctp)$/.test(key))
+            throw invalidParameter(`invalid containerPort: ${port}`);
           config.ExposedPorts = { ...config.ExposedPorts, [key]: {} };
         }
         break;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { isEngineError, systemError } from '../../common/errors.js';
+import { systemError } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { ContentInfo } from '../../containerd/services/content.js';
 import type { Descriptor, Labels } from '../../containerd/types.js';
@@ -39,7 +39,10 @@ export async function writeDocument(
   digest: string,
   labels: Labels = {},
 ): Promise<void> {
-  await writeBlob(client.content, bytes, { digest, size: bytes.length, labels });
+  // A ref of its own: concurrent pulls of one image write the same documents,
+  // and a shared ref would be "locked"; the second commit just finds the blob.
+  const ref = `berth-doc-${randomBytes(8).toString('hex')}`;
+  await writeBlob(client.content, bytes, { digest, size: bytes.length, labels, ref });
 }
 
 /**
@@ -70,7 +73,8 @@ export async function unpackLayer(
     await snapshots.commit(chainId, key);
   } catch (err) {
     await snapshots.remove(key).catch(() => undefined);
-    if (!(isEngineError(err, 'Conflict') && (await snapshots.tryStat(chainId)))) throw err;
+    // Another unpack of the same layer committed first: its snapshot is as good as ours.
+    if (!(await holdSnapshot(client, chainId))) throw err;
   }
 }
 
@@ -176,4 +180,20 @@ export function coalesce(size = 1024 * 1024): Transform {
       callback();
     },
   });
+}
+
+/** Label on the leases of pulls, loads and imports. */
+export const OPERATION_LEASE_LABEL = 'io.berth.lease';
+
+/**
+ * What a berthd that died mid-pull (or load, import) left: its leases (GC
+ * then collects their content and snapshots) and unfinished ingests.
+ */
+export async function removeLeftovers(client: ContainerdClient): Promise<void> {
+  for (const lease of await client.leases.list([`labels."${OPERATION_LEASE_LABEL}"`])) {
+    await client.leases.delete(lease.id);
+  }
+  for (const ingest of await client.content.listStatuses(['ref~="^berth-(pull|load|import)-"'])) {
+    await client.content.abort(ingest.ref).catch(() => undefined);
+  }
 }

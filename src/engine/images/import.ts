@@ -15,7 +15,7 @@ import { MediaType } from '../../registry/media-types.js';
 import { DEFAULT_PLATFORM, normalizePlatform, type PlatformSpec } from '../../registry/platform.js';
 import type { ImageConfigFile } from '../../types/image.js';
 import { applyChanges } from './changes.js';
-import { LEASE_EXPIRY_MS, storeLocalImage, type LocalImage } from './content.js';
+import { LEASE_EXPIRY_MS, OPERATION_LEASE_LABEL, storeLocalImage, type LocalImage } from './content.js';
 
 export interface ImportOptions {
   message: string;
@@ -45,7 +45,10 @@ async function decompressed(source: Readable): Promise<Readable> {
 }
 
 /** Stores the layer gzip'd; returns its descriptor and diff ID. */
-async function storeLayer(client: ContainerdClient, tarStream: Readable): Promise<{ digest: string; size: number; diffId: string }> {
+async function storeLayer(
+  client: ContainerdClient,
+  tarStream: Readable,
+): Promise<{ digest: string; size: number; diffId: string }> {
   const diffHash = createHash('sha256');
   const hasher = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -72,7 +75,10 @@ export async function importTarball(
   options: ImportOptions,
   record: (image: LocalImage) => Promise<void>,
 ): Promise<LocalImage> {
-  const lease = await root.leases.create({ expiresInMs: LEASE_EXPIRY_MS, labels: { 'io.berth.lease': 'import' } });
+  const lease = await root.leases.create({
+    expiresInMs: LEASE_EXPIRY_MS,
+    labels: { [OPERATION_LEASE_LABEL]: 'import' },
+  });
   const client = root.withLease(lease.id);
   try {
     const layer = await storeLayer(client, await decompressed(source));
@@ -89,15 +95,28 @@ export async function importTarball(
     };
     if (options.message) config.comment = options.message;
     const configBytes = Buffer.from(JSON.stringify(config));
-    const configDescriptor = { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+    const configDescriptor = {
+      mediaType: MediaType.ociConfig,
+      digest: sha256(configBytes),
+      size: configBytes.length,
+    };
     const layerDescriptor = { mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size };
-    const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDescriptor, layers: [layerDescriptor] };
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: configDescriptor,
+      layers: [layerDescriptor],
+    };
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
     const image: LocalImage = {
       configBytes,
       configDescriptor,
       manifestBytes,
-      manifestDescriptor: { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length },
+      manifestDescriptor: {
+        mediaType: MediaType.ociManifest,
+        digest: sha256(manifestBytes),
+        size: manifestBytes.length,
+      },
       layers: [layerDescriptor],
       diffIds: [layer.diffId],
     };
@@ -106,9 +125,11 @@ export async function importTarball(
     await root.leases.delete(lease.id);
     return image;
   } catch (err) {
-    await root.leases.delete(lease.id, { sync: true }).catch((e: unknown) =>
-      log.warn('could not remove import lease', { lease: lease.id, error: errorMessage(e) }),
-    );
+    await root.leases
+      .delete(lease.id, { sync: true })
+      .catch((e: unknown) =>
+        log.warn('could not remove import lease', { lease: lease.id, error: errorMessage(e) }),
+      );
     throw err;
   }
 }

@@ -5,7 +5,7 @@
  * then unpacks and records each image under one lease.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { errorMessage, invalidParameter } from '../../common/errors.js';
 import { log } from '../../common/log.js';
@@ -22,7 +22,13 @@ import {
 import { selectPlatform } from '../../registry/platform.js';
 import { familiarString, parseNormalizedNamed, type ParsedReference } from '../../registry/reference.js';
 import type { ImageConfigFile } from '../../types/image.js';
-import { LEASE_EXPIRY_MS, holdBlob, storeLocalImage, type LocalImage } from './content.js';
+import {
+  LEASE_EXPIRY_MS,
+  OPERATION_LEASE_LABEL,
+  holdBlob,
+  storeLocalImage,
+  type LocalImage,
+} from './content.js';
 import type { ProgressWriter } from './progress.js';
 import { danglingName, recordNameOf, shortId } from './references.js';
 import type { ImageStore } from './store.js';
@@ -54,7 +60,10 @@ export async function loadArchive(
   progress: ProgressWriter,
 ): Promise<string[]> {
   const root = deps.containerd();
-  const lease = await root.leases.create({ expiresInMs: LEASE_EXPIRY_MS, labels: { 'io.berth.lease': 'load' } });
+  const lease = await root.leases.create({
+    expiresInMs: LEASE_EXPIRY_MS,
+    labels: { [OPERATION_LEASE_LABEL]: 'load' },
+  });
   const client = root.withLease(lease.id);
   try {
     const files = await readArchive(client, source);
@@ -72,9 +81,11 @@ export async function loadArchive(
     await root.leases.delete(lease.id);
     return ids;
   } catch (err) {
-    await root.leases.delete(lease.id, { sync: true }).catch((e: unknown) =>
-      log.warn('could not remove load lease', { lease: lease.id, error: errorMessage(e) }),
-    );
+    await root.leases
+      .delete(lease.id, { sync: true })
+      .catch((e: unknown) =>
+        log.warn('could not remove load lease', { lease: lease.id, error: errorMessage(e) }),
+      );
     throw err;
   }
 }
@@ -96,7 +107,12 @@ async function readArchive(client: ContainerdClient, source: Readable): Promise<
   return files;
 }
 
-async function storeEntry(client: ContainerdClient, name: string, entry: Readable, size: number): Promise<ArchiveFile> {
+async function storeEntry(
+  client: ContainerdClient,
+  name: string,
+  entry: Readable,
+  size: number,
+): Promise<ArchiveFile> {
   const named = BLOB_PATH.exec(name);
   const expected = named ? `${named[1]}:${named[2]}` : undefined;
   let gzip = false;
@@ -114,20 +130,27 @@ async function storeEntry(client: ContainerdClient, name: string, entry: Readabl
     await new Promise<void>((resolve, reject) => sniff.on('end', resolve).on('error', reject));
     return { digest: expected, size, gzip };
   }
-  entry.on('error', (err) => sniff.destroy(err));
-  entry.pipe(sniff);
-  const ref = `berth-load-${createHash('sha256').update(name + Math.random()).digest('hex').slice(0, 16)}`;
+  pipeline(entry, sniff, () => undefined);
+  const ref = `berth-load-${createHash('sha256')
+    .update(name + Math.random())
+    .digest('hex')
+    .slice(0, 16)}`;
   try {
     const written = await client.content.write(ref, sniff, { expected, total: size });
     return { digest: written.digest, size: written.size, gzip };
   } catch (err) {
     await client.content.abort(ref).catch(() => undefined);
-    if (expected) throw invalidParameter(`invalid archive: ${name} does not match its digest: ${errorMessage(err)}`);
+    if (expected)
+      throw invalidParameter(`invalid archive: ${name} does not match its digest: ${errorMessage(err)}`);
     throw err;
   }
 }
 
-async function readJsonFile<T>(client: ContainerdClient, files: Map<string, ArchiveFile>, path: string): Promise<T> {
+async function readJsonFile<T>(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+  path: string,
+): Promise<T> {
   const file = files.get(path.replace(/^(\.\/)+/, ''));
   if (!file) throw invalidParameter(`invalid archive: ${path} is missing`);
   if (file.size > SMALL_FILE) throw invalidParameter(`invalid archive: ${path} is too large`);
@@ -146,7 +169,10 @@ interface DockerManifestItem {
 }
 
 /** Images of the archive: manifest.json entries (using the OCI layout's manifests where they match), else index.json. */
-async function interpretArchive(client: ContainerdClient, files: Map<string, ArchiveFile>): Promise<LoadedImage[]> {
+async function interpretArchive(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+): Promise<LoadedImage[]> {
   const layout = files.has('index.json') ? await layoutManifests(client, files) : [];
   if (files.has('manifest.json')) {
     const items = await readJsonFile<DockerManifestItem[]>(client, files, 'manifest.json');
@@ -156,7 +182,9 @@ async function interpretArchive(client: ContainerdClient, files: Map<string, Arc
       if (!config) throw invalidParameter(`invalid archive: ${item.Config} is missing`);
       const tags = (item.RepoTags ?? []).map(parseTag);
       const fromLayout = layout.find((l) => l.configDescriptor.digest === config.digest);
-      images.push(fromLayout ? { ...fromLayout, tags } : await fromDockerItem(client, files, item, config, tags));
+      images.push(
+        fromLayout ? { ...fromLayout, tags } : await fromDockerItem(client, files, item, config, tags),
+      );
     }
     return images;
   }
@@ -191,15 +219,28 @@ async function fromDockerItem(
     const mediaType = file.gzip ? MediaType.dockerLayerGzip : MediaType.dockerLayer;
     return { mediaType, digest: file.digest, size: file.size };
   });
-  const configDescriptor: Descriptor = { mediaType: MediaType.dockerConfig, digest: configFile.digest, size: configBytes.length };
-  const manifest = { schemaVersion: 2, mediaType: MediaType.dockerManifest, config: configDescriptor, layers };
+  const configDescriptor: Descriptor = {
+    mediaType: MediaType.dockerConfig,
+    digest: configFile.digest,
+    size: configBytes.length,
+  };
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.dockerManifest,
+    config: configDescriptor,
+    layers,
+  };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const manifestDigest = `sha256:${createHash('sha256').update(manifestBytes).digest('hex')}`;
   return {
     configBytes,
     configDescriptor,
     manifestBytes,
-    manifestDescriptor: { mediaType: MediaType.dockerManifest, digest: manifestDigest, size: manifestBytes.length },
+    manifestDescriptor: {
+      mediaType: MediaType.dockerManifest,
+      digest: manifestDigest,
+      size: manifestBytes.length,
+    },
     layers,
     diffIds,
     tags,
@@ -207,7 +248,10 @@ async function fromDockerItem(
 }
 
 /** The images an OCI layout's index.json names (indexes resolved to linux/amd64), tagged by their annotations. */
-async function layoutManifests(client: ContainerdClient, files: Map<string, ArchiveFile>): Promise<LoadedImage[]> {
+async function layoutManifests(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+): Promise<LoadedImage[]> {
   const index = await readJsonFile<ImageIndex>(client, files, 'index.json');
   const images: LoadedImage[] = [];
   for (const entry of index.manifests ?? []) {
@@ -234,9 +278,17 @@ async function layoutManifests(client: ContainerdClient, files: Map<string, Arch
     }
     images.push({
       configBytes,
-      configDescriptor: { mediaType: manifest.config.mediaType, digest: manifest.config.digest, size: manifest.config.size },
+      configDescriptor: {
+        mediaType: manifest.config.mediaType,
+        digest: manifest.config.digest,
+        size: manifest.config.size,
+      },
       manifestBytes,
-      manifestDescriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: manifestBytes.length },
+      manifestDescriptor: {
+        mediaType: descriptor.mediaType,
+        digest: descriptor.digest,
+        size: manifestBytes.length,
+      },
       layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
       diffIds: config.rootfs?.diff_ids ?? [],
       tags,
@@ -252,19 +304,31 @@ async function layoutManifests(client: ContainerdClient, files: Map<string, Arch
   return [...byManifest.values()];
 }
 
-async function readBlob(client: ContainerdClient, files: Map<string, ArchiveFile>, digest: string): Promise<Buffer> {
+async function readBlob(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+  digest: string,
+): Promise<Buffer> {
   if (!blobOf(files, digest) && !(await client.content.tryInfo(digest))) {
     throw invalidParameter(`invalid archive: blob ${digest} is missing`);
   }
   return client.content.readAll(digest);
 }
 
-async function readBlobJson<T>(client: ContainerdClient, files: Map<string, ArchiveFile>, digest: string): Promise<T> {
+async function readBlobJson<T>(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+  digest: string,
+): Promise<T> {
   return JSON.parse((await readBlob(client, files, digest)).toString('utf8')) as T;
 }
 
 /** Tags the loaded images, telling (like moby) when a tag moves off another image. */
-async function recordImages(store: ImageStore, images: LoadedImage[], progress: ProgressWriter): Promise<void> {
+async function recordImages(
+  store: ImageStore,
+  images: LoadedImage[],
+  progress: ProgressWriter,
+): Promise<void> {
   let tagged = 0;
   await store.serialize(async () => {
     for (const image of images) {
@@ -289,4 +353,3 @@ async function recordImages(store: ImageStore, images: LoadedImage[], progress: 
     for (const image of images) progress.stream(`Loaded image ID: ${image.configDescriptor.digest}\n`);
   }
 }
-

@@ -10,7 +10,11 @@ import { EngineError, errorMessage, isEngineError, systemError } from '../../com
 import { log } from '../../common/log.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { Descriptor } from '../../containerd/types.js';
-import { LAYER_MEDIA_TYPES, UNCOMPRESSED_LABEL, chainIds as computeChainIds } from '../../containerd/unpack.js';
+import {
+  LAYER_MEDIA_TYPES,
+  UNCOMPRESSED_LABEL,
+  chainIds as computeChainIds,
+} from '../../containerd/unpack.js';
 import type { RegistryCredentials } from '../../registry/auth.js';
 import type { RegistryClient, ResolvedImage } from '../../registry/client.js';
 import { BlobVerificationError } from '../../registry/errors.js';
@@ -25,6 +29,7 @@ import {
 import type { ImageConfigFile } from '../../types/image.js';
 import {
   LEASE_EXPIRY_MS,
+  OPERATION_LEASE_LABEL,
   SOURCE_LABEL_PREFIX,
   coalesce,
   configGcLabels,
@@ -47,6 +52,8 @@ export interface PullDeps {
   maxConcurrentDownloads: () => number;
   /** Downloads in progress in this daemon, by blob digest, shared between pulls. */
   downloads: Map<string, Promise<void>>;
+  /** Unpacks in progress, by chain ID, likewise. */
+  unpacks: Map<string, Promise<void>>;
 }
 
 export interface PullOptions {
@@ -67,19 +74,27 @@ export interface PulledImage {
 }
 
 /** Pulls one reference, or every tag of a name-only reference. */
-export async function pull(deps: PullDeps, options: PullOptions, progress: ProgressWriter): Promise<PulledImage[]> {
+export async function pull(
+  deps: PullDeps,
+  options: PullOptions,
+  progress: ProgressWriter,
+): Promise<PulledImage[]> {
   const { ref } = options;
   const refs: ParsedReference[] = [];
   if (ref.tag !== undefined || ref.digest !== undefined) {
     refs.push(ref);
   } else {
-    const tags = await deps.registry().listTags(ref, { credentials: options.credentials, signal: options.signal });
+    const tags = await deps
+      .registry()
+      .listTags(ref, { credentials: options.credentials, signal: options.signal });
     for (const tag of tags) refs.push({ domain: ref.domain, path: ref.path, tag });
   }
   const pulled: PulledImage[] = [];
   for (const one of refs) pulled.push(await new TagPull(deps, { ...options, ref: one }, progress).run());
   const newer = pulled.some((p) => p.updated);
-  progress.status(`Status: ${newer ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(ref)}`);
+  progress.status(
+    `Status: ${newer ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(ref)}`,
+  );
   return pulled;
 }
 
@@ -117,7 +132,10 @@ class TagPull {
     const resolved = await registry.resolveImage(ref, { ...this.call, platform: this.options.platform });
     this.progress.status(`Pulling from ${familiarName(ref)}`, ref.digest ?? ref.tag);
     const root = this.deps.containerd();
-    const lease = await root.leases.create({ expiresInMs: LEASE_EXPIRY_MS, labels: { 'io.berth.lease': 'pull' } });
+    const lease = await root.leases.create({
+      expiresInMs: LEASE_EXPIRY_MS,
+      labels: { [OPERATION_LEASE_LABEL]: 'pull' },
+    });
     this.leased = root.withLease(lease.id);
     try {
       const imageId = await this.fetchImage(resolved);
@@ -128,9 +146,11 @@ class TagPull {
     } catch (err) {
       this.abort.abort();
       // Synchronous GC, so nothing this pull wrote outlives the failure.
-      await root.leases.delete(lease.id, { sync: true }).catch((e: unknown) =>
-        log.warn('could not remove pull lease', { lease: lease.id, error: errorMessage(e) }),
-      );
+      await root.leases
+        .delete(lease.id, { sync: true })
+        .catch((e: unknown) =>
+          log.warn('could not remove pull lease', { lease: lease.id, error: errorMessage(e) }),
+        );
       throw err;
     }
   }
@@ -161,7 +181,9 @@ class TagPull {
     }
     for (const layer of manifest.layers) {
       if (!(LAYER_MEDIA_TYPES as readonly string[]).includes(layer.mediaType)) {
-        throw systemError(`unsupported layer media type ${layer.mediaType} in ${familiarString(this.options.ref)}`);
+        throw systemError(
+          `unsupported layer media type ${layer.mediaType} in ${familiarString(this.options.ref)}`,
+        );
       }
     }
     const chainIds = computeChainIds(diffIds);
@@ -215,7 +237,11 @@ class TagPull {
   private checkPlatform(config: ImageConfigFile, resolved: ResolvedImage): void {
     const wanted = this.options.platform;
     if (!wanted || resolved.index) return;
-    const actual = normalizePlatform({ os: config.os, architecture: config.architecture, variant: config.variant });
+    const actual = normalizePlatform({
+      os: config.os,
+      architecture: config.architecture,
+      variant: config.variant,
+    });
     const want = normalizePlatform(wanted);
     if (actual.os !== want.os || actual.architecture !== want.architecture) {
       throw new EngineError(
@@ -251,7 +277,9 @@ class TagPull {
       job.downloaded = limiter.run(() => this.download(job));
       job.downloaded.catch((err: unknown) => this.fail(err));
     }
-    const byDigest = new Map(pending.filter((j) => j.downloaded).map((j) => [j.descriptor.digest, j.downloaded!]));
+    const byDigest = new Map(
+      pending.filter((j) => j.downloaded).map((j) => [j.descriptor.digest, j.downloaded!]),
+    );
     for (const job of pending) {
       try {
         await byDigest.get(job.descriptor.digest);
@@ -270,12 +298,28 @@ class TagPull {
   }
 
   private async unpack(job: LayerJob, parent: string): Promise<void> {
-    if (!(await holdSnapshot(this.leased, job.chainId))) {
-      this.progress.update(job.id, 'Extracting', 0, job.descriptor.size);
-      await unpackLayer(this.leased, job.descriptor, job.diffId, job.chainId, parent);
-      this.progress.update(job.id, 'Extracting', job.descriptor.size, job.descriptor.size);
+    const { unpacks } = this.deps;
+    for (;;) {
+      const running = unpacks.get(job.chainId);
+      if (running === undefined) break;
+      await running.catch(() => undefined);
+    }
+    // No await between the check above and this claim: one unpack per layer at a time.
+    const work = this.unpackUnlessPresent(job, parent);
+    unpacks.set(job.chainId, work);
+    try {
+      await work;
+    } finally {
+      if (unpacks.get(job.chainId) === work) unpacks.delete(job.chainId);
     }
     this.progress.update(job.id, 'Pull complete');
+  }
+
+  private async unpackUnlessPresent(job: LayerJob, parent: string): Promise<void> {
+    if (await holdSnapshot(this.leased, job.chainId)) return;
+    this.progress.update(job.id, 'Extracting', 0, job.descriptor.size);
+    await unpackLayer(this.leased, job.descriptor, job.diffId, job.chainId, parent);
+    this.progress.update(job.id, 'Extracting', job.descriptor.size, job.descriptor.size);
   }
 
   /** Gets the blob into the content store, sharing a download another pull already runs. */
@@ -286,17 +330,22 @@ class TagPull {
       if (running === undefined) break;
       await running.catch(() => undefined);
     }
-    if (await holdBlob(this.leased, digest)) {
+    // No await between the check above and this claim: one download per blob.
+    const work = this.downloadUnlessPresent(job);
+    this.deps.downloads.set(digest, work);
+    try {
+      await work;
+    } finally {
+      if (this.deps.downloads.get(digest) === work) this.deps.downloads.delete(digest);
+    }
+  }
+
+  private async downloadUnlessPresent(job: LayerJob): Promise<void> {
+    if (await holdBlob(this.leased, job.descriptor.digest)) {
       this.progress.update(job.id, 'Download complete');
       return;
     }
-    const download = this.fetchBlob(job);
-    this.deps.downloads.set(digest, download);
-    try {
-      await download;
-    } finally {
-      this.deps.downloads.delete(digest);
-    }
+    await this.fetchBlob(job);
   }
 
   private async fetchBlob(job: LayerJob): Promise<void> {
@@ -330,7 +379,10 @@ class TagPull {
     } catch (err) {
       blob.destroy();
       await this.leased.content.abort(`berth-pull-${digest}`).catch(() => undefined);
-      if (err instanceof BlobVerificationError || (isEngineError(err, 'Conflict') && /digest/.test(errorMessage(err)))) {
+      if (
+        err instanceof BlobVerificationError ||
+        (isEngineError(err, 'Conflict') && /digest/.test(errorMessage(err)))
+      ) {
         throw systemError(`filesystem layer verification failed for digest ${digest}`, err);
       }
       throw err;

@@ -48,14 +48,19 @@ export function pushReference(name: string, tag: string): ParsedReference {
 }
 
 /** Pushes; returns the reference pushed (for the push event). */
-export async function push(deps: PushDeps, options: PushOptions, progress: ProgressWriter): Promise<ParsedReference> {
+export async function push(
+  deps: PushDeps,
+  options: PushOptions,
+  progress: ProgressWriter,
+): Promise<ParsedReference> {
   const ref = pushReference(options.name, options.tag);
   const repo = { domain: ref.domain, path: ref.path };
   progress.status(`The push refers to repository [${referenceName(ref)}]`);
   const tagged = deps.store
     .allRecords()
     .filter((r) => r.ref && isTagRef(r.ref) && referenceName(r.ref) === referenceName(ref));
-  if (tagged.length === 0) throw systemError(`An image does not exist locally with the tag: ${familiarName(ref)}`);
+  if (tagged.length === 0)
+    throw systemError(`An image does not exist locally with the tag: ${familiarName(ref)}`);
   let targets = tagged;
   if (ref.tag !== undefined) {
     targets = tagged.filter((r) => r.ref!.tag === ref.tag);
@@ -64,7 +69,14 @@ export async function push(deps: PushDeps, options: PushOptions, progress: Progr
   for (const record of targets.sort((a, b) => a.name.localeCompare(b.name))) {
     const image = deps.store.get(record.imageId);
     if (!image) continue;
-    await new TagPush(deps, options, progress, { ...repo, tag: record.ref!.tag }, image, record.target.digest).run();
+    await new TagPush(
+      deps,
+      options,
+      progress,
+      { ...repo, tag: record.ref!.tag },
+      image,
+      record.target.digest,
+    ).run();
   }
   return ref;
 }
@@ -107,7 +119,11 @@ class TagPush {
     const digestName = recordNameOf({ domain: this.ref.domain, path: this.ref.path, digest: pushed.digest });
     await this.deps.store.serialize(async () => {
       if (this.deps.store.record(digestName)?.imageId !== this.image.id) {
-        await this.deps.store.setRecord(digestName, { ...this.image.manifest, digest: this.manifestDigest, size: manifestBytes.length });
+        await this.deps.store.setRecord(digestName, {
+          ...this.image.manifest,
+          digest: this.manifestDigest,
+          size: manifestBytes.length,
+        });
       }
     });
   }
@@ -131,10 +147,14 @@ class TagPush {
       }
       uploads.push(upload);
     }
-    const results = await Promise.allSettled(uploads.map((u) => u.catch((err: unknown) => {
-      this.abort.abort();
-      throw err;
-    })));
+    const results = await Promise.allSettled(
+      uploads.map((u) =>
+        u.catch((err: unknown) => {
+          this.abort.abort();
+          throw err;
+        }),
+      ),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -142,18 +162,21 @@ class TagPush {
   private async pushLayer(id: string, digest: string, size: number): Promise<void> {
     const client = this.deps.containerd();
     const info = await client.content.tryInfo(digest);
-    if (!info) throw systemError(`layer ${digest} is not in the content store; pull the image again to push it`);
+    if (!info)
+      throw systemError(`layer ${digest} is not in the content store; pull the image again to push it`);
     const candidates = sourcesOf(info, this.ref.domain).filter((path) => path !== this.ref.path);
-    const result = await this.deps.registry().uploadBlob(
-      this.ref,
-      digest,
-      size,
-      () => this.readWithProgress(id, digest, size),
-      { ...this.call, mountFrom: candidates[0] },
-    );
+    const result = await this.deps
+      .registry()
+      .uploadBlob(this.ref, digest, size, () => this.readWithProgress(id, digest, size), {
+        ...this.call,
+        mountFrom: candidates[0],
+      });
     if (result.existed) this.progress.update(id, 'Layer already exists');
     else if (result.mounted) {
-      this.progress.update(id, `Mounted from ${familiarName({ domain: this.ref.domain, path: candidates[0] })}`);
+      this.progress.update(
+        id,
+        `Mounted from ${familiarName({ domain: this.ref.domain, path: candidates[0] })}`,
+      );
     } else this.progress.update(id, 'Pushed');
     await recordSource(client, digest, this.ref.domain, this.ref.path, info);
   }
@@ -179,6 +202,8 @@ class TagPush {
 
   private async pushBlob(digest: string, size: number): Promise<void> {
     const client = this.deps.containerd();
-    await this.deps.registry().uploadBlob(this.ref, digest, size, () => client.content.read(digest), this.call);
+    await this.deps
+      .registry()
+      .uploadBlob(this.ref, digest, size, () => client.content.read(digest), this.call);
   }
 }

@@ -52,7 +52,8 @@ export function isDigestRef(ref: ParsedReference): boolean {
  * as Docker's reference store does.
  */
 export function recordNameOf(ref: ParsedReference): string {
-  if (ref.digest !== undefined) return referenceString({ domain: ref.domain, path: ref.path, digest: ref.digest });
+  if (ref.digest !== undefined)
+    return referenceString({ domain: ref.domain, path: ref.path, digest: ref.digest });
   return referenceString(withDefaultTag(ref));
 }
 
@@ -73,8 +74,7 @@ function displayRef(refOrId: string): string {
 
 /** What an image argument names: an ID (full or prefix), a reference, or both candidates. */
 export type ImageLookup =
-  | { kind: 'id'; id: string }
-  | { kind: 'reference'; ref: ParsedReference; idPrefix?: string };
+  { kind: 'id'; id: string } | { kind: 'reference'; ref: ParsedReference; idPrefix?: string };
 
 /**
  * Classifies a user's image argument as moby's GetImage does: "sha256:<64

@@ -84,7 +84,15 @@ export function decodeRegistryAuth(header: string | undefined): RegistryCredenti
     const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as unknown;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
     const creds: RegistryCredentials = {};
-    for (const key of ['username', 'password', 'auth', 'email', 'serveraddress', 'identitytoken', 'registrytoken'] as const) {
+    for (const key of [
+      'username',
+      'password',
+      'auth',
+      'email',
+      'serveraddress',
+      'identitytoken',
+      'registrytoken',
+    ] as const) {
       const value = (parsed as Record<string, unknown>)[key];
       if (typeof value === 'string' && value !== '') creds[key] = value;
     }

@@ -128,20 +128,36 @@ class DeleteConflict extends Error {
     readonly used: boolean,
     message: string,
   ) {
-    super(`conflict: unable to delete ${shortId(image.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`);
+    super(
+      `conflict: unable to delete ${shortId(image.id)} (${hard ? 'cannot be forced' : 'must be forced'}) - ${message}`,
+    );
   }
 }
 
-async function findConflict(ctx: RemoveContext, image: StoredImage, mask: ConflictMask): Promise<DeleteConflict | undefined> {
+async function findConflict(
+  ctx: RemoveContext,
+  image: StoredImage,
+  mask: ConflictMask,
+): Promise<DeleteConflict | undefined> {
   const user = await ctx.userOf(image.id);
   if (mask.hard && user?.running) {
-    return new DeleteConflict(image, true, true, `image is being used by running container ${shortId(user.containerId)}`);
+    return new DeleteConflict(
+      image,
+      true,
+      true,
+      `image is being used by running container ${shortId(user.containerId)}`,
+    );
   }
   if (mask.references && referenceRecords(image).length > 0) {
     return new DeleteConflict(image, false, false, 'image is referenced in multiple repositories');
   }
   if (mask.stopped && user && !user.running) {
-    return new DeleteConflict(image, false, true, `image is being used by stopped container ${shortId(user.containerId)}`);
+    return new DeleteConflict(
+      image,
+      false,
+      true,
+      `image is being used by stopped container ${shortId(user.containerId)}`,
+    );
   }
   return undefined;
 }
@@ -158,7 +174,11 @@ async function deleteHelper(
   options: RemoveOptions,
   quiet: boolean,
 ): Promise<ImageDeleteResponseItem[]> {
-  const found = await findConflict(ctx, image, { hard: true, stopped: !options.force, references: !options.force });
+  const found = await findConflict(ctx, image, {
+    hard: true,
+    stopped: !options.force,
+    references: !options.force,
+  });
   if (found) {
     // After untagging its last reference, a used image silently stays (dangling).
     if (quiet && (referenceRecords(image).length > 0 || found.used)) return [];

@@ -41,15 +41,10 @@ import { ProgressWriter } from './progress.js';
 import { pull as pullImage } from './pull.js';
 import { push as pushImage } from './push.js';
 import { applyChanges } from './changes.js';
+import { removeLeftovers } from './content.js';
 import { importTarball } from './import.js';
 import { loadArchive } from './load.js';
-import {
-  classifyImageArgument,
-  danglingName,
-  isTagRef,
-  noSuchImage,
-  recordNameOf,
-} from './references.js';
+import { classifyImageArgument, danglingName, isTagRef, noSuchImage, recordNameOf } from './references.js';
 import { writeImageArchive, type ImageToSave } from './save.js';
 import { RegistryClients, type RegistrySettings } from './registry-config.js';
 import { removeImage, type RemoveContext } from './remove.js';
@@ -149,6 +144,7 @@ export class ImageService {
   readonly store: ImageStore;
   private readonly registries: RegistryClients;
   private readonly downloads = new Map<string, Promise<void>>();
+  private readonly unpacks = new Map<string, Promise<void>>();
   private isImageInUse?: ImageUsageCheck;
   private pruning = false;
 
@@ -160,6 +156,7 @@ export class ImageService {
 
   /** Builds the index from containerd; call once containerd is connected. */
   async start(): Promise<void> {
+    await removeLeftovers(this.options.containerd());
     await this.store.load();
   }
 
@@ -186,7 +183,8 @@ export class ImageService {
     const { image, name } = this.lookup(refOrId);
     const resolved: ResolvedLocalImage = {
       id: image.id,
-      config: image.config,
+      // A copy: callers may fill in defaults without touching the index.
+      config: structuredClone(image.config),
       chainId: image.chainIds[image.chainIds.length - 1] ?? '',
       diffIds: [...image.diffIds],
     };
@@ -229,6 +227,7 @@ export class ImageService {
         registry: () => this.registries.get(),
         maxConcurrentDownloads: () => Math.max(1, settings.maxConcurrentDownloads),
         downloads: this.downloads,
+        unpacks: this.unpacks,
       },
       request,
       progress,
@@ -335,7 +334,8 @@ export class ImageService {
     validateFilters(filters, PRUNE_FILTERS);
     const danglingOnly = boolFilter(filters, 'dangling', true);
     const untilValues = filters.get('until') ?? [];
-    const until = untilValues.length > 0 ? parseTimestampFilter(untilValues[untilValues.length - 1]) : undefined;
+    const until =
+      untilValues.length > 0 ? parseTimestampFilter(untilValues[untilValues.length - 1]) : undefined;
     const deleted: ImageDeleteResponseItem[] = [];
     const sizes = new Map<string, number>();
     for (const image of this.store.all()) {
@@ -349,12 +349,14 @@ export class ImageService {
         try {
           deleted.push(...(await this.removeForPrune(target)));
         } catch (err) {
-          if (!isEngineError(err, 'Conflict')) log.warn('failed to prune image', { image: target, error: errorMessage(err) });
+          if (!isEngineError(err, 'Conflict'))
+            log.warn('failed to prune image', { image: target, error: errorMessage(err) });
         }
       }
     }
     let reclaimed = 0;
-    for (const item of deleted) if (item.Deleted && sizes.has(item.Deleted)) reclaimed += sizes.get(item.Deleted)!;
+    for (const item of deleted)
+      if (item.Deleted && sizes.has(item.Deleted)) reclaimed += sizes.get(item.Deleted)!;
     this.options.events.publish('image', 'prune', '', { reclaimed: String(reclaimed) });
     return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }
@@ -367,7 +369,10 @@ export class ImageService {
       } catch {
         return [];
       }
-      return removeImage(this.removeContext(), target, found.image, found.name, { force: false, prune: true });
+      return removeImage(this.removeContext(), target, found.image, found.name, {
+        force: false,
+        prune: true,
+      });
     });
   }
 
@@ -421,7 +426,12 @@ export class ImageService {
 
   /** docker load: both archive formats; progress unless quiet, then "Loaded image: …" lines. */
   async load(source: Readable, quiet: boolean, progress: ProgressWriter): Promise<void> {
-    const ids = await loadArchive({ containerd: this.options.containerd, store: this.store }, source, quiet, progress);
+    const ids = await loadArchive(
+      { containerd: this.options.containerd, store: this.store },
+      source,
+      quiet,
+      progress,
+    );
     for (const id of ids) this.logEvent(id, id, 'load');
   }
 
@@ -467,7 +477,10 @@ export class ImageService {
       const config = JSON.parse(
         (await registry.fetchBlobBytes(ref, top.parsed.config, { credentials })).toString('utf8'),
       ) as ImageConfigFile;
-      const platform: DistributionInspect['Platforms'][number] = { architecture: config.architecture, os: config.os };
+      const platform: DistributionInspect['Platforms'][number] = {
+        architecture: config.architecture,
+        os: config.os,
+      };
       if (config['os.version']) platform['os.version'] = config['os.version'];
       if (config['os.features']) platform['os.features'] = config['os.features'];
       if (config.variant) platform.variant = config.variant;

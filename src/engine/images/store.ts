@@ -10,7 +10,12 @@ import type { ContainerdClient } from '../../containerd/client.js';
 import type { Image as ContainerdImage } from '../../containerd/services/images.js';
 import type { Descriptor, Labels } from '../../containerd/types.js';
 import { chainIds } from '../../containerd/unpack.js';
-import { isImageIndex, isManifestMediaType, type ImageManifest, type Manifest } from '../../registry/media-types.js';
+import {
+  isImageIndex,
+  isManifestMediaType,
+  type ImageManifest,
+  type Manifest,
+} from '../../registry/media-types.js';
 import type { ParsedReference } from '../../registry/reference.js';
 import type { ImageConfigFile } from '../../types/image.js';
 import { danglingName, isDanglingName, parseRecordName } from './references.js';
@@ -120,7 +125,11 @@ export class ImageStore {
     ) as ImageConfigFile;
     const facts: ManifestFacts = {
       manifest,
-      configDescriptor: { mediaType: manifest.config.mediaType, digest: manifest.config.digest, size: manifest.config.size },
+      configDescriptor: {
+        mediaType: manifest.config.mediaType,
+        digest: manifest.config.digest,
+        size: manifest.config.size,
+      },
       config,
     };
     this.manifests.set(target.digest, facts);
@@ -150,7 +159,11 @@ export class ImageStore {
         config: facts.config,
         configDescriptor: facts.configDescriptor,
         manifest: image.target,
-        layers: facts.manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+        layers: facts.manifest.layers.map((l) => ({
+          mediaType: l.mediaType,
+          digest: l.digest,
+          size: l.size,
+        })),
         diffIds,
         chainIds: chainIds(diffIds),
         records: new Map(),

@@ -29,7 +29,9 @@ export function repoReferences(image: StoredImage): { tags: string[]; digests: s
 /** Go's RFC3339Nano rendering of a timestamp string (trailing fraction zeros dropped). */
 export function rfc3339Nano(text: string | undefined): string {
   if (!text) return '0001-01-01T00:00:00Z';
-  return text.replace(/\.(\d*?)0+(?=Z|[+-]\d\d:?\d\d$)/, (_m, digits: string) => (digits ? `.${digits}` : ''));
+  return text.replace(/\.(\d*?)0+(?=Z|[+-]\d\d:?\d\d$)/, (_m, digits: string) =>
+    digits ? `.${digits}` : '',
+  );
 }
 
 /** Seconds since the epoch of the image's creation (0 when unknown, as Go's zero time is refused). */
@@ -50,7 +52,13 @@ export function containerConfigOf(config: ImageConfigFile): ContainerConfig {
     AttachStderr: false,
   };
   if (c.ExposedPorts && Object.keys(c.ExposedPorts).length > 0) out.ExposedPorts = c.ExposedPorts;
-  Object.assign(out, { Tty: false, OpenStdin: false, StdinOnce: false, Env: c.Env ?? null, Cmd: c.Cmd ?? null });
+  Object.assign(out, {
+    Tty: false,
+    OpenStdin: false,
+    StdinOnce: false,
+    Env: c.Env ?? null,
+    Cmd: c.Cmd ?? null,
+  });
   if (c.Healthcheck) out.Healthcheck = c.Healthcheck;
   if (c.ArgsEscaped) out.ArgsEscaped = true;
   Object.assign(out, {
@@ -109,7 +117,9 @@ export function inspectOf(image: StoredImage, size: number): ImageInspect {
     Size: size,
     GraphDriver: { Name: 'overlayfs', Data: null },
     RootFS: { Type: config.rootfs?.type ?? 'layers', Layers: [...image.diffIds] },
-    Metadata: image.lastTagTime ? { LastTagTime: image.lastTagTime.toISOString() } : { LastTagTime: '0001-01-01T00:00:00Z' },
+    Metadata: image.lastTagTime
+      ? { LastTagTime: image.lastTagTime.toISOString() }
+      : { LastTagTime: '0001-01-01T00:00:00Z' },
   };
   if (config.variant) inspect.Variant = config.variant;
   if (config['os.version']) inspect.OsVersion = config['os.version'];

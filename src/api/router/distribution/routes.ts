@@ -28,7 +28,8 @@ export function distributionRoutes(backend: DistributionBackend): Route[] {
       path: '/auth',
       handler: async ({ req, res }) => {
         const auth = await readJSON<AuthConfig>(req);
-        if (auth === undefined || typeof auth !== 'object') throw invalidParameter('missing auth configuration');
+        if (auth === undefined || typeof auth !== 'object')
+          throw invalidParameter('missing auth configuration');
         const result = await backend.login(auth);
         // moby always sends both fields, IdentityToken first.
         sendJSON(res, 200, { IdentityToken: result.IdentityToken ?? '', Status: result.Status });

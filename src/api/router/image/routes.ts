@@ -22,7 +22,11 @@ export function imageRoutes(backend: ImageBackend): Route[] {
   return [
     { method: 'POST', path: '/images/create', handler: (ctx) => createImage(ctx, backend) },
     { method: 'GET', path: '/images/json', handler: (ctx) => listImages(ctx, backend) },
-    { method: 'GET', path: '/images/get', handler: (ctx) => saveImages(ctx, backend, ctx.query.getAll('names')) },
+    {
+      method: 'GET',
+      path: '/images/get',
+      handler: (ctx) => saveImages(ctx, backend, ctx.query.getAll('names')),
+    },
     { method: 'POST', path: '/images/load', handler: (ctx) => loadImages(ctx, backend) },
     { method: 'POST', path: '/images/prune', handler: (ctx) => pruneImages(ctx, backend) },
     {
@@ -83,7 +87,9 @@ async function createImage(ctx: RouteContext, backend: ImageBackend): Promise<vo
   const fromSrc = query.get('fromSrc') ?? '';
   if (fromSrc !== '-') {
     throw invalidParameter(
-      fromSrc === '' ? 'fromImage or fromSrc is required' : 'importing from a URL is not supported; use fromSrc=-',
+      fromSrc === ''
+        ? 'fromImage or fromSrc is required'
+        : 'importing from a URL is not supported; use fromSrc=-',
     );
   }
   try {
@@ -111,7 +117,11 @@ async function listImages(ctx: RouteContext, backend: ImageBackend): Promise<voi
   const legacy = query.get('filter');
   if (legacy) filters.set('reference', [...(filters.get('reference') ?? []), legacy]);
   const images = await backend.list({ all: boolParam(query, 'all'), filters });
-  sendJSON(res, 200, images.map((image) => listEntryForVersion(image, version)));
+  sendJSON(
+    res,
+    200,
+    images.map((image) => listEntryForVersion(image, version)),
+  );
 }
 
 function listEntryForVersion(image: ImageSummary, version: string): ImageSummary {

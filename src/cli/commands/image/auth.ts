@@ -5,11 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  DEFAULT_DOMAIN,
-  LEGACY_DEFAULT_DOMAIN,
-  parseNormalizedNamed,
-} from '../../../registry/reference.js';
+import { DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, parseNormalizedNamed } from '../../../registry/reference.js';
 import type { AuthConfig } from '../../../types/system.js';
 import { CliError, type CliContext } from '../../context.js';
 import { configDir } from '../../client/connection.js';

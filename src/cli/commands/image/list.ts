@@ -67,17 +67,21 @@ export const IMAGE_HEADERS = {
 
 /** docker/cli's imageFormatTaggedAndDigest: a row per repository tag (and digest, with --digests). */
 export function imageRows(image: ImageSummary, digests: boolean, trunc: boolean): ImageContext[] {
-  const row = (repo: string, tag: string, digest: string): ImageContext => new ImageContext(image, repo, tag, digest, trunc);
+  const row = (repo: string, tag: string, digest: string): ImageContext =>
+    new ImageContext(image, repo, tag, digest, trunc);
   const dangling =
     (image.RepoTags.length === 0 && image.RepoDigests.length === 0) ||
-    (image.RepoTags.length === 1 && image.RepoTags[0] === '<none>:<none>' && image.RepoDigests[0] === '<none>@<none>');
+    (image.RepoTags.length === 1 &&
+      image.RepoTags[0] === '<none>:<none>' &&
+      image.RepoDigests[0] === '<none>@<none>');
   if (dangling) return [row('<none>', '<none>', '<none>')];
   const repoTags = new Map<string, string[]>();
   const repoDigests = new Map<string, string[]>();
   for (const text of image.RepoTags) {
     try {
       const ref = parseNormalizedNamed(text);
-      if (ref.tag !== undefined) repoTags.set(familiarName(ref), [...(repoTags.get(familiarName(ref)) ?? []), ref.tag]);
+      if (ref.tag !== undefined)
+        repoTags.set(familiarName(ref), [...(repoTags.get(familiarName(ref)) ?? []), ref.tag]);
     } catch {
       // docker skips references it cannot parse.
     }

@@ -12,7 +12,8 @@ export function loadCommand(ctx: CliContext): Command {
     .action(async (options: { input?: string; quiet?: boolean }) => {
       let input: NodeJS.ReadableStream;
       if (options.input) {
-        if (!existsSync(options.input)) throw new CliError(`open ${options.input}: no such file or directory`);
+        if (!existsSync(options.input))
+          throw new CliError(`open ${options.input}: no such file or directory`);
         input = createReadStream(options.input);
       } else {
         if (process.stdin.isTTY) throw new CliError('requested load from stdin, but stdin is empty');

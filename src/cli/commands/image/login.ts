@@ -34,7 +34,8 @@ export function loginCommand(ctx: CliContext): Command {
       let password = options.password;
       if (options.password !== undefined) {
         ctx.err.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-        if (options.passwordStdin) throw new CliError('--password and --password-stdin are mutually exclusive');
+        if (options.passwordStdin)
+          throw new CliError('--password and --password-stdin are mutually exclusive');
       }
       if (options.passwordStdin) {
         if (!options.username) throw new CliError('Must provide --username with --password-stdin');
@@ -49,7 +50,10 @@ export function loginCommand(ctx: CliContext): Command {
       const file = configFilePath(ctx);
       const config = readConfigFile(file);
       const stored: Record<string, string> = response.IdentityToken
-        ? { auth: Buffer.from(`${options.username}:`).toString('base64'), identitytoken: response.IdentityToken }
+        ? {
+            auth: Buffer.from(`${options.username}:`).toString('base64'),
+            identitytoken: response.IdentityToken,
+          }
         : { auth: Buffer.from(`${options.username}:${password}`).toString('base64') };
       config.auths = { ...config.auths, [serverAddress]: stored };
       writeConfigFile(file, config);

@@ -19,7 +19,9 @@ export function logoutCommand(ctx: CliContext): Command {
       }
       ctx.write(`Removing login credentials for ${hostname}\n`);
       const candidates =
-        serverAddress === HUB_SERVER ? [serverAddress] : [serverAddress, hostname, `http://${hostname}`, `https://${hostname}`];
+        serverAddress === HUB_SERVER
+          ? [serverAddress]
+          : [serverAddress, hostname, `http://${hostname}`, `https://${hostname}`];
       for (const key of candidates) delete config.auths[key];
       writeConfigFile(file, config);
     });

@@ -1,5 +1,10 @@
 import { Command, Option } from 'commander';
-import { familiarName, parseNormalizedNamed, referenceString, withDefaultTag } from '../../../registry/reference.js';
+import {
+  familiarName,
+  parseNormalizedNamed,
+  referenceString,
+  withDefaultTag,
+} from '../../../registry/reference.js';
 import { CliError, type CliContext } from '../../context.js';
 import { registryAuthHeader } from './auth.js';
 import { showJsonStream } from './stream.js';
@@ -24,7 +29,11 @@ export function pullCommand(ctx: CliContext): Command {
     .usage('[OPTIONS] NAME[:TAG|@DIGEST]')
     .argument('<image>')
     .option('-a, --all-tags', 'Download all tagged images in the repository')
-    .option('--platform <string>', 'Set platform if server is multi-platform capable', process.env.DOCKER_DEFAULT_PLATFORM)
+    .option(
+      '--platform <string>',
+      'Set platform if server is multi-platform capable',
+      process.env.DOCKER_DEFAULT_PLATFORM,
+    )
     .option('-q, --quiet', 'Suppress verbose output')
     .addOption(new Option('--disable-content-trust', 'Skip image verification').default(true).hideHelp())
     .action(async (image: string, options: PullOptions) => {
@@ -35,13 +44,18 @@ export function pullCommand(ctx: CliContext): Command {
         throw new CliError((err as Error).message);
       }
       if (options.allTags && (ref.tag !== undefined || ref.digest !== undefined)) {
-        throw new CliError('tag can\'t be used with --all-tags/-a');
+        throw new CliError("tag can't be used with --all-tags/-a");
       }
       if (!options.allTags && ref.tag === undefined && ref.digest === undefined && !options.quiet) {
         ctx.write('Using default tag: latest\n');
       }
-      const query = { ...pullQuery(image, Boolean(options.allTags)), platform: options.platform?.toLowerCase() };
-      const res = await ctx.client().request('POST', '/images/create', { query, headers: registryAuthHeader(ctx, image) });
+      const query = {
+        ...pullQuery(image, Boolean(options.allTags)),
+        platform: options.platform?.toLowerCase(),
+      };
+      const res = await ctx
+        .client()
+        .request('POST', '/images/create', { query, headers: registryAuthHeader(ctx, image) });
       await showJsonStream(ctx, res.body, { quiet: options.quiet });
       const shown = options.allTags ? ref : withDefaultTag(ref);
       ctx.write(`${referenceString(shown)}\n`);

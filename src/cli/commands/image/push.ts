@@ -1,5 +1,10 @@
 import { Command, Option } from 'commander';
-import { familiarName, parseNormalizedNamed, referenceString, withDefaultTag } from '../../../registry/reference.js';
+import {
+  familiarName,
+  parseNormalizedNamed,
+  referenceString,
+  withDefaultTag,
+} from '../../../registry/reference.js';
 import { CliError, type CliContext } from '../../context.js';
 import { registryAuthHeader } from './auth.js';
 import { showJsonStream } from './stream.js';

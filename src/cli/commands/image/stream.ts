@@ -18,5 +18,8 @@ export async function showJsonStream(
   options: { quiet?: boolean; onAux?: (message: JsonMessage) => void } = {},
 ): Promise<void> {
   const out = options.quiet ? new Writable({ write: (_chunk, _encoding, done) => done() }) : ctx.out;
-  await displayJsonMessages(body, out as Writable, { isTty: !options.quiet && outputIsTerminal(ctx), onAux: options.onAux });
+  await displayJsonMessages(body, out as Writable, {
+    isTty: !options.quiet && outputIsTerminal(ctx),
+    onAux: options.onAux,
+  });
 }

@@ -17,6 +17,8 @@ export function tagCommand(ctx: CliContext): Command {
       }
       if (ref.digest !== undefined) throw new CliError('refusing to create a tag with a digest reference');
       ref = withDefaultTag(ref);
-      await ctx.client().request('POST', `/images/${source}/tag`, { query: { repo: familiarName(ref), tag: ref.tag } });
+      await ctx
+        .client()
+        .request('POST', `/images/${source}/tag`, { query: { repo: familiarName(ref), tag: ref.tag } });
     });
 }
