@@ -6,7 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import type { ContainerdClient } from '../../src/containerd/client.js';
 import { isEngineError } from '../../src/common/errors.js';
 import { ProgressWriter } from '../../src/engine/images/progress.js';
@@ -15,7 +17,7 @@ import { parseNormalizedNamed } from '../../src/registry/reference.js';
 import type { JSONMessage } from '../../src/types/image.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { containerdOf, imageFixtures, type ImageFixtures } from '../helpers/images.js';
-import { pushImage } from '../helpers/oci-image.js';
+import { buildTar, pushImage } from '../helpers/oci-image.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 
 let fixtures: ImageFixtures;
@@ -182,6 +184,42 @@ describe('ImageService', () => {
     assert.deepEqual(pruned.ImagesDeleted, [{ Deleted: fixtures.busybox.configDigest }]);
     assert.equal(pruned.SpaceReclaimed, 0);
     assert.ok(await containerd.snapshots.tryStat(fixtures.busybox.layers[0].diffId));
+  });
+
+  test('commitImage stacks a new layer on the parent and names the result', async () => {
+    const parent = await service.resolveImage(`${registry.host}/multi:v1`);
+    const layerTar = await buildTar([{ name: 'committed.txt', content: 'new file\n' }]);
+    const gz = gzipSync(layerTar);
+    const digest = `sha256:${createHash('sha256').update(gz).digest('hex')}`;
+    const diffId = `sha256:${createHash('sha256').update(layerTar).digest('hex')}`;
+    const lease = await containerd.leases.create();
+    try {
+      await containerd
+        .withLease(lease.id)
+        .content.write('test-commit-layer', gz, { expected: digest, total: gz.length });
+      const { id } = await service.commitImage({
+        parent,
+        layer: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size: gz.length, diffId },
+        config: {
+          architecture: 'amd64',
+          os: 'linux',
+          created: '2024-02-01T00:00:00Z',
+          config: { Cmd: ['cat', '/committed.txt'] },
+        },
+        history: { created: '2024-02-01T00:00:00Z', created_by: 'commit test' },
+        reference: 'committed:v1',
+      });
+      const committed = await service.resolveImage('committed:v1');
+      assert.equal(committed.id, id);
+      assert.deepEqual(committed.diffIds, [...parent.diffIds, diffId]);
+      assert.ok(await containerd.snapshots.tryStat(committed.chainId));
+      assert.equal(committed.config.history?.at(-1)?.created_by, 'commit test');
+    } finally {
+      await containerd.leases.delete(lease.id, { sync: true });
+    }
+    // The caller's lease is gone: the image holds its new layer by itself.
+    assert.ok(await containerd.content.tryInfo(digest));
+    assert.equal((await service.history('committed:v1'))[0].CreatedBy, 'commit test');
   });
 
   test('start() removes what an interrupted pull left: its lease and unfinished writes', async () => {

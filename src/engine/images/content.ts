@@ -3,7 +3,7 @@
  * writing image documents with their GC labels, unpacking one layer into the
  * snapshot named by its chain ID, and recording where a blob came from.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { systemError } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
@@ -196,4 +196,36 @@ export async function removeLeftovers(client: ContainerdClient): Promise<void> {
   for (const ingest of await client.content.listStatuses(['ref~="^berth-(pull|load|import)-"'])) {
     await client.content.abort(ingest.ref).catch(() => undefined);
   }
+}
+
+const OCI_LAYER_TYPES: Record<string, string> = {
+  'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
+};
+
+/**
+ * A new image made here (import, commit): its config and an OCI manifest
+ * over `layers` (Docker layer types renamed to their OCI twins, same bytes).
+ */
+export function ociImage(config: { rootfs: { diff_ids: string[] } }, layers: Descriptor[]): LocalImage {
+  const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDescriptor = {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    digest: sha256(configBytes),
+    size: configBytes.length,
+  };
+  const ociLayers = layers.map((l) => ({ ...l, mediaType: OCI_LAYER_TYPES[l.mediaType] ?? l.mediaType }));
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifestBytes = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType, config: configDescriptor, layers: ociLayers }),
+  );
+  return {
+    configBytes,
+    configDescriptor,
+    manifestBytes,
+    manifestDescriptor: { mediaType, digest: sha256(manifestBytes), size: manifestBytes.length },
+    layers: ociLayers,
+    diffIds: config.rootfs.diff_ids,
+  };
 }

@@ -15,16 +15,18 @@ import { MediaType } from '../../registry/media-types.js';
 import { DEFAULT_PLATFORM, normalizePlatform, type PlatformSpec } from '../../registry/platform.js';
 import type { ImageConfigFile } from '../../types/image.js';
 import { applyChanges } from './changes.js';
-import { LEASE_EXPIRY_MS, OPERATION_LEASE_LABEL, storeLocalImage, type LocalImage } from './content.js';
+import {
+  LEASE_EXPIRY_MS,
+  OPERATION_LEASE_LABEL,
+  ociImage,
+  storeLocalImage,
+  type LocalImage,
+} from './content.js';
 
 export interface ImportOptions {
   message: string;
   changes: string[];
   platform?: PlatformSpec;
-}
-
-function sha256(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** The body as an uncompressed tar stream: gzip is recognised by its magic bytes. */
@@ -94,32 +96,9 @@ export async function importTarball(
       history: [{ created, ...(options.message ? { comment: options.message } : {}) }],
     };
     if (options.message) config.comment = options.message;
-    const configBytes = Buffer.from(JSON.stringify(config));
-    const configDescriptor = {
-      mediaType: MediaType.ociConfig,
-      digest: sha256(configBytes),
-      size: configBytes.length,
-    };
-    const layerDescriptor = { mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size };
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: configDescriptor,
-      layers: [layerDescriptor],
-    };
-    const manifestBytes = Buffer.from(JSON.stringify(manifest));
-    const image: LocalImage = {
-      configBytes,
-      configDescriptor,
-      manifestBytes,
-      manifestDescriptor: {
-        mediaType: MediaType.ociManifest,
-        digest: sha256(manifestBytes),
-        size: manifestBytes.length,
-      },
-      layers: [layerDescriptor],
-      diffIds: [layer.diffId],
-    };
+    const image = ociImage(config, [
+      { mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size },
+    ]);
     await storeLocalImage(client, image);
     await record(image);
     await root.leases.delete(lease.id);

@@ -41,7 +41,13 @@ import { ProgressWriter } from './progress.js';
 import { pull as pullImage } from './pull.js';
 import { push as pushImage } from './push.js';
 import { applyChanges } from './changes.js';
-import { removeLeftovers } from './content.js';
+import {
+  LEASE_EXPIRY_MS,
+  OPERATION_LEASE_LABEL,
+  ociImage,
+  removeLeftovers,
+  storeLocalImage,
+} from './content.js';
 import { importTarball } from './import.js';
 import { loadArchive } from './load.js';
 import { classifyImageArgument, danglingName, isTagRef, noSuchImage, recordNameOf } from './references.js';
@@ -126,6 +132,20 @@ export interface ImportRequest {
   /** Dockerfile instructions applied to the config: CMD, ENV, ENTRYPOINT, WORKDIR... */
   changes: string[];
   platform?: PlatformSpec;
+}
+
+/** What docker commit hands over (the container service's CommitImageInput). */
+export interface CommitImageInput {
+  /** The image the container was created from. */
+  parent: { id: string };
+  /** The new layer, already in the content store. */
+  layer: { mediaType: string; digest: string; size: number; diffId: string };
+  /** The new image config, complete except for rootfs and history, which are extended here. */
+  config: Record<string, unknown>;
+  /** The history entry of the new layer. */
+  history: Record<string, unknown>;
+  /** `repo[:tag]`, or undefined for a dangling image. */
+  reference?: string;
 }
 
 /** `GET /distribution/{name}/json`. */
@@ -460,6 +480,50 @@ export class ImageService {
     const id = image.configDescriptor.digest;
     progress.status(id);
     this.logEvent(id, id, 'import');
+  }
+
+  /**
+   * docker commit's image: the parent's layers plus `layer` (already in the
+   * content store, held by the caller until this returns), `config` extended
+   * with rootfs and history, unpacked, and named by `reference` (else
+   * dangling). Returns the new image ID.
+   */
+  async commitImage(input: CommitImageInput): Promise<{ id: string }> {
+    const parent = this.store.get(input.parent.id);
+    if (!parent) throw noSuchImage(input.parent.id);
+    let ref: ParsedReference | undefined;
+    if (input.reference) {
+      ref = withDefaultTag(parseNormalizedNamed(input.reference));
+      if (ref.digest !== undefined)
+        throw invalidParameter('refusing to create a tag with a digest reference');
+    }
+    const { diffId, ...layer } = input.layer;
+    const config = {
+      ...input.config,
+      rootfs: { type: 'layers', diff_ids: [...parent.diffIds, diffId] },
+      history: [...(parent.config.history ?? []), input.history],
+    };
+    const image = ociImage(config, [...parent.layers, layer]);
+    const root = this.options.containerd();
+    const lease = await root.leases.create({
+      expiresInMs: LEASE_EXPIRY_MS,
+      labels: { [OPERATION_LEASE_LABEL]: 'commit' },
+    });
+    try {
+      await storeLocalImage(root.withLease(lease.id), image);
+      await this.store.serialize(async () => {
+        const target = image.manifestDescriptor;
+        await this.store.setRecord(
+          ref ? recordNameOf(ref) : danglingName(image.configDescriptor.digest),
+          target,
+        );
+      });
+    } finally {
+      await root.leases.delete(lease.id);
+    }
+    const id = image.configDescriptor.digest;
+    if (ref) this.logEvent(id, familiarString(ref), 'tag');
+    return { id };
   }
 
   /** GET /distribution/{name}/json: what the registry holds for a reference, without pulling it. */
