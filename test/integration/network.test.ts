@@ -74,6 +74,20 @@ async function lookup(ns: string, name: string, server: string): Promise<string[
   return [...answer.matchAll(/^Address:\s*([0-9a-f.:]+)$/gm)].map((m) => m[1]).filter((a) => a !== server);
 }
 
+/**
+ * aardvark-dns reloads its entries on SIGHUP, asynchronously: right after a
+ * change, ask a few times until the answer is the expected one.
+ */
+async function lookupSettled(ns: string, name: string, server: string, expected: string[]): Promise<string[]> {
+  let answer: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    answer = await lookup(ns, name, server);
+    if (JSON.stringify(answer) === JSON.stringify(expected)) break;
+    await sleep(100);
+  }
+  return answer;
+}
+
 function fetchText(port: number, host = '127.0.0.1'): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host, port, path: '/', timeout: 3000 }, (res) => {
@@ -356,7 +370,7 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const settings = await service.connectContainer(ids.get('a1')!, 'nb', { Aliases: ['api'] });
     assert.equal(settings.IPAddress, '10.212.2.3');
     assert.ok(await ping(ns('a1'), ipOn('b1', 'nb')), 'a1 reaches b1 once connected');
-    assert.deepEqual(await lookup(ns('b1'), 'api', gatewayOf('b1', 'nb')), ['10.212.2.3']);
+    assert.deepEqual(await lookupSettled(ns('b1'), 'api', gatewayOf('b1', 'nb'), ['10.212.2.3']), ['10.212.2.3']);
     const eth1 = (await run('ip', ['-n', ns('a1'), '-o', 'addr', 'show', 'eth1'])).stdout;
     assert.match(eth1, /10\.212\.2\.3\/24/);
     const hosts = await fs.readFile(attached.get('a1')!.hostsPath!, 'utf8');
@@ -369,7 +383,7 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     });
     await service.disconnectContainer(ids.get('a1')!, 'nb');
     assert.equal(await ping(ns('a1'), ipOn('b1', 'nb')), false);
-    assert.deepEqual(await lookup(ns('b1'), 'api', gatewayOf('b1', 'nb')), []);
+    assert.deepEqual(await lookupSettled(ns('b1'), 'api', gatewayOf('b1', 'nb'), []), []);
     assert.doesNotMatch(await fs.readFile(attached.get('a1')!.hostsPath!, 'utf8'), /10\.212\.2\.3/);
     assert.ok(events.some((e) => e.action === 'disconnect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'nb'));
   });
@@ -389,7 +403,7 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     ids.delete('b1');
     assert.equal(service.networkSettings(deadId), undefined, 'the dead container was released');
     assert.deepEqual(service.networkSettings(ids.get('a1')!)!.Networks.na.IPAddress, '10.212.1.2');
-    assert.deepEqual(await lookup(ns('a2'), 'a1', gatewayOf('a1', 'na')), ['10.212.1.2'], 'DNS answers again');
+    assert.deepEqual(await lookupSettled(ns('a2'), 'a1', gatewayOf('a1', 'na'), ['10.212.1.2']), ['10.212.1.2'], 'DNS answers again');
     assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
     const port = Number(service.networkSettings(ids.get('p1')!)!.Ports!['80/tcp']![0].HostPort);
     assert.equal(await fetchText(port), 'hello 80');
@@ -498,8 +512,8 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
   test('a renamed container answers to its new name', async () => {
     await service.renameContainer(ids.get('a2')!, 'a2new');
     const gateway = gatewayOf('a1', 'na');
-    assert.deepEqual(await lookup(ns('a1'), 'a2new', gateway), [ipOn('a2', 'na')]);
-    assert.deepEqual(await lookup(ns('a1'), 'a2', gateway), []);
+    assert.deepEqual(await lookupSettled(ns('a1'), 'a2new', gateway, [ipOn('a2', 'na')]), [ipOn('a2', 'na')]);
+    assert.deepEqual(await lookupSettled(ns('a1'), 'a2', gateway, []), []);
     assert.equal(service.networkSettings(ids.get('a2')!)!.Networks.na.IPAddress, ipOn('a2', 'na'), 'same address');
     assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
     assert.equal(service.inspect('na').Containers[ids.get('a2')!].Name, 'a2new');
