@@ -18,7 +18,6 @@ import {
   invalidParameter,
   isEngineError,
   notFound,
-  notImplemented,
   notModified,
   systemError,
 } from '../../common/errors.js';
@@ -52,7 +51,8 @@ import type {
   ContainerWaitResponse,
   HostConfig,
 } from '../../types/container.js';
-import type { CommitRequest } from './commit.js';
+import { applyChanges } from '../images/changes.js';
+import { commitContainer, type CommitRequest } from './commit.js';
 import {
   completeConfig,
   completeHostConfig,
@@ -511,6 +511,7 @@ export class ContainerService {
       taskCreated = true;
       entry.currentPid = pid;
       await this.ctr.tasks.start(c.ID);
+      entry.streams.processStarted();
     } catch (err) {
       entry.currentPid = 0;
       if (taskCreated) await this.ctr.tasks.delete(c.ID).catch(() => undefined);
@@ -1137,6 +1138,9 @@ export class ContainerService {
     await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
     const out = new PassThrough();
     const pack = tar.pack();
+    // A client that goes away mid-archive ends the walk, never the daemon.
+    pack.on('error', () => undefined);
+    out.on('close', () => pack.destroy());
     pack.pipe(out);
     void withReadOnlyRootfs(layers, this.scratchDir(), (root) => packDirectory(root, pack))
       .then(() => this.event(entry.c, 'export'))
@@ -1154,9 +1158,28 @@ export class ContainerService {
     await this.ctr.tasks.resizePty(c.ID, { width, height });
   }
 
+  /** docker commit; the container is paused meanwhile unless asked not to (and resumed even on failure). */
   async commit(request: CommitRequest): Promise<{ Id: string }> {
-    this.find(request.container);
-    throw notImplemented('commit is not implemented yet');
+    const entry = this.find(request.container);
+    const c = entry.c;
+    const pause = request.pause && c.State.Running && !c.State.Paused && !c.State.Restarting;
+    if (pause) await this.ctr.tasks.pause(c.ID);
+    let result: { id: string; reference?: string };
+    try {
+      result = await commitContainer(
+        { containerd: this.ctr, images: this.deps.images, applyChanges },
+        c,
+        request,
+      );
+    } finally {
+      if (pause) await this.ctr.tasks.resume(c.ID).catch(() => undefined);
+    }
+    this.event(c, 'commit', {
+      comment: request.comment,
+      imageID: result.id,
+      imageRef: result.reference ?? '',
+    });
+    return { Id: result.id };
   }
 
   /** The container using an image (for rmi and image prune), preferring a running one. */
@@ -1373,6 +1396,7 @@ export class ContainerService {
     this.openLogger(entry);
     try {
       entry.drained = entry.streams.beginRun(openFifoSet(fifos));
+      entry.streams.processStarted();
     } catch (err) {
       log.warn('reopening container stdio failed; output is lost until it restarts', {
         container: c.ID,

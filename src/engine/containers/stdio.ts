@@ -37,6 +37,8 @@ export class ContainerStreams {
   private stdinClosed = false;
   /** The client closed stdin before the process started: close it once it runs. */
   private stdinEndRequested = false;
+  /** The current run's process was started (its stdin FIFO is open on the shim's side). */
+  private started = false;
   private paused = 0;
   /** Resumes owed to each consumer that made the output pause. */
   private readonly holds = new Map<object, (() => void)[]>();
@@ -93,15 +95,24 @@ export class ContainerStreams {
     }
     this.pendingStdin = [];
     this.pendingStdinBytes = 0;
-    if (this.stdinEndRequested) {
-      this.stdinEndRequested = false;
-      void this.closeStdin();
-    }
     return drained;
+  }
+
+  /**
+   * The process runs: a stdin close asked for before it started is done
+   * now (earlier, the shim would not have opened the FIFO yet and the input
+   * written so far would be lost with it).
+   */
+  processStarted(): void {
+    this.started = true;
+    if (!this.stdinEndRequested) return;
+    this.stdinEndRequested = false;
+    void this.closeStdin();
   }
 
   /** Unplugs the run: closes berth's ends of its FIFOs. */
   endRun(): void {
+    this.started = false;
     this.run?.fifos.close();
     this.run = undefined;
     this.sources = [];
@@ -145,7 +156,7 @@ export class ContainerStreams {
 
   private async closeStdin(): Promise<void> {
     if (this.stdinClosed) return;
-    if (!this.run) {
+    if (!this.run || !this.started) {
       this.stdinEndRequested = true;
       return;
     }

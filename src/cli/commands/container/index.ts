@@ -46,7 +46,10 @@ const shared = (ctx: CliContext): Command[] => [
 
 /** `berth container …`: the container management commands. */
 export function containerCommand(ctx: CliContext): Command {
-  const group = new Command('container').description('Manage containers').usage('COMMAND').enablePositionalOptions();
+  const group = new Command('container')
+    .description('Manage containers')
+    .usage('COMMAND')
+    .enablePositionalOptions();
   for (const command of shared(ctx)) group.addCommand(command);
   group.addCommand(inspectCommand(ctx, 'container'));
   group.addCommand(psCommand(ctx, 'ls').aliases(['ps', 'list']));

@@ -70,6 +70,10 @@ export async function attachAndStart(
       },
     });
   }
+  // Read output from the start: a container that exits at once may close the stream before start() returns.
+  const output = stream
+    ? copyOutput(stream.socket, { tty: options.tty, stdout: ctx.out, stderr: ctx.err, head: stream.head })
+    : Promise.resolve();
   const waiting = api.raw('POST', `/containers/${id}/wait`, { query: { condition: options.waitCondition } });
   const waitResponse = await waiting;
   if (waitResponse.status >= 400) {
@@ -112,13 +116,8 @@ export async function attachAndStart(
         resize();
         process.stdout.on('resize', resize);
       }
-      await copyOutput(stream.socket, {
-        tty: options.tty,
-        stdout: ctx.out,
-        stderr: ctx.err,
-        head: stream.head,
-      });
     }
+    await output;
     const status = await readJsonBody<ContainerWaitResponse>(waitResponse.body);
     if (status.Error?.Message) ctx.err.write(`${status.Error.Message}\n`);
     return status.StatusCode;

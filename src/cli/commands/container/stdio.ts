@@ -39,6 +39,7 @@ export function copyOutput(
   const write = (chunk: Buffer): boolean => (demux ? demux.push(chunk) : options.stdout.write(chunk));
   if (options.head?.length) write(options.head);
   return new Promise((resolve) => {
+    if (source.readableEnded || source.destroyed) return resolve();
     source.on('data', (chunk: Buffer) => {
       if (!write(chunk)) {
         source.pause();
