@@ -44,14 +44,19 @@ export function networkRules(network: FirewallNetwork, family: Family): Firewall
     { table: 'filter', chain: ISOLATION_1, spec: `-i ${bridge} ! -o ${bridge} -j ${ISOLATION_2}` },
     { table: 'filter', chain: ISOLATION_2, spec: `-o ${bridge} -j DROP` },
   ];
-  if (!network.icc) rules.push({ table: 'filter', chain: ISOLATION_1, spec: `-i ${bridge} -o ${bridge} -j DROP` });
+  if (!network.icc)
+    rules.push({ table: 'filter', chain: ISOLATION_1, spec: `-i ${bridge} -o ${bridge} -j DROP` });
   if (network.internal) {
     rules.push({ table: 'filter', chain: ISOLATION_1, spec: `! -i ${bridge} -o ${bridge} -j DROP` });
     rules.push({ table: 'filter', chain: ISOLATION_1, spec: `-i ${bridge} ! -o ${bridge} -j DROP` });
   }
   if (!network.masquerade) {
     for (const subnet of network.subnets.filter((s) => s.family === family)) {
-      rules.push({ table: 'nat', chain: POSTROUTING, spec: `-s ${formatPrefix(subnet)} ! -o ${bridge} -j ACCEPT` });
+      rules.push({
+        table: 'nat',
+        chain: POSTROUTING,
+        spec: `-s ${formatPrefix(subnet)} ! -o ${bridge} -j ACCEPT`,
+      });
     }
   }
   return rules;
@@ -64,7 +69,12 @@ export interface CommandResult {
 }
 
 /** Runs iptables (or iptables-restore with `restore`) for a family; replaceable in tests. */
-export type IptablesRunner = (family: Family, restore: boolean, args: string[], input?: string) => Promise<CommandResult>;
+export type IptablesRunner = (
+  family: Family,
+  restore: boolean,
+  args: string[],
+  input?: string,
+) => Promise<CommandResult>;
 
 export const runIptables: IptablesRunner = (family, restore, args, input) =>
   new Promise((resolve, reject) => {
@@ -106,13 +116,15 @@ export class BerthFirewall {
 
   private async ensureBaseFor(family: Family): Promise<void> {
     const byTable = new Map<Table, string[]>();
-    const add = (table: Table, line: string): void => void byTable.set(table, [...(byTable.get(table) ?? []), line]);
+    const add = (table: Table, line: string): void =>
+      void byTable.set(table, [...(byTable.get(table) ?? []), line]);
     for (const { table, chain } of BASE_CHAINS) {
       if ((await this.list(family, table, chain)) === undefined) add(table, `:${chain} - [0:0]`);
     }
     for (const { table, chain, target } of BASE_JUMPS) {
       const rules = (await this.list(family, table, chain)) ?? [];
-      if (chain === 'FORWARD' && rules.some((r) => r.endsWith('-j NETAVARK_FORWARD'))) this.settled.add(family);
+      if (chain === 'FORWARD' && rules.some((r) => r.endsWith('-j NETAVARK_FORWARD')))
+        this.settled.add(family);
       if (rules[0] === `-j ${target}`) continue;
       if (rules.includes(`-j ${target}`)) add(table, `-D ${chain} -j ${target}`);
       add(table, `-I ${chain} 1 -j ${target}`);
@@ -183,6 +195,9 @@ export class BerthFirewall {
     const lines: string[] = [];
     for (const [table, tableLines] of byTable) lines.push(`*${table}`, ...tableLines, 'COMMIT');
     const { code, stderr } = await this.iptables(family, true, ['-w', '--noflush'], lines.join('\n') + '\n');
-    if (code !== 0) throw new Error(`ip${family === 6 ? '6' : ''}tables-restore failed: ${stderr.trim()} (${lines.join('; ')})`);
+    if (code !== 0)
+      throw new Error(
+        `ip${family === 6 ? '6' : ''}tables-restore failed: ${stderr.trim()} (${lines.join('; ')})`,
+      );
   }
 }

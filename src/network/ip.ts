@@ -59,7 +59,7 @@ export function formatAddress(address: Address): string {
   // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on ties.
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -101,7 +101,10 @@ export function formatPrefix(prefix: Prefix): string {
 }
 
 export function prefixContains(prefix: Prefix, address: Address): boolean {
-  return address.family === prefix.family && (address.value & ~hostMask(prefix.family, prefix.bits)) === prefix.network;
+  return (
+    address.family === prefix.family &&
+    (address.value & ~hostMask(prefix.family, prefix.bits)) === prefix.network
+  );
 }
 
 export function prefixesOverlap(a: Prefix, b: Prefix): boolean {

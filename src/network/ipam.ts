@@ -32,7 +32,11 @@ export const DOCKER_DEFAULT_POOLS: readonly AddressPool[] = [
 ];
 
 /** The first subnet of the pools that overlaps none of `avoid`. */
-export function chooseSubnet(pools: readonly AddressPool[], avoid: readonly Prefix[], family: Family = 4): Prefix | undefined {
+export function chooseSubnet(
+  pools: readonly AddressPool[],
+  avoid: readonly Prefix[],
+  family: Family = 4,
+): Prefix | undefined {
   for (const pool of pools) {
     const base = parsePrefix(pool.base);
     if (!base || base.family !== family || pool.size < base.bits) continue;
@@ -70,7 +74,10 @@ export function parseSubnetPlan(config: IpamConfigInput): SubnetPlan {
   const errors: string[] = [];
   const subnetText = config.Subnet ?? '';
   const subnet = parsePrefix(subnetText);
-  if (!subnet) throw invalidParameter(`invalid network config:\ninvalid subnet ${subnetText}: invalid CIDR address: ${subnetText}`);
+  if (!subnet)
+    throw invalidParameter(
+      `invalid network config:\ninvalid subnet ${subnetText}: invalid CIDR address: ${subnetText}`,
+    );
   if (subnet.network !== subnet.address) {
     errors.push(`invalid subnet ${subnetText}: it should be ${formatPrefix(subnet)}`);
   }
@@ -82,13 +89,17 @@ export function parseSubnetPlan(config: IpamConfigInput): SubnetPlan {
       errors.push(`invalid ip-range ${config.IPRange}: parent subnet is an IPv${subnet.family} block`);
     } else {
       if (ipRange.bits < subnet.bits) {
-        errors.push(`invalid ip-range ${config.IPRange}: CIDR block is bigger than its parent subnet ${subnetText}`);
+        errors.push(
+          `invalid ip-range ${config.IPRange}: CIDR block is bigger than its parent subnet ${subnetText}`,
+        );
       }
       if (ipRange.network !== ipRange.address) {
         errors.push(`invalid ip-range ${config.IPRange}: it should be ${formatPrefix(ipRange)}`);
       }
       if (!prefixesOverlap(ipRange, subnet)) {
-        errors.push(`invalid ip-range ${config.IPRange}: parent subnet ${subnetText} doesn't contain ip-range`);
+        errors.push(
+          `invalid ip-range ${config.IPRange}: parent subnet ${subnetText} doesn't contain ip-range`,
+        );
       }
     }
   }
@@ -126,7 +137,8 @@ export function formatSubnetPlan(plan: SubnetPlan): IpamConfigInput {
   if (plan.ipRange) entry.IPRange = formatPrefix(plan.ipRange);
   if (plan.gateway) entry.Gateway = formatAddress(plan.gateway);
   const aux = Object.entries(plan.auxAddresses);
-  if (aux.length > 0) entry.AuxiliaryAddresses = Object.fromEntries(aux.map(([k, v]) => [k, formatAddress(v)]));
+  if (aux.length > 0)
+    entry.AuxiliaryAddresses = Object.fromEntries(aux.map(([k, v]) => [k, formatAddress(v)]));
   return entry;
 }
 
@@ -144,7 +156,11 @@ export function reservedAddresses(plan: SubnetPlan): Set<bigint> {
  * dockerd hands addresses out serially rather than reusing a just-released one
  * at once. Undefined when the range is full.
  */
-export function allocateAddress(plan: SubnetPlan, used: ReadonlySet<bigint>, after?: bigint): bigint | undefined {
+export function allocateAddress(
+  plan: SubnetPlan,
+  used: ReadonlySet<bigint>,
+  after?: bigint,
+): bigint | undefined {
   const range = plan.ipRange ?? plan.subnet;
   const first = range.network;
   const last = lastAddress(range);
@@ -161,11 +177,19 @@ export function allocateAddress(plan: SubnetPlan, used: ReadonlySet<bigint>, aft
 }
 
 /** Checks a requested static address against the plan: Docker's messages. */
-export function checkStaticAddress(plans: readonly SubnetPlan[], text: string, used: ReadonlySet<bigint>): Address {
+export function checkStaticAddress(
+  plans: readonly SubnetPlan[],
+  text: string,
+  used: ReadonlySet<bigint>,
+): Address {
   const address = parseAddress(text);
-  if (!address) throw invalidParameter(`invalid endpoint settings:\ninvalid IPv${text.includes(':') ? 6 : 4} address: ${text}`);
+  if (!address)
+    throw invalidParameter(
+      `invalid endpoint settings:\ninvalid IPv${text.includes(':') ? 6 : 4} address: ${text}`,
+    );
   const plan = plans.find((p) => prefixContains(p.subnet, address));
-  if (!plan) throw invalidParameter(`invalid endpoint settings:\nno configured subnet contains IP address ${text}`);
+  if (!plan)
+    throw invalidParameter(`invalid endpoint settings:\nno configured subnet contains IP address ${text}`);
   if (used.has(address.value) || reservedAddresses(plan).has(address.value)) {
     throw forbidden('Address already in use');
   }

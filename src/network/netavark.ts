@@ -119,10 +119,21 @@ export class Netavark {
     await this.run('teardown', netnsPath, request);
   }
 
-  private async run(command: 'setup' | 'teardown', netnsPath: string, request: NetavarkRequest): Promise<string> {
+  private async run(
+    command: 'setup' | 'teardown',
+    netnsPath: string,
+    request: NetavarkRequest,
+  ): Promise<string> {
     // netavark refuses to run without the directory, and fails half-way if aardvark's is missing.
     await fs.mkdir(this.aardvarkDir, { recursive: true, mode: 0o700 });
-    const args = ['--config', this.options.configDir, '--aardvark-binary', this.aardvarkBinary, command, netnsPath];
+    const args = [
+      '--config',
+      this.options.configDir,
+      '--aardvark-binary',
+      this.aardvarkBinary,
+      command,
+      netnsPath,
+    ];
     const { code, stdout, stderr } = await runWithInput(this.binary, args, JSON.stringify(request), {
       ...process.env,
       ...this.options.env,
@@ -142,7 +153,9 @@ function errorText(stdout: string, stderr: string, code: number | null): string 
       // Not JSON.
     }
   }
-  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !l.includes('failed to connect to syslog'));
+  const lines = stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.includes('failed to connect to syslog'));
   return lines.join('; ') || `netavark exited with status ${code}`;
 }
 
@@ -160,7 +173,8 @@ function runWithInput(
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (stderr.trim() !== '') log.debug('netavark', { args: args.slice(4).join(' '), stderr: stderr.trim() });
+      if (stderr.trim() !== '')
+        log.debug('netavark', { args: args.slice(4).join(' '), stderr: stderr.trim() });
       resolve({ code, stdout, stderr });
     });
     child.stdin.on('error', () => undefined);
@@ -177,7 +191,10 @@ export interface AardvarkEntry {
 }
 
 /** Reads the entries aardvark-dns serves for one network (undefined when the network has no file). */
-export async function readAardvarkEntries(aardvarkDir: string, networkName: string): Promise<AardvarkEntry[] | undefined> {
+export async function readAardvarkEntries(
+  aardvarkDir: string,
+  networkName: string,
+): Promise<AardvarkEntry[] | undefined> {
   let text: string;
   try {
     text = await fs.readFile(path.join(aardvarkDir, networkName), 'utf8');
@@ -213,13 +230,19 @@ export async function aardvarkPid(aardvarkDir: string): Promise<number | undefin
  * Starts aardvark-dns for a config directory (it daemonizes and serves every
  * network file there), as netavark does on the first setup.
  */
-export function startAardvark(aardvarkBinary: string, aardvarkDir: string, env: Record<string, string> = {}): Promise<void> {
+export function startAardvark(
+  aardvarkBinary: string,
+  aardvarkDir: string,
+  env: Record<string, string> = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(aardvarkBinary, ['--config', aardvarkDir, '-p', '53', 'run'], {
       env: { ...process.env, ...env },
       stdio: 'ignore',
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`aardvark-dns exited with status ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`aardvark-dns exited with status ${code}`)),
+    );
   });
 }

@@ -36,7 +36,8 @@ export async function prepareNetnsDir(dir: string): Promise<void> {
     if (bind.code !== 0) throw new Error(`could not bind-mount ${resolved}: ${bind.stderr.trim()}`);
   }
   const makePrivate = await run('mount', ['--make-private', resolved]);
-  if (makePrivate.code !== 0) throw new Error(`could not make ${resolved} private: ${makePrivate.stderr.trim()}`);
+  if (makePrivate.code !== 0)
+    throw new Error(`could not make ${resolved} private: ${makePrivate.stderr.trim()}`);
 }
 
 /** Creates a new network namespace pinned at `file` (its parent prepared with prepareNetnsDir). */
@@ -81,9 +82,15 @@ export async function netnsExists(file: string): Promise<boolean> {
 }
 
 /** Runs a command inside a network namespace (nsenter); used to inspect, never to configure. */
-export function runInNetns(file: string, command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runInNetns(
+  file: string,
+  command: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${file}`, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', [`--net=${file}`, command, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

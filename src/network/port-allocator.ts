@@ -17,7 +17,10 @@ export const DEFAULT_EPHEMERAL_RANGE = { start: 32768, end: 60999 };
 /** The kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range). */
 export async function readEphemeralRange(): Promise<{ start: number; end: number }> {
   try {
-    const [start, end] = (await fs.readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/).map(Number);
+    const [start, end] = (await fs.readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'))
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (start > 0 && end >= start && end <= 65535) return { start, end };
   } catch {
     // Not Linux, or /proc not mounted: Docker's defaults.
@@ -89,7 +92,10 @@ export class HostPortAllocator {
       if (this.conflict(port)) throw alreadyAllocated(port);
       return this.hold(owner, port);
     }
-    const range = request.hostPortStart === 0 ? this.ephemeral : { start: request.hostPortStart, end: request.hostPortEnd };
+    const range =
+      request.hostPortStart === 0
+        ? this.ephemeral
+        : { start: request.hostPortStart, end: request.hostPortEnd };
     const size = range.end - range.start + 1;
     // Random ports start anywhere in the ephemeral range; an explicit range is tried in order.
     const offset = request.hostPortStart === 0 ? Math.floor(Math.random() * size) : 0;
@@ -104,7 +110,9 @@ export class HostPortAllocator {
       }
     }
     if (request.hostPortStart !== 0 && lastError) throw lastError;
-    throw systemError(`Bind for ${hostIp}:${request.hostPortStart === 0 ? 0 : `${range.start}-${range.end}`} failed: port is already allocated`);
+    throw systemError(
+      `Bind for ${hostIp}:${request.hostPortStart === 0 ? 0 : `${range.start}-${range.end}`} failed: port is already allocated`,
+    );
   }
 
   private conflict(port: PublishedPort): boolean {
@@ -156,7 +164,9 @@ function bindError(port: PublishedPort, err: NodeJS.ErrnoException): EngineError
         : err.code === 'EACCES'
           ? 'permission denied'
           : err.message;
-  return systemError(`Error starting userland proxy: listen ${port.protocol}${family} ${host}:${port.hostPort}: bind: ${reason}`);
+  return systemError(
+    `Error starting userland proxy: listen ${port.protocol}${family} ${host}:${port.hostPort}: bind: ${reason}`,
+  );
 }
 
 /** Binds the host side of a published port; SCTP is not reserved (Node has no SCTP sockets). */
@@ -169,18 +179,24 @@ function bindTcp(port: PublishedPort): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer((socket) => socket.destroy());
     server.once('error', (err) => reject(bindError(port, err)));
-    server.listen({ host: port.hostIp, port: port.hostPort, exclusive: true, ipv6Only: net.isIPv6(port.hostIp) }, () => {
-      server.removeAllListeners('error');
-      server.on('error', () => undefined);
-      server.unref();
-      resolve(server);
-    });
+    server.listen(
+      { host: port.hostIp, port: port.hostPort, exclusive: true, ipv6Only: net.isIPv6(port.hostIp) },
+      () => {
+        server.removeAllListeners('error');
+        server.on('error', () => undefined);
+        server.unref();
+        resolve(server);
+      },
+    );
   });
 }
 
 function bindUdp(port: PublishedPort): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type: net.isIPv6(port.hostIp) ? 'udp6' : 'udp4', ipv6Only: net.isIPv6(port.hostIp) });
+    const socket = dgram.createSocket({
+      type: net.isIPv6(port.hostIp) ? 'udp6' : 'udp4',
+      ipv6Only: net.isIPv6(port.hostIp),
+    });
     socket.once('error', (err) => {
       socket.close();
       reject(bindError(port, err));

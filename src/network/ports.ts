@@ -36,7 +36,8 @@ export function splitProtoPort(text: string): { port: string; proto: string } {
 export function parsePortKey(key: string): { port: number; protocol: Protocol } {
   const { port, proto } = splitProtoPort(key);
   const range = parsePortRange(port);
-  if (!range || range.start !== range.end || range.start === 0) throw invalidParameter(`invalid port specification: "${key}"`);
+  if (!range || range.start !== range.end || range.start === 0)
+    throw invalidParameter(`invalid port specification: "${key}"`);
   const protocol = proto.toLowerCase();
   if (!PROTOCOLS.includes(protocol)) throw invalidParameter(`invalid proto: ${proto}`);
   return { port: range.start, protocol: protocol as Protocol };
@@ -86,7 +87,9 @@ export function parsePublishSpec(spec: string): PortMappingSpec[] {
     host = parsePortRange(hostPort);
     if (!host) throw invalidParameter(`invalid hostPort: ${hostPort}`);
     if (container.end - container.start !== host.end - host.start && container.end !== container.start) {
-      throw invalidParameter(`invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`);
+      throw invalidParameter(
+        `invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`,
+      );
     }
   }
   const proto = rawProto.toLowerCase();
@@ -154,13 +157,22 @@ export function portRequests(
     for (const key of Object.keys(exposedPorts ?? {})) {
       const { port, protocol } = parsePortKey(key);
       if (bound.has(`${port}/${protocol}`)) continue;
-      requests.push({ containerPort: port, protocol, hostIp: defaultHostIp, hostPortStart: 0, hostPortEnd: 0 });
+      requests.push({
+        containerPort: port,
+        protocol,
+        hostIp: defaultHostIp,
+        hostPortStart: 0,
+        hostPortEnd: 0,
+      });
     }
   }
   return requests;
 }
 
-function hostSide(binding: PortBinding, defaultHostIp: string): Omit<PortRequest, 'containerPort' | 'protocol'> {
+function hostSide(
+  binding: PortBinding,
+  defaultHostIp: string,
+): Omit<PortRequest, 'containerPort' | 'protocol'> {
   const hostIp = binding.HostIp ? binding.HostIp : defaultHostIp;
   if (isIP(hostIp) === 0) throw invalidParameter(`invalid IP address: ${hostIp}`);
   const hostPort = binding.HostPort ?? '';

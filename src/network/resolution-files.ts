@@ -29,7 +29,10 @@ export const HOST_GATEWAY = 'host-gateway';
  * Parses ExtraHosts entries ("name:ip", "name=ip"); `host-gateway` becomes
  * the given host addresses (one record per address).
  */
-export function parseExtraHosts(entries: readonly string[], hostGatewayIps: readonly string[]): HostsRecord[] {
+export function parseExtraHosts(
+  entries: readonly string[],
+  hostGatewayIps: readonly string[],
+): HostsRecord[] {
   const records: HostsRecord[] = [];
   for (const entry of entries) {
     const separator = /[:=]/.exec(entry);
@@ -38,7 +41,8 @@ export function parseExtraHosts(entries: readonly string[], hostGatewayIps: read
     let ip = entry.slice(separator.index + 1);
     if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
     if (ip === HOST_GATEWAY) {
-      if (hostGatewayIps.length === 0) throw invalidParameter('unable to derive the IP value for host-gateway');
+      if (hostGatewayIps.length === 0)
+        throw invalidParameter('unable to derive the IP value for host-gateway');
       for (const gateway of hostGatewayIps) records.push({ ip: gateway, names: name });
       continue;
     }
@@ -68,7 +72,10 @@ export interface HostsFileOptions {
 
 export function buildHostsFile(options: HostsFileOptions): string {
   const ipv6 = options.ipv6 ?? true;
-  const own = options.addresses.map((ip) => ({ ip, names: ownHostNames(options.hostname, options.domainname) }));
+  const own = options.addresses.map((ip) => ({
+    ip,
+    names: ownHostNames(options.hostname, options.domainname),
+  }));
   const records = [
     ...LOOPBACK_RECORDS_V4,
     ...(ipv6 ? LOOPBACK_RECORDS_V6 : []),
@@ -143,21 +150,29 @@ export function buildResolvConf(options: ResolvConfOptions): string {
   const internal = options.internalNameservers ?? [];
   const dnsOverride = options.dns !== undefined && options.dns.length > 0;
   const external = dnsOverride ? [...options.dns!] : host.nameservers;
-  let search = options.dnsSearch !== undefined && options.dnsSearch.length > 0 ? [...options.dnsSearch] : host.search;
+  let search =
+    options.dnsSearch !== undefined && options.dnsSearch.length > 0 ? [...options.dnsSearch] : host.search;
   if (search.length === 1 && search[0] === '.') search = [];
-  let dnsOptions = options.dnsOptions !== undefined && options.dnsOptions.length > 0 ? [...options.dnsOptions] : host.options;
+  let dnsOptions =
+    options.dnsOptions !== undefined && options.dnsOptions.length > 0
+      ? [...options.dnsOptions]
+      : host.options;
   const warnings: string[] = [];
   let nameservers: string[];
   let transform: string;
   if (internal.length > 0) {
     nameservers = [...internal];
     transform = 'internal resolver';
-    if (!dnsOptions.some((o) => /^ndots:\d+$/.test(o))) dnsOptions = [...dnsOptions.filter((o) => !o.startsWith('ndots:')), 'ndots:0'];
+    if (!dnsOptions.some((o) => /^ndots:\d+$/.test(o)))
+      dnsOptions = [...dnsOptions.filter((o) => !o.startsWith('ndots:')), 'ndots:0'];
   } else {
     transform = options.keepLoopback ? 'host' : 'legacy';
-    nameservers = dnsOverride || options.keepLoopback
-      ? external
-      : external.filter((ns) => !isLoopbackAddress(ns.split('%')[0]) && (options.ipv6 || isIP(ns.split('%')[0]) !== 6));
+    nameservers =
+      dnsOverride || options.keepLoopback
+        ? external
+        : external.filter(
+            (ns) => !isLoopbackAddress(ns.split('%')[0]) && (options.ipv6 || isIP(ns.split('%')[0]) !== 6),
+          );
     if (nameservers.length === 0) {
       nameservers = [...DEFAULT_NAMESERVERS_V4, ...(options.ipv6 ? DEFAULT_NAMESERVERS_V6 : [])];
       warnings.push('Used default nameservers.');

@@ -22,7 +22,10 @@ export interface NetworkRecord {
   Scope: 'local';
   EnableIPv4: boolean;
   EnableIPv6: boolean;
-  IPAM: Required<Pick<IPAM, 'Driver'>> & { Options: Record<string, string> | null; Config: NonNullable<IPAM['Config']> };
+  IPAM: Required<Pick<IPAM, 'Driver'>> & {
+    Options: Record<string, string> | null;
+    Config: NonNullable<IPAM['Config']>;
+  };
   Internal: boolean;
   Attachable: boolean;
   Options: Record<string, string>;

@@ -65,12 +65,16 @@ function run(command: string, args: string[], timeoutMs = 10_000): Promise<Resul
 }
 
 const inNetns = (ns: string, ...args: string[]): Promise<Result> => run('ip', ['netns', 'exec', ns, ...args]);
-const ping = async (ns: string, address: string): Promise<boolean> => (await inNetns(ns, 'busybox', 'ping', '-c1', '-W1', address)).code === 0;
+const ping = async (ns: string, address: string): Promise<boolean> =>
+  (await inNetns(ns, 'busybox', 'ping', '-c1', '-W1', address)).code === 0;
 
 /** busybox nslookup NAME SERVER: the answered addresses (empty for NXDOMAIN). */
 async function lookup(ns: string, name: string, server: string): Promise<string[]> {
   const { stdout } = await inNetns(ns, 'busybox', 'nslookup', name, server);
-  const answer = stdout.split(/\n\s*\n/).slice(1).join('\n');
+  const answer = stdout
+    .split(/\n\s*\n/)
+    .slice(1)
+    .join('\n');
   return [...answer.matchAll(/^Address:\s*([0-9a-f.:]+)$/gm)].map((m) => m[1]).filter((a) => a !== server);
 }
 
@@ -78,7 +82,12 @@ async function lookup(ns: string, name: string, server: string): Promise<string[
  * aardvark-dns reloads its entries on SIGHUP, asynchronously: right after a
  * change, ask a few times until the answer is the expected one.
  */
-async function lookupSettled(ns: string, name: string, server: string, expected: string[]): Promise<string[]> {
+async function lookupSettled(
+  ns: string,
+  name: string,
+  server: string,
+  expected: string[],
+): Promise<string[]> {
   let answer: string[] = [];
   for (let i = 0; i < 20; i++) {
     answer = await lookup(ns, name, server);
@@ -117,9 +126,20 @@ function udpRoundTrip(port: number, message: string): Promise<string> {
 }
 
 /** Links, namespaces and the firewall, in comparable form. */
-async function hostSnapshot(): Promise<{ links: string[]; netns: string[]; iptables: string[]; nft: string[] }> {
-  const links = (JSON.parse((await run('ip', ['-j', 'link'])).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
-  const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter(Boolean).map((l) => l.replace(/ \(id: \d+\)$/, '')).sort();
+async function hostSnapshot(): Promise<{
+  links: string[];
+  netns: string[];
+  iptables: string[];
+  nft: string[];
+}> {
+  const links = (JSON.parse((await run('ip', ['-j', 'link'])).stdout) as { ifname: string }[])
+    .map((l) => l.ifname)
+    .sort();
+  const netns = (await run('ip', ['netns', 'list'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/ \(id: \d+\)$/, ''))
+    .sort();
   const iptables: string[] = [];
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     for (const line of (await run(tool, [])).stdout.split('\n')) {
@@ -127,13 +147,20 @@ async function hostSnapshot(): Promise<{ links: string[]; netns: string[]; iptab
       iptables.push(`${tool} ${line.replace(/\[\d+:\d+\]/, '')}`);
     }
   }
-  const nft = (await run('nft', ['-s', 'list', 'ruleset'])).stdout.split('\n').filter((l) => !l.includes('# Warning'));
+  const nft = (await run('nft', ['-s', 'list', 'ruleset'])).stdout
+    .split('\n')
+    .filter((l) => !l.includes('# Warning'));
   return { links, netns, iptables, nft };
 }
 
 /** Drops the chains (and the rules in and to them) that stay by design. */
 function withoutSkeleton(lines: string[]): string[] {
-  return lines.filter((line) => !SKELETON_CHAINS.some((chain) => line.includes(` ${chain} `) || line.endsWith(` ${chain}`) || line.includes(`:${chain} `)));
+  return lines.filter(
+    (line) =>
+      !SKELETON_CHAINS.some(
+        (chain) => line.includes(` ${chain} `) || line.endsWith(` ${chain}`) || line.includes(`:${chain} `),
+      ),
+  );
 }
 
 describe('network service with netavark', { concurrency: false, timeout: 300_000 }, () => {
@@ -167,7 +194,11 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     return full;
   }
 
-  async function attach(name: string, network: string, extra: Partial<AttachRequest> = {}): Promise<AttachResult> {
+  async function attach(
+    name: string,
+    network: string,
+    extra: Partial<AttachRequest> = {},
+  ): Promise<AttachResult> {
     const ns = extra.netnsPath ? undefined : await netns(name);
     const containerId = randomBytes(32).toString('hex');
     ids.set(name, containerId);
@@ -185,11 +216,15 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
   }
 
   const ns = (name: string): string => `${NETNS_PREFIX}${name}`;
-  const ipOn = (name: string, network: string): string => attached.get(name)!.networkSettings.Networks[network].IPAddress!;
-  const gatewayOf = (name: string, network: string): string => attached.get(name)!.networkSettings.Networks[network].Gateway!;
+  const ipOn = (name: string, network: string): string =>
+    attached.get(name)!.networkSettings.Networks[network].IPAddress!;
+  const gatewayOf = (name: string, network: string): string =>
+    attached.get(name)!.networkSettings.Networks[network].Gateway!;
 
   function serveInNetns(name: string, script: string): void {
-    const child = spawn('ip', ['netns', 'exec', ns(name), process.execPath, '-e', script], { stdio: 'ignore' });
+    const child = spawn('ip', ['netns', 'exec', ns(name), process.execPath, '-e', script], {
+      stdio: 'ignore',
+    });
     children.push(child);
   }
 
@@ -211,7 +246,8 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
     for (const id of ids.values()) await service.detachContainer(id).catch(() => undefined);
     for (const network of service.list()) {
-      if (!['bridge', 'host', 'none'].includes(network.Name)) await service.remove(network.Id).catch(() => undefined);
+      if (!['bridge', 'host', 'none'].includes(network.Name))
+        await service.remove(network.Id).catch(() => undefined);
     }
     const bridge = service.registry.byName('bridge');
     const rules = bridge ? firewallNetwork(bridge) : undefined;
@@ -226,7 +262,11 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const end = await hostSnapshot();
     assert.deepEqual(end.links, before0.links, 'links left behind');
     assert.deepEqual(end.netns, before0.netns, 'namespaces left behind');
-    assert.deepEqual(withoutSkeleton(end.iptables), withoutSkeleton(before0.iptables), 'firewall rules left behind');
+    assert.deepEqual(
+      withoutSkeleton(end.iptables),
+      withoutSkeleton(before0.iptables),
+      'firewall rules left behind',
+    );
   });
 
   test('predefined networks exist and the default bridge avoids routed subnets', () => {
@@ -249,7 +289,11 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const gateway = gatewayOf('a1', 'na');
     assert.deepEqual(await lookup(ns('a1'), 'a2', gateway), [ipOn('a2', 'na')]);
     assert.deepEqual(await lookup(ns('a2'), 'web', gateway), [ipOn('a1', 'na')], 'alias');
-    assert.deepEqual(await lookup(ns('a2'), ids.get('a1')!.slice(0, 12), gateway), [ipOn('a1', 'na')], 'short ID');
+    assert.deepEqual(
+      await lookup(ns('a2'), ids.get('a1')!.slice(0, 12), gateway),
+      [ipOn('a1', 'na')],
+      'short ID',
+    );
     const settings = attached.get('a1')!.networkSettings;
     assert.deepEqual(settings.Networks.na.DNSNames, ['a1', 'web', ids.get('a1')!.slice(0, 12)]);
     assert.deepEqual(settings.Networks.na.Aliases, ['web']);
@@ -258,7 +302,12 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const network = service.inspect('na');
     assert.deepEqual(Object.keys(network.Containers).sort(), [ids.get('a1'), ids.get('a2')].sort());
     assert.equal(network.Containers[ids.get('a1')!].IPv4Address, '10.212.1.2/24');
-    assert.ok(events.some((e) => e.action === 'connect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'na'));
+    assert.ok(
+      events.some(
+        (e) =>
+          e.action === 'connect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'na',
+      ),
+    );
   });
 
   test("the container's hosts and resolv.conf files", async () => {
@@ -280,18 +329,27 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
   });
 
   test('the default bridge: reachable by address, no DNS, /etc/hosts has the container, host-gateway resolves', async () => {
-    const result = await attach('d1', 'bridge', { extraHosts: ['host.docker.internal:host-gateway', 'db:10.9.9.9'] });
+    const result = await attach('d1', 'bridge', {
+      extraHosts: ['host.docker.internal:host-gateway', 'db:10.9.9.9'],
+    });
     const settings = result.networkSettings;
     assert.ok(settings.IPAddress.startsWith('10.213.'));
     assert.equal(settings.Gateway, settings.Networks.bridge.Gateway);
     assert.equal(settings.Networks.bridge.DNSNames, null);
     assert.ok(await ping(ns('d1'), settings.Gateway));
     const hosts = await fs.readFile(result.hostsPath!, 'utf8');
-    assert.match(hosts, new RegExp(`^${settings.Gateway.replace(/\./g, '\\.')}\\thost\\.docker\\.internal$`, 'm'));
+    assert.match(
+      hosts,
+      new RegExp(`^${settings.Gateway.replace(/\./g, '\\.')}\\thost\\.docker\\.internal$`, 'm'),
+    );
     assert.match(hosts, /^10\.9\.9\.9\tdb$/m);
     const resolv = await fs.readFile(result.resolvConfPath!, 'utf8');
     assert.doesNotMatch(resolv, new RegExp(`nameserver ${settings.Gateway}`));
-    assert.equal(await ping(ns('d1'), ipOn('a1', 'na')), false, 'the default bridge is isolated from user networks too');
+    assert.equal(
+      await ping(ns('d1'), ipOn('a1', 'na')),
+      false,
+      'the default bridge is isolated from user networks too',
+    );
   });
 
   test('an internal network has no route out and its DNS never forwards', async () => {
@@ -313,7 +371,11 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
   test('published ports on 127.0.0.1 and 0.0.0.0 reach a server in the namespace (TCP and UDP)', async () => {
     const result = await attach('p1', 'na', {
       exposedPorts: { '80/tcp': {}, '81/tcp': {}, '53/udp': {} },
-      portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '81/tcp': [{ HostIp: '', HostPort: '' }], '53/udp': [{ HostIp: '127.0.0.1' }] },
+      portBindings: {
+        '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }],
+        '81/tcp': [{ HostIp: '', HostPort: '' }],
+        '53/udp': [{ HostIp: '127.0.0.1' }],
+      },
     });
     const ports = result.networkSettings.Ports!;
     const tcpLoopback = Number(ports['80/tcp']![0].HostPort);
@@ -321,7 +383,8 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const udp = Number(ports['53/udp']![0].HostPort);
     assert.equal(ports['80/tcp']![0].HostIp, '127.0.0.1');
     assert.equal(ports['81/tcp']![0].HostIp, '0.0.0.0');
-    for (const port of [tcpLoopback, tcpAny, udp]) assert.ok(port >= 32768 && port <= 60999, `ephemeral ${port}`);
+    for (const port of [tcpLoopback, tcpAny, udp])
+      assert.ok(port >= 32768 && port <= 60999, `ephemeral ${port}`);
     serveInNetns(
       'p1',
       `for (const p of [80, 81]) require('http').createServer((q, s) => s.end('hello ' + p)).listen(p);` +
@@ -342,7 +405,12 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     await assert.rejects(
       attach('p2', 'na', { portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(taken) }] } }),
       (err: Error) => {
-        assert.match(err.message, new RegExp(`^driver failed programming external connectivity on endpoint p2 \\([0-9a-f]{64}\\): Bind for 127\\.0\\.0\\.1:${taken} failed: port is already allocated$`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^driver failed programming external connectivity on endpoint p2 \\([0-9a-f]{64}\\): Bind for 127\\.0\\.0\\.1:${taken} failed: port is already allocated$`,
+          ),
+        );
         return true;
       },
     );
@@ -354,15 +422,23 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
   });
 
   test('static addresses, and an address in use is refused', async () => {
-    const result = await attach('s1', 'na', { endpointsConfig: { na: { IPAMConfig: { IPv4Address: '10.212.1.77' } } } });
-    assert.equal(result.networkSettings.Networks.na.IPAddress, '10.212.1.77');
-    await assert.rejects(attach('s2', 'na', { endpointsConfig: { na: { IPAMConfig: { IPv4Address: '10.212.1.77' } } } }), (err: Error) => {
-      assert.ok(isEngineError(err, 'Forbidden'));
-      assert.equal(err.message, 'Address already in use');
-      return true;
+    const result = await attach('s1', 'na', {
+      endpointsConfig: { na: { IPAMConfig: { IPv4Address: '10.212.1.77' } } },
     });
+    assert.equal(result.networkSettings.Networks.na.IPAddress, '10.212.1.77');
+    await assert.rejects(
+      attach('s2', 'na', { endpointsConfig: { na: { IPAMConfig: { IPv4Address: '10.212.1.77' } } } }),
+      (err: Error) => {
+        assert.ok(isEngineError(err, 'Forbidden'));
+        assert.equal(err.message, 'Address already in use');
+        return true;
+      },
+    );
     ids.delete('s2');
-    await assert.rejects(attach('s3', 'bridge', { endpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '10.213.0.50' } } } }), /user-specified IP address is supported on user-defined networks only/);
+    await assert.rejects(
+      attach('s3', 'bridge', { endpointsConfig: { bridge: { IPAMConfig: { IPv4Address: '10.213.0.50' } } } }),
+      /user-specified IP address is supported on user-defined networks only/,
+    );
     ids.delete('s3');
   });
 
@@ -370,22 +446,35 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const settings = await service.connectContainer(ids.get('a1')!, 'nb', { Aliases: ['api'] });
     assert.equal(settings.IPAddress, '10.212.2.3');
     assert.ok(await ping(ns('a1'), ipOn('b1', 'nb')), 'a1 reaches b1 once connected');
-    assert.deepEqual(await lookupSettled(ns('b1'), 'api', gatewayOf('b1', 'nb'), ['10.212.2.3']), ['10.212.2.3']);
+    assert.deepEqual(await lookupSettled(ns('b1'), 'api', gatewayOf('b1', 'nb'), ['10.212.2.3']), [
+      '10.212.2.3',
+    ]);
     const eth1 = (await run('ip', ['-n', ns('a1'), '-o', 'addr', 'show', 'eth1'])).stdout;
     assert.match(eth1, /10\.212\.2\.3\/24/);
     const hosts = await fs.readFile(attached.get('a1')!.hostsPath!, 'utf8');
     assert.match(hosts, /^10\.212\.2\.3\t/m);
-    await assert.rejects(service.connectContainer(ids.get('a1')!, 'nb'), /endpoint with name a1 already exists in network nb/);
+    await assert.rejects(
+      service.connectContainer(ids.get('a1')!, 'nb'),
+      /endpoint with name a1 already exists in network nb/,
+    );
     await assert.rejects(service.remove('nb'), (err: Error) => {
       assert.ok(isEngineError(err, 'Forbidden'));
-      assert.match(err.message, /^error while removing network: network nb has active endpoints \(name:"(a1|b1)" id:"[0-9a-f]{12}", name:"(a1|b1)" id:"[0-9a-f]{12}"\)$/);
+      assert.match(
+        err.message,
+        /^error while removing network: network nb has active endpoints \(name:"(a1|b1)" id:"[0-9a-f]{12}", name:"(a1|b1)" id:"[0-9a-f]{12}"\)$/,
+      );
       return true;
     });
     await service.disconnectContainer(ids.get('a1')!, 'nb');
     assert.equal(await ping(ns('a1'), ipOn('b1', 'nb')), false);
     assert.deepEqual(await lookupSettled(ns('b1'), 'api', gatewayOf('b1', 'nb'), []), []);
     assert.doesNotMatch(await fs.readFile(attached.get('a1')!.hostsPath!, 'utf8'), /10\.212\.2\.3/);
-    assert.ok(events.some((e) => e.action === 'disconnect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'nb'));
+    assert.ok(
+      events.some(
+        (e) =>
+          e.action === 'disconnect' && e.attributes.container === ids.get('a1') && e.attributes.name === 'nb',
+      ),
+    );
   });
 
   test('after a restart, running containers keep their network and lost pieces come back', async () => {
@@ -403,12 +492,22 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     ids.delete('b1');
     assert.equal(service.networkSettings(deadId), undefined, 'the dead container was released');
     assert.deepEqual(service.networkSettings(ids.get('a1')!)!.Networks.na.IPAddress, '10.212.1.2');
-    assert.deepEqual(await lookupSettled(ns('a2'), 'a1', gatewayOf('a1', 'na'), ['10.212.1.2']), ['10.212.1.2'], 'DNS answers again');
+    assert.deepEqual(
+      await lookupSettled(ns('a2'), 'a1', gatewayOf('a1', 'na'), ['10.212.1.2']),
+      ['10.212.1.2'],
+      'DNS answers again',
+    );
     assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
     const port = Number(service.networkSettings(ids.get('p1')!)!.Ports!['80/tcp']![0].HostPort);
     assert.equal(await fetchText(port), 'hello 80');
     await assert.rejects(
-      service.attachContainer({ containerId: randomBytes(32).toString('hex'), containerName: 'late', hostname: 'late', networkMode: 'na', portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] } }),
+      service.attachContainer({
+        containerId: randomBytes(32).toString('hex'),
+        containerName: 'late',
+        hostname: 'late',
+        networkMode: 'na',
+        portBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
+      }),
       /port is already allocated/,
       'restored port reservations still count',
     );
@@ -422,13 +521,27 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     assert.deepEqual(Object.keys(none.networkSettings.Networks), ['none']);
     const hostId = randomBytes(32).toString('hex');
     ids.set('h1', hostId);
-    const host = await service.attachContainer({ containerId: hostId, containerName: 'h1', hostname: os.hostname(), networkMode: 'host', filesDir: path.join(dir, 'files', 'h1') });
+    const host = await service.attachContainer({
+      containerId: hostId,
+      containerName: 'h1',
+      hostname: os.hostname(),
+      networkMode: 'host',
+      filesDir: path.join(dir, 'files', 'h1'),
+    });
     assert.equal(host.netnsPath, undefined);
     assert.equal(await fs.readFile(host.hostsPath!, 'utf8'), await fs.readFile('/etc/hosts', 'utf8'));
-    await assert.rejects(service.connectContainer(hostId, 'na'), /container cannot be disconnected from host network or connected to host network/);
+    await assert.rejects(
+      service.connectContainer(hostId, 'na'),
+      /container cannot be disconnected from host network or connected to host network/,
+    );
     const sharedId = randomBytes(32).toString('hex');
     ids.set('c1', sharedId);
-    const shared = await service.attachContainer({ containerId: sharedId, containerName: 'c1', hostname: 'x', networkMode: `container:${ids.get('a1')}` });
+    const shared = await service.attachContainer({
+      containerId: sharedId,
+      containerName: 'c1',
+      hostname: 'x',
+      networkMode: `container:${ids.get('a1')}`,
+    });
     assert.equal(shared.netnsPath, `/var/run/netns/${ns('a1')}`);
     assert.equal(shared.hostsPath, attached.get('a1')!.hostsPath);
     assert.deepEqual(shared.networkSettings.Networks, {});
@@ -436,9 +549,15 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
 
   test('a namespace berth creates itself is pinned under exec-root and removed at detach', async () => {
     const id = randomBytes(32).toString('hex');
-    const result = await service.attachContainer({ containerId: id, containerName: 'own', hostname: 'own', networkMode: 'na' });
+    const result = await service.attachContainer({
+      containerId: id,
+      containerName: 'own',
+      hostname: 'own',
+      networkMode: 'na',
+    });
     assert.equal(result.netnsPath, path.join(execRoot, 'netns', id));
-    const addr = (await run('nsenter', [`--net=${result.netnsPath}`, 'ip', '-o', 'addr', 'show', 'eth0'])).stdout;
+    const addr = (await run('nsenter', [`--net=${result.netnsPath}`, 'ip', '-o', 'addr', 'show', 'eth0']))
+      .stdout;
     assert.match(addr, /inet 10\.212\.1\.\d+\/24/);
     await service.detachContainer(id);
     await assert.rejects(fs.access(result.netnsPath!));
@@ -456,13 +575,25 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const link = (await run('ip', ['-n', ns('q1'), '-o', 'link', 'show', 'eth0'])).stdout;
     assert.match(link, /mtu 1400/);
     assert.match(link, /link\/ether 02:42:ac:11:00:99/);
-    assert.equal(await ping(ns('q1'), ipOn('q2', 'nq')), false, 'no traffic between containers of the network');
+    assert.equal(
+      await ping(ns('q1'), ipOn('q2', 'nq')),
+      false,
+      'no traffic between containers of the network',
+    );
     assert.ok(await ping(ns('q1'), gatewayOf('q1', 'nq')), 'the gateway is still reachable');
-    assert.deepEqual(await lookup(ns('q1'), 'q2', gatewayOf('q1', 'nq')), [ipOn('q2', 'nq')], 'and DNS still answers');
+    assert.deepEqual(
+      await lookup(ns('q1'), 'q2', gatewayOf('q1', 'nq')),
+      [ipOn('q2', 'nq')],
+      'and DNS still answers',
+    );
   });
 
   test('a dual-stack network: IPv6 addresses, reachability and AAAA answers', async () => {
-    await service.create({ Name: 'n6', EnableIPv6: true, IPAM: { Config: [{ Subnet: '10.212.6.0/24' }, { Subnet: 'fd42:b3:6::/64' }] } });
+    await service.create({
+      Name: 'n6',
+      EnableIPv6: true,
+      IPAM: { Config: [{ Subnet: '10.212.6.0/24' }, { Subnet: 'fd42:b3:6::/64' }] },
+    });
     const one = await attach('v1', 'n6');
     await attach('v2', 'n6');
     const v2 = attached.get('v2')!.networkSettings.Networks.n6;
@@ -470,7 +601,14 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     assert.equal(one.networkSettings.Networks.n6.GlobalIPv6PrefixLen, 64);
     assert.equal(one.networkSettings.Networks.n6.IPv6Gateway, 'fd42:b3:6::1');
     assert.ok(await ping(ns('v1'), v2.GlobalIPv6Address!), 'ping over IPv6');
-    const { stdout } = await inNetns(ns('v1'), 'busybox', 'nslookup', '-type=AAAA', 'v2', gatewayOf('v1', 'n6'));
+    const { stdout } = await inNetns(
+      ns('v1'),
+      'busybox',
+      'nslookup',
+      '-type=AAAA',
+      'v2',
+      gatewayOf('v1', 'n6'),
+    );
     assert.match(stdout, /fd42:b3:6::3/);
     assert.equal(service.inspect('n6').Containers[ids.get('v1')!].IPv6Address, 'fd42:b3:6::2/64');
   });
@@ -497,12 +635,20 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     assert.equal(fetched.stdout, 'hello 81', `from the other host: ${fetched.stderr}`);
 
     // The other host echoes back the source address it sees.
-    serveInNetns('out', `const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => u.send(r.address, r.port, r.address)); u.bind(9999, '10.211.0.2');`);
-    const askSource = `const u = require('dgram').createSocket('udp4'); const t = setInterval(() => u.send('x', 9999, '10.211.0.2'), 100);` +
+    serveInNetns(
+      'out',
+      `const u = require('dgram').createSocket('udp4'); u.on('message', (m, r) => u.send(r.address, r.port, r.address)); u.bind(9999, '10.211.0.2');`,
+    );
+    const askSource =
+      `const u = require('dgram').createSocket('udp4'); const t = setInterval(() => u.send('x', 9999, '10.211.0.2'), 100);` +
       `u.on('message', (m) => { console.log(m.toString()); clearInterval(t); u.close(); }); setTimeout(() => process.exit(2), 3000);`;
     const masqueraded = await inNetns(ns('a1'), process.execPath, '-e', askSource);
     assert.equal(masqueraded.stdout.trim(), '10.211.0.1', 'masqueraded behind the host');
-    await service.create({ Name: 'nm', IPAM: { Config: [{ Subnet: '10.212.7.0/24' }] }, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } });
+    await service.create({
+      Name: 'nm',
+      IPAM: { Config: [{ Subnet: '10.212.7.0/24' }] },
+      Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+    });
     await attach('m1', 'nm');
     const direct = await inNetns(ns('m1'), process.execPath, '-e', askSource);
     assert.equal(direct.stdout.trim(), ipOn('m1', 'nm'), 'the container address, unmasqueraded');
@@ -514,7 +660,11 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     const gateway = gatewayOf('a1', 'na');
     assert.deepEqual(await lookupSettled(ns('a1'), 'a2new', gateway, [ipOn('a2', 'na')]), [ipOn('a2', 'na')]);
     assert.deepEqual(await lookupSettled(ns('a1'), 'a2', gateway, []), []);
-    assert.equal(service.networkSettings(ids.get('a2')!)!.Networks.na.IPAddress, ipOn('a2', 'na'), 'same address');
+    assert.equal(
+      service.networkSettings(ids.get('a2')!)!.Networks.na.IPAddress,
+      ipOn('a2', 'na'),
+      'same address',
+    );
     assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
     assert.equal(service.inspect('na').Containers[ids.get('a2')!].Name, 'a2new');
   });
@@ -528,7 +678,13 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
       await service.create({ Name: network, IPAM: { Config: [{ Subnet: `10.210.${i}.0/24` }] } });
       const withPorts = randomBytes(32).toString('hex');
       const plain = randomBytes(32).toString('hex');
-      await service.attachContainer({ containerId: plain, containerName: `plain${i}`, hostname: 'p', networkMode: network, netnsPath: `/var/run/netns/${other}` });
+      await service.attachContainer({
+        containerId: plain,
+        containerName: `plain${i}`,
+        hostname: 'p',
+        networkMode: network,
+        netnsPath: `/var/run/netns/${other}`,
+      });
       await service.attachContainer({
         containerId: withPorts,
         containerName: `ports${i}`,
@@ -558,7 +714,13 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     for (let i = 0; i < cycles; i++) {
       const id = randomBytes(32).toString('hex');
       const start = performance.now();
-      await service.attachContainer({ containerId: id, containerName: `bench${i}`, hostname: 'b', networkMode: 'na', netnsPath: `/var/run/netns/${name}` });
+      await service.attachContainer({
+        containerId: id,
+        containerName: `bench${i}`,
+        hostname: 'b',
+        networkMode: 'na',
+        netnsPath: `/var/run/netns/${name}`,
+      });
       const mid = performance.now();
       await service.detachContainer(id);
       attachMs += mid - start;
@@ -566,7 +728,9 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     }
     const raw = new Netavark({ configDir: path.join(execRoot, 'network', 'netavark') });
     assert.ok(raw.binary);
-    t.diagnostic(`attach ${(attachMs / cycles).toFixed(1)} ms, detach ${(detachMs / cycles).toFixed(1)} ms (mean of ${cycles})`);
+    t.diagnostic(
+      `attach ${(attachMs / cycles).toFixed(1)} ms, detach ${(detachMs / cycles).toFixed(1)} ms (mean of ${cycles})`,
+    );
     assert.ok(attachMs / cycles < 1000);
   });
 

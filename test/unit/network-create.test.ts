@@ -16,7 +16,12 @@ const context = (existing: NetworkRecord[] = [], routes: string[] = []): CreateC
   pools: DOCKER_DEFAULT_POOLS,
 });
 
-function fails(request: NetworkCreateRequest, ctx: CreateContext, kind: ErrorKind, message: string | RegExp): void {
+function fails(
+  request: NetworkCreateRequest,
+  ctx: CreateContext,
+  kind: ErrorKind,
+  message: string | RegExp,
+): void {
   assert.throws(
     () => buildNetworkRecord(request, ctx),
     (err: unknown) => {
@@ -42,18 +47,33 @@ describe('network create: validation', () => {
     const first = buildNetworkRecord({ Name: 'a' }, context());
     const second = buildNetworkRecord({ Name: 'b' }, context([first]));
     assert.equal(second.IPAM.Config![0].Subnet, '172.18.0.0/16');
-    fails({ Name: 'c', IPAM: { Config: [{ Subnet: '172.17.5.0/24' }] } }, context([first]), 'Forbidden', 'invalid pool request: Pool overlaps with other one on this address space');
+    fails(
+      { Name: 'c', IPAM: { Config: [{ Subnet: '172.17.5.0/24' }] } },
+      context([first]),
+      'Forbidden',
+      'invalid pool request: Pool overlaps with other one on this address space',
+    );
   });
 
   test("names: empty, predefined and duplicate ones fail with dockerd's messages", () => {
     fails({ Name: '' }, context(), 'InvalidParameter', 'invalid name: name is empty');
-    fails({ Name: 'bridge' }, context(), 'Forbidden', 'operation is not permitted on predefined bridge network ');
+    fails(
+      { Name: 'bridge' },
+      context(),
+      'Forbidden',
+      'operation is not permitted on predefined bridge network ',
+    );
     const existing = buildNetworkRecord({ Name: 'dup' }, context());
     fails({ Name: 'dup' }, context([existing]), 'Conflict', 'network with name dup already exists');
   });
 
   test('drivers other than bridge', () => {
-    fails({ Name: 'x', Driver: 'host' }, context(), 'Forbidden', 'only one instance of "host" network is allowed');
+    fails(
+      { Name: 'x', Driver: 'host' },
+      context(),
+      'Forbidden',
+      'only one instance of "host" network is allowed',
+    );
     fails({ Name: 'x', Driver: 'overlay2' }, context(), 'NotFound', 'plugin "overlay2" not found');
     fails({ Name: 'x', IPAM: { Driver: 'dhcp' } }, context(), 'NotFound', 'plugin "dhcp" not found');
   });
@@ -73,28 +93,74 @@ describe('network create: validation', () => {
       context(),
     );
     assert.equal(record.bridge, 'mybr0');
-    assert.deepEqual(bridgeSettings(record), { icc: false, masquerade: false, mtu: 1400, hostBindingIpv4: '127.0.0.1' });
+    assert.deepEqual(bridgeSettings(record), {
+      icc: false,
+      masquerade: false,
+      mtu: 1400,
+      hostBindingIpv4: '127.0.0.1',
+    });
     assert.deepEqual(netavarkNetwork(record).options, { mtu: '1400' });
-    fails({ Name: 'p', Options: { 'com.docker.network.bridge.name': 'mybr0' } }, context([record]), 'Forbidden', /conflicts with network .* networks have same bridge name/);
-    fails({ Name: 'q', Options: { 'com.docker.network.driver.mtu': 'big' } }, context(), 'InvalidParameter', 'invalid MTU number: big');
-    fails({ Name: 'r', Options: { 'com.docker.network.bridge.enable_icc': 'maybe' } }, context(), 'InvalidParameter', /invalid boolean: maybe/);
+    fails(
+      { Name: 'p', Options: { 'com.docker.network.bridge.name': 'mybr0' } },
+      context([record]),
+      'Forbidden',
+      /conflicts with network .* networks have same bridge name/,
+    );
+    fails(
+      { Name: 'q', Options: { 'com.docker.network.driver.mtu': 'big' } },
+      context(),
+      'InvalidParameter',
+      'invalid MTU number: big',
+    );
+    fails(
+      { Name: 'r', Options: { 'com.docker.network.bridge.enable_icc': 'maybe' } },
+      context(),
+      'InvalidParameter',
+      /invalid boolean: maybe/,
+    );
   });
 
   test('IPAM with range, gateway and auxiliary addresses; IPv6 gets a ULA /64 when none is given', () => {
     const record = buildNetworkRecord(
-      { Name: 'v', EnableIPv6: true, IPAM: { Config: [{ Subnet: '10.20.0.0/16', IPRange: '10.20.5.0/24', Gateway: '10.20.0.254', AuxiliaryAddresses: { h: '10.20.5.9' } }] } },
+      {
+        Name: 'v',
+        EnableIPv6: true,
+        IPAM: {
+          Config: [
+            {
+              Subnet: '10.20.0.0/16',
+              IPRange: '10.20.5.0/24',
+              Gateway: '10.20.0.254',
+              AuxiliaryAddresses: { h: '10.20.5.9' },
+            },
+          ],
+        },
+      },
       context(),
     );
-    assert.deepEqual(record.IPAM.Config![0], { Subnet: '10.20.0.0/16', IPRange: '10.20.5.0/24', Gateway: '10.20.0.254', AuxiliaryAddresses: { h: '10.20.5.9' } });
+    assert.deepEqual(record.IPAM.Config![0], {
+      Subnet: '10.20.0.0/16',
+      IPRange: '10.20.5.0/24',
+      Gateway: '10.20.0.254',
+      AuxiliaryAddresses: { h: '10.20.5.9' },
+    });
     assert.match(record.IPAM.Config![1].Subnet!, /^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/64$/);
     const nv = netavarkNetwork(record);
     assert.equal(nv.ipv6_enabled, true);
     assert.equal(nv.subnets[0].gateway, '10.20.0.254');
-    fails({ Name: 'w', IPAM: { Config: [{ Subnet: '10.1.0.0/24' }, { Subnet: '10.2.0.0/24' }] } }, context(), 'InvalidParameter', 'berth supports one IPv4 subnet per network');
+    fails(
+      { Name: 'w', IPAM: { Config: [{ Subnet: '10.1.0.0/24' }, { Subnet: '10.2.0.0/24' }] } },
+      context(),
+      'InvalidParameter',
+      'berth supports one IPv4 subnet per network',
+    );
   });
 
   test('an IPv6 subnet without EnableIPv6 is ignored, as dockerd does', () => {
-    const record = buildNetworkRecord({ Name: 'z', IPAM: { Config: [{ Subnet: 'fd00:9::/64' }] } }, context());
+    const record = buildNetworkRecord(
+      { Name: 'z', IPAM: { Config: [{ Subnet: 'fd00:9::/64' }] } },
+      context(),
+    );
     assert.equal(record.IPAM.Config!.length, 1);
     assert.equal(record.IPAM.Config![0].Subnet, '172.17.0.0/16');
   });
@@ -114,15 +180,33 @@ describe('network filters', () => {
     assert.deepEqual(names(listFilter(new Map([['label', ['tier']]]))), ['frontend', 'backend']);
     assert.deepEqual(names(listFilter(new Map([['label', ['tier=web', 'env=prod']]]))), ['frontend']);
     assert.deepEqual(names(listFilter(new Map([['label', ['tier=web', 'env=dev']]]))), []);
-    assert.deepEqual(names(listFilter(new Map([['driver', ['bridge']], ['scope', ['local']]]))), ['frontend', 'backend', 'bridge']);
+    assert.deepEqual(
+      names(
+        listFilter(
+          new Map([
+            ['driver', ['bridge']],
+            ['scope', ['local']],
+          ]),
+        ),
+      ),
+      ['frontend', 'backend', 'bridge'],
+    );
   });
 
   test('type and dangling', () => {
     assert.deepEqual(names(listFilter(new Map([['type', ['builtin']]]))), ['bridge']);
     assert.deepEqual(names(listFilter(new Map([['type', ['custom']]]))), ['frontend', 'backend']);
-    assert.deepEqual(names(listFilter(new Map([['dangling', ['true']]])), new Set(['backend'])), ['frontend']);
-    assert.deepEqual(names(listFilter(new Map([['dangling', ['0']]])), new Set(['backend'])), ['backend', 'bridge']);
-    assert.throws(() => listFilter(new Map([['dangling', ['maybe']]])), /invalid value for filter 'dangling'/);
+    assert.deepEqual(names(listFilter(new Map([['dangling', ['true']]])), new Set(['backend'])), [
+      'frontend',
+    ]);
+    assert.deepEqual(names(listFilter(new Map([['dangling', ['0']]])), new Set(['backend'])), [
+      'backend',
+      'bridge',
+    ]);
+    assert.throws(
+      () => listFilter(new Map([['dangling', ['maybe']]])),
+      /invalid value for filter 'dangling'/,
+    );
     assert.throws(() => listFilter(new Map([['type', ['x']]])), /invalid filter: 'type'='x'/);
     assert.throws(() => listFilter(new Map([['until', ['1h']]])), /invalid filter 'until'/);
   });
@@ -131,7 +215,10 @@ describe('network filters', () => {
     assert.deepEqual(names(pruneFilter(new Map()), new Set(['backend'])), ['frontend']);
     assert.deepEqual(names(pruneFilter(new Map([['label!', ['env=prod']]]))), ['backend']);
     assert.deepEqual(names(pruneFilter(new Map([['until', ['1h']]]))), []);
-    assert.deepEqual(names(pruneFilter(new Map([['until', [String(Date.now() / 1000 + 60)]]]))), ['frontend', 'backend']);
+    assert.deepEqual(names(pruneFilter(new Map([['until', [String(Date.now() / 1000 + 60)]]]))), [
+      'frontend',
+      'backend',
+    ]);
     assert.throws(() => pruneFilter(new Map([['name', ['x']]])), /invalid filter 'name'/);
   });
 
@@ -147,8 +234,15 @@ describe('network filters', () => {
 describe('network endpoint details', () => {
   test("DNS names: container name, aliases, short ID and hostname, as Docker's DNSNames", () => {
     const id = 'abcdef0123456789'.repeat(4);
-    assert.deepEqual(dnsNamesOf({ containerName: 'web', containerId: id, hostname: 'abcdef012345' }, ['www', 'web']), ['web', 'www', 'abcdef012345']);
-    assert.deepEqual(dnsNamesOf({ containerName: 'web', containerId: id, hostname: 'box' }, []), ['web', 'abcdef012345', 'box']);
+    assert.deepEqual(
+      dnsNamesOf({ containerName: 'web', containerId: id, hostname: 'abcdef012345' }, ['www', 'web']),
+      ['web', 'www', 'abcdef012345'],
+    );
+    assert.deepEqual(dnsNamesOf({ containerName: 'web', containerId: id, hostname: 'box' }, []), [
+      'web',
+      'abcdef012345',
+      'box',
+    ]);
   });
 
   test("netavark's chain hash for a network name", () => {
@@ -158,18 +252,34 @@ describe('network endpoint details', () => {
 
   test('firewall rules per network', () => {
     const subnet = parsePrefix('10.9.0.0/24')!;
-    const plain = networkRules({ bridge: 'br-x', subnets: [subnet], internal: false, icc: true, masquerade: true }, 4);
-    assert.deepEqual(plain.map((r) => `${r.table} ${r.chain} ${r.spec}`), [
-      'filter BERTH-ISOLATION-1 -i br-x ! -o br-x -j BERTH-ISOLATION-2',
-      'filter BERTH-ISOLATION-2 -o br-x -j DROP',
-    ]);
-    const strict = networkRules({ bridge: 'br-y', subnets: [subnet], internal: true, icc: false, masquerade: false }, 4);
-    assert.deepEqual(strict.slice(2).map((r) => `${r.table} ${r.chain} ${r.spec}`), [
-      'filter BERTH-ISOLATION-1 -i br-y -o br-y -j DROP',
-      'filter BERTH-ISOLATION-1 ! -i br-y -o br-y -j DROP',
-      'filter BERTH-ISOLATION-1 -i br-y ! -o br-y -j DROP',
-      'nat BERTH-POSTROUTING -s 10.9.0.0/24 ! -o br-y -j ACCEPT',
-    ]);
-    assert.equal(networkRules({ bridge: 'br-y', subnets: [subnet], internal: false, icc: true, masquerade: false }, 6).length, 2);
+    const plain = networkRules(
+      { bridge: 'br-x', subnets: [subnet], internal: false, icc: true, masquerade: true },
+      4,
+    );
+    assert.deepEqual(
+      plain.map((r) => `${r.table} ${r.chain} ${r.spec}`),
+      [
+        'filter BERTH-ISOLATION-1 -i br-x ! -o br-x -j BERTH-ISOLATION-2',
+        'filter BERTH-ISOLATION-2 -o br-x -j DROP',
+      ],
+    );
+    const strict = networkRules(
+      { bridge: 'br-y', subnets: [subnet], internal: true, icc: false, masquerade: false },
+      4,
+    );
+    assert.deepEqual(
+      strict.slice(2).map((r) => `${r.table} ${r.chain} ${r.spec}`),
+      [
+        'filter BERTH-ISOLATION-1 -i br-y -o br-y -j DROP',
+        'filter BERTH-ISOLATION-1 ! -i br-y -o br-y -j DROP',
+        'filter BERTH-ISOLATION-1 -i br-y ! -o br-y -j DROP',
+        'nat BERTH-POSTROUTING -s 10.9.0.0/24 ! -o br-y -j ACCEPT',
+      ],
+    );
+    assert.equal(
+      networkRules({ bridge: 'br-y', subnets: [subnet], internal: false, icc: true, masquerade: false }, 6)
+        .length,
+      2,
+    );
   });
 });

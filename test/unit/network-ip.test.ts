@@ -34,7 +34,8 @@ describe('network ip: addresses', () => {
   });
 
   test('rejects malformed and zoned addresses', () => {
-    for (const text of ['1.2.3', '1.2.3.256', 'fe80::1%eth0', 'x', '']) assert.equal(parseAddress(text), undefined, text);
+    for (const text of ['1.2.3', '1.2.3.256', 'fe80::1%eth0', 'x', ''])
+      assert.equal(parseAddress(text), undefined, text);
   });
 
   test('loopback detection', () => {

@@ -32,18 +32,27 @@ describe('network ipam: choosing subnets', () => {
   test('a host route wider than a pool blocks every subnet inside it', () => {
     const avoid = prefixes('172.16.0.0/12');
     assert.equal(formatPrefix(chooseSubnet(DOCKER_DEFAULT_POOLS, avoid)!), '192.168.0.0/20');
-    assert.equal(formatPrefix(chooseSubnet(DOCKER_DEFAULT_POOLS, [...avoid, ...prefixes('192.168.0.0/24')])!), '192.168.16.0/20');
+    assert.equal(
+      formatPrefix(chooseSubnet(DOCKER_DEFAULT_POOLS, [...avoid, ...prefixes('192.168.0.0/24')])!),
+      '192.168.16.0/20',
+    );
   });
 
   test('configured pools are carved into subnets of their size; exhausted pools give undefined', () => {
     const pools = [{ base: '10.10.0.0/16', size: 24 }];
-    assert.equal(formatPrefix(chooseSubnet(pools, prefixes('10.10.0.0/24', '10.10.1.0/25'))!), '10.10.2.0/24');
+    assert.equal(
+      formatPrefix(chooseSubnet(pools, prefixes('10.10.0.0/24', '10.10.1.0/25'))!),
+      '10.10.2.0/24',
+    );
     assert.equal(chooseSubnet([{ base: '10.10.0.0/23', size: 24 }], prefixes('10.10.0.0/23')), undefined);
   });
 
   test('IPv6 pools are only used for IPv6', () => {
     assert.equal(chooseSubnet([{ base: 'fd00::/48', size: 64 }], []), undefined);
-    assert.equal(formatPrefix(chooseSubnet([{ base: 'fd00::/48', size: 64 }], prefixes('fd00::/64'), 6)!), 'fd00:0:0:1::/64');
+    assert.equal(
+      formatPrefix(chooseSubnet([{ base: 'fd00::/48', size: 64 }], prefixes('fd00::/64'), 6)!),
+      'fd00:0:0:1::/64',
+    );
   });
 });
 
@@ -81,7 +90,15 @@ describe('network ipam: host routes', () => {
 
   test('a subnet chosen against the parsed routes avoids them', () => {
     const routes = parseIPv4Routes('h\ndocker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n');
-    assert.equal(formatPrefix(chooseSubnet(DOCKER_DEFAULT_POOLS, routes.map((r) => r.prefix))!), '172.18.0.0/16');
+    assert.equal(
+      formatPrefix(
+        chooseSubnet(
+          DOCKER_DEFAULT_POOLS,
+          routes.map((r) => r.prefix),
+        )!,
+      ),
+      '172.18.0.0/16',
+    );
   });
 });
 
@@ -90,7 +107,12 @@ describe('network ipam: subnet plans', () => {
     const plan = parseSubnetPlan({ Subnet: '10.5.0.0/24' });
     assert.equal(formatAddress(plan.gateway!), '10.5.0.1');
     assert.deepEqual(formatSubnetPlan(plan), { Subnet: '10.5.0.0/24', Gateway: '10.5.0.1' });
-    const full = parseSubnetPlan({ Subnet: '10.6.0.0/16', IPRange: '10.6.4.0/24', Gateway: '10.6.0.254', AuxiliaryAddresses: { r: '10.6.4.1' } });
+    const full = parseSubnetPlan({
+      Subnet: '10.6.0.0/16',
+      IPRange: '10.6.4.0/24',
+      Gateway: '10.6.0.254',
+      AuxiliaryAddresses: { r: '10.6.4.1' },
+    });
     assert.deepEqual(formatSubnetPlan(full), {
       Subnet: '10.6.0.0/16',
       IPRange: '10.6.4.0/24',
@@ -109,11 +131,17 @@ describe('network ipam: subnet plans', () => {
       }
       return '';
     };
-    assert.equal(message({ Subnet: '10.0.0.1/24' }), 'invalid network config:\ninvalid subnet 10.0.0.1/24: it should be 10.0.0.0/24');
-    assert.equal(message({ Subnet: 'nope' }), 'invalid network config:\ninvalid subnet nope: invalid CIDR address: nope');
+    assert.equal(
+      message({ Subnet: '10.0.0.1/24' }),
+      'invalid network config:\ninvalid subnet 10.0.0.1/24: it should be 10.0.0.0/24',
+    );
+    assert.equal(
+      message({ Subnet: 'nope' }),
+      'invalid network config:\ninvalid subnet nope: invalid CIDR address: nope',
+    );
     assert.equal(
       message({ Subnet: '10.0.0.0/24', Gateway: '10.0.1.1' }),
-      'invalid network config:\ninvalid gateway 10.0.1.1: parent subnet 10.0.0.0/24 doesn\'t contain this address',
+      "invalid network config:\ninvalid gateway 10.0.1.1: parent subnet 10.0.0.0/24 doesn't contain this address",
     );
     assert.equal(
       message({ Subnet: '10.0.0.0/24', IPRange: '10.0.0.0/16' }),
@@ -144,13 +172,19 @@ describe('network ipam: address allocation', () => {
     const plan = parseSubnetPlan({ Subnet: '10.1.0.0/24' });
     const used = new Set([ip('10.1.0.2'), ip('10.1.0.3')]);
     used.delete(ip('10.1.0.2'));
-    assert.equal(formatAddress({ family: 4, value: allocateAddress(plan, used, ip('10.1.0.3'))! }), '10.1.0.4');
+    assert.equal(
+      formatAddress({ family: 4, value: allocateAddress(plan, used, ip('10.1.0.3'))! }),
+      '10.1.0.4',
+    );
   });
 
   test('wraps around and reports a full range', () => {
     const plan = parseSubnetPlan({ Subnet: '10.2.0.0/29' });
     const used = new Set([ip('10.2.0.2'), ip('10.2.0.3'), ip('10.2.0.4'), ip('10.2.0.5')]);
-    assert.equal(formatAddress({ family: 4, value: allocateAddress(plan, used, ip('10.2.0.5'))! }), '10.2.0.6');
+    assert.equal(
+      formatAddress({ family: 4, value: allocateAddress(plan, used, ip('10.2.0.5'))! }),
+      '10.2.0.6',
+    );
     used.add(ip('10.2.0.6'));
     assert.equal(allocateAddress(plan, used, ip('10.2.0.2')), undefined);
     assert.ok(reservedAddresses(plan).has(ip('10.2.0.7')), 'broadcast is reserved');
@@ -159,7 +193,10 @@ describe('network ipam: address allocation', () => {
   test('an ip-range restricts dynamic addresses', () => {
     const plan = parseSubnetPlan({ Subnet: '10.3.0.0/16', IPRange: '10.3.7.0/30' });
     assert.equal(formatAddress({ family: 4, value: allocateAddress(plan, new Set())! }), '10.3.7.0');
-    assert.equal(formatAddress({ family: 4, value: allocateAddress(plan, new Set([ip('10.3.7.0')]))! }), '10.3.7.1');
+    assert.equal(
+      formatAddress({ family: 4, value: allocateAddress(plan, new Set([ip('10.3.7.0')]))! }),
+      '10.3.7.1',
+    );
   });
 
   test('IPv6 allocation in a /64 is quick', () => {
@@ -170,8 +207,14 @@ describe('network ipam: address allocation', () => {
   test('static addresses must be inside a subnet and free', () => {
     const plans = [parseSubnetPlan({ Subnet: '10.4.0.0/24' })];
     assert.equal(formatAddress(checkStaticAddress(plans, '10.4.0.9', new Set())), '10.4.0.9');
-    assert.throws(() => checkStaticAddress(plans, '10.5.0.9', new Set()), /no configured subnet contains IP address 10.5.0.9/);
-    assert.throws(() => checkStaticAddress(plans, '10.4.0.9', new Set([ip('10.4.0.9')])), /Address already in use/);
+    assert.throws(
+      () => checkStaticAddress(plans, '10.5.0.9', new Set()),
+      /no configured subnet contains IP address 10.5.0.9/,
+    );
+    assert.throws(
+      () => checkStaticAddress(plans, '10.4.0.9', new Set([ip('10.4.0.9')])),
+      /Address already in use/,
+    );
     assert.throws(() => checkStaticAddress(plans, '10.4.0.1', new Set()), /Address already in use/);
   });
 });

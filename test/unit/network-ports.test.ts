@@ -2,7 +2,13 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import dgram from 'node:dgram';
-import { parsePortKey, parsePublishSpec, parsePublishSpecs, portMapOf, portRequests } from '../../src/network/ports.js';
+import {
+  parsePortKey,
+  parsePublishSpec,
+  parsePublishSpecs,
+  portMapOf,
+  portRequests,
+} from '../../src/network/ports.js';
 import { HostPortAllocator, readEphemeralRange } from '../../src/network/port-allocator.js';
 
 describe('network ports: -p syntax', () => {
@@ -11,15 +17,27 @@ describe('network ports: -p syntax', () => {
   });
 
   test('hostPort:containerPort and ip:hostPort:containerPort/proto', () => {
-    assert.deepEqual(parsePublishSpec('8080:80'), [{ port: '80/tcp', binding: { HostIp: '', HostPort: '8080' } }]);
-    assert.deepEqual(parsePublishSpec('127.0.0.1:5353:53/udp'), [{ port: '53/udp', binding: { HostIp: '127.0.0.1', HostPort: '5353' } }]);
-    assert.deepEqual(parsePublishSpec('127.0.0.1::80'), [{ port: '80/tcp', binding: { HostIp: '127.0.0.1', HostPort: '' } }]);
-    assert.deepEqual(parsePublishSpec('80/SCTP'), [{ port: '80/sctp', binding: { HostIp: '', HostPort: '' } }]);
+    assert.deepEqual(parsePublishSpec('8080:80'), [
+      { port: '80/tcp', binding: { HostIp: '', HostPort: '8080' } },
+    ]);
+    assert.deepEqual(parsePublishSpec('127.0.0.1:5353:53/udp'), [
+      { port: '53/udp', binding: { HostIp: '127.0.0.1', HostPort: '5353' } },
+    ]);
+    assert.deepEqual(parsePublishSpec('127.0.0.1::80'), [
+      { port: '80/tcp', binding: { HostIp: '127.0.0.1', HostPort: '' } },
+    ]);
+    assert.deepEqual(parsePublishSpec('80/SCTP'), [
+      { port: '80/sctp', binding: { HostIp: '', HostPort: '' } },
+    ]);
   });
 
   test('IPv6 host addresses in brackets', () => {
-    assert.deepEqual(parsePublishSpec('[::1]:8080:80'), [{ port: '80/tcp', binding: { HostIp: '::1', HostPort: '8080' } }]);
-    assert.deepEqual(parsePublishSpec('::1:8080:80'), [{ port: '80/tcp', binding: { HostIp: '::1', HostPort: '8080' } }]);
+    assert.deepEqual(parsePublishSpec('[::1]:8080:80'), [
+      { port: '80/tcp', binding: { HostIp: '::1', HostPort: '8080' } },
+    ]);
+    assert.deepEqual(parsePublishSpec('::1:8080:80'), [
+      { port: '80/tcp', binding: { HostIp: '::1', HostPort: '8080' } },
+    ]);
   });
 
   test('ranges map pairwise; a host range for one container port stays a range', () => {
@@ -27,7 +45,9 @@ describe('network ports: -p syntax', () => {
       { port: '80/udp', binding: { HostIp: '', HostPort: '8000' } },
       { port: '81/udp', binding: { HostIp: '', HostPort: '8001' } },
     ]);
-    assert.deepEqual(parsePublishSpec('8000-8010:80'), [{ port: '80/tcp', binding: { HostIp: '', HostPort: '8000-8010' } }]);
+    assert.deepEqual(parsePublishSpec('8000-8010:80'), [
+      { port: '80/tcp', binding: { HostIp: '', HostPort: '8000-8010' } },
+    ]);
     assert.deepEqual(
       parsePublishSpec('7000-7001').map((m) => m.port),
       ['7000/tcp', '7001/tcp'],
@@ -35,7 +55,10 @@ describe('network ports: -p syntax', () => {
   });
 
   test("bad specs fail with the docker CLI's messages", () => {
-    assert.throws(() => parsePublishSpec('8000-8002:80-81'), /invalid ranges specified for container and host Ports: 80-81 and 8000-8002/);
+    assert.throws(
+      () => parsePublishSpec('8000-8002:80-81'),
+      /invalid ranges specified for container and host Ports: 80-81 and 8000-8002/,
+    );
     assert.throws(() => parsePublishSpec('1.2.3:80:80'), /invalid IP address: 1.2.3/);
     assert.throws(() => parsePublishSpec('abc:80'), /invalid hostPort: abc/);
     assert.throws(() => parsePublishSpec('80/icmp'), /invalid proto: icmp/);
@@ -65,7 +88,10 @@ describe('network ports: -p syntax', () => {
 describe('network ports: requests and NetworkSettings.Ports', () => {
   test('bindings and -P become host port requests', () => {
     const requests = portRequests(
-      { '80/tcp': [{ HostIp: '', HostPort: '8080' }], '81/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000-9010' }] },
+      {
+        '80/tcp': [{ HostIp: '', HostPort: '8080' }],
+        '81/tcp': [{ HostIp: '127.0.0.1', HostPort: '9000-9010' }],
+      },
       { '80/tcp': {}, '81/tcp': {}, '53/udp': {} },
       true,
     );
@@ -99,22 +125,47 @@ describe('network ports: host port allocation', () => {
     assert.ok(range.start >= 1024 && range.end >= range.start && range.end <= 65535);
   });
 
-  test('random ports come from the range; a taken port is refused with Docker\'s message', async () => {
-    const [random] = await allocator.allocate('a', [{ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 0, hostPortEnd: 0 }]);
+  test("random ports come from the range; a taken port is refused with Docker's message", async () => {
+    const [random] = await allocator.allocate('a', [
+      { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 0, hostPortEnd: 0 },
+    ]);
     assert.ok(random.hostPort >= 42000 && random.hostPort <= 42099);
     await assert.rejects(
-      allocator.allocate('b', [{ containerPort: 81, protocol: 'tcp', hostIp: '0.0.0.0', hostPortStart: random.hostPort, hostPortEnd: random.hostPort }]),
+      allocator.allocate('b', [
+        {
+          containerPort: 81,
+          protocol: 'tcp',
+          hostIp: '0.0.0.0',
+          hostPortStart: random.hostPort,
+          hostPortEnd: random.hostPort,
+        },
+      ]),
       { message: `Bind for 0.0.0.0:${random.hostPort} failed: port is already allocated` },
     );
     // The same number over UDP is another port.
-    const [udp] = await allocator.allocate('b', [{ containerPort: 53, protocol: 'udp', hostIp: '127.0.0.1', hostPortStart: random.hostPort, hostPortEnd: random.hostPort }]);
+    const [udp] = await allocator.allocate('b', [
+      {
+        containerPort: 53,
+        protocol: 'udp',
+        hostIp: '127.0.0.1',
+        hostPortStart: random.hostPort,
+        hostPortEnd: random.hostPort,
+      },
+    ]);
     assert.equal(udp.hostPort, random.hostPort);
   });
 
   test('the host port stays bound while held: nothing else can listen on it', async () => {
-    const [held] = await allocator.allocate('c', [{ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 0, hostPortEnd: 0 }]);
+    const [held] = await allocator.allocate('c', [
+      { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 0, hostPortEnd: 0 },
+    ]);
     const server = net.createServer();
-    await assert.rejects(new Promise((resolve, reject) => server.once('error', reject).listen(held.hostPort, '127.0.0.1', () => resolve(undefined))), { code: 'EADDRINUSE' });
+    await assert.rejects(
+      new Promise((resolve, reject) =>
+        server.once('error', reject).listen(held.hostPort, '127.0.0.1', () => resolve(undefined)),
+      ),
+      { code: 'EADDRINUSE' },
+    );
     await allocator.release('c');
     await new Promise<void>((resolve) => server.listen(held.hostPort, '127.0.0.1', () => resolve()));
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -130,7 +181,9 @@ describe('network ports: host port allocation', () => {
           { containerPort: 1, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 0, hostPortEnd: 0 },
           { containerPort: 53, protocol: 'udp', hostIp: '127.0.0.1', hostPortStart: port, hostPortEnd: port },
         ]),
-        { message: `Error starting userland proxy: listen udp4 127.0.0.1:${port}: bind: address already in use` },
+        {
+          message: `Error starting userland proxy: listen udp4 127.0.0.1:${port}: bind: address already in use`,
+        },
       );
       assert.deepEqual(allocator.heldBy('d'), [], 'all or nothing');
     } finally {
@@ -139,8 +192,12 @@ describe('network ports: host port allocation', () => {
   });
 
   test('a host range takes the first free port in it', async () => {
-    const [first] = await allocator.allocate('d', [{ containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 42100, hostPortEnd: 42105 }]);
-    const [second] = await allocator.allocate('d', [{ containerPort: 81, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 42100, hostPortEnd: 42105 }]);
+    const [first] = await allocator.allocate('d', [
+      { containerPort: 80, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 42100, hostPortEnd: 42105 },
+    ]);
+    const [second] = await allocator.allocate('d', [
+      { containerPort: 81, protocol: 'tcp', hostIp: '127.0.0.1', hostPortStart: 42100, hostPortEnd: 42105 },
+    ]);
     assert.equal(first.hostPort, 42100);
     assert.equal(second.hostPort, 42101);
   });

@@ -1,6 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildHostsFile, buildResolvConf, ownHostNames, parseExtraHosts, parseResolvConf } from '../../src/network/resolution-files.js';
+import {
+  buildHostsFile,
+  buildResolvConf,
+  ownHostNames,
+  parseExtraHosts,
+  parseResolvConf,
+} from '../../src/network/resolution-files.js';
 
 const body = (text: string): string[] => text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
 
@@ -40,7 +46,10 @@ describe('network resolution files: /etc/hosts', () => {
   test('bad --add-host values are refused', () => {
     assert.throws(() => parseExtraHosts(['nohost'], []), /invalid extra host entry/);
     assert.throws(() => parseExtraHosts(['a:1.2.3'], []), /invalid IP address in add-host: "1.2.3"/);
-    assert.throws(() => parseExtraHosts(['a:host-gateway'], []), /unable to derive the IP value for host-gateway/);
+    assert.throws(
+      () => parseExtraHosts(['a:host-gateway'], []),
+      /unable to derive the IP value for host-gateway/,
+    );
     assert.deepEqual(parseExtraHosts(['a=10.1.1.1', 'b:[fd00::1]'], []), [
       { ip: '10.1.1.1', names: 'a' },
       { ip: 'fd00::1', names: 'b' },
@@ -49,7 +58,9 @@ describe('network resolution files: /etc/hosts', () => {
 });
 
 describe('network resolution files: resolv.conf', () => {
-  const host = parseResolvConf('# comment\nnameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver fd00::53\nsearch corp.example\noptions edns0 trust-ad\nsortlist 10.0.0.0\n');
+  const host = parseResolvConf(
+    '# comment\nnameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver fd00::53\nsearch corp.example\noptions edns0 trust-ad\nsortlist 10.0.0.0\n',
+  );
 
   test('parses nameservers, search, options and other lines', () => {
     assert.deepEqual(host, {
@@ -61,8 +72,16 @@ describe('network resolution files: resolv.conf', () => {
   });
 
   test('default bridge: the host resolvers without loopback (and without IPv6 unless enabled)', () => {
-    assert.deepEqual(body(buildResolvConf({ host })), ['nameserver 10.0.0.1', 'search corp.example', 'options edns0 trust-ad', 'sortlist 10.0.0.0']);
-    assert.deepEqual(body(buildResolvConf({ host, ipv6: true })).slice(0, 2), ['nameserver 10.0.0.1', 'nameserver fd00::53']);
+    assert.deepEqual(body(buildResolvConf({ host })), [
+      'nameserver 10.0.0.1',
+      'search corp.example',
+      'options edns0 trust-ad',
+      'sortlist 10.0.0.0',
+    ]);
+    assert.deepEqual(body(buildResolvConf({ host, ipv6: true })).slice(0, 2), [
+      'nameserver 10.0.0.1',
+      'nameserver fd00::53',
+    ]);
   });
 
   test('only loopback resolvers: Docker falls back to public ones', () => {
@@ -73,19 +92,44 @@ describe('network resolution files: resolv.conf', () => {
 
   test('user-defined network: only the embedded DNS server, ndots:0 added', () => {
     const out = buildResolvConf({ host, internalNameservers: ['172.18.0.1'] });
-    assert.deepEqual(body(out), ['nameserver 172.18.0.1', 'search corp.example', 'options edns0 trust-ad ndots:0', 'sortlist 10.0.0.0']);
+    assert.deepEqual(body(out), [
+      'nameserver 172.18.0.1',
+      'search corp.example',
+      'options edns0 trust-ad ndots:0',
+      'sortlist 10.0.0.0',
+    ]);
     assert.match(out, /# ExtServers: \[127\.0\.0\.53 10\.0\.0\.1 fd00::53\]/);
   });
 
   test('--dns, --dns-search and --dns-option override the host', () => {
-    const out = buildResolvConf({ host, dns: ['9.9.9.9'], dnsSearch: ['a.example', 'b.example'], dnsOptions: ['ndots:2'] });
-    assert.deepEqual(body(out), ['nameserver 9.9.9.9', 'search a.example b.example', 'options ndots:2', 'sortlist 10.0.0.0']);
+    const out = buildResolvConf({
+      host,
+      dns: ['9.9.9.9'],
+      dnsSearch: ['a.example', 'b.example'],
+      dnsOptions: ['ndots:2'],
+    });
+    assert.deepEqual(body(out), [
+      'nameserver 9.9.9.9',
+      'search a.example b.example',
+      'options ndots:2',
+      'sortlist 10.0.0.0',
+    ]);
     assert.match(out, /# Overrides: \[nameservers search options\]/);
-    const internal = buildResolvConf({ host, dns: ['9.9.9.9'], dnsOptions: ['ndots:3'], dnsSearch: ['.'], internalNameservers: ['10.1.0.1'] });
+    const internal = buildResolvConf({
+      host,
+      dns: ['9.9.9.9'],
+      dnsOptions: ['ndots:3'],
+      dnsSearch: ['.'],
+      internalNameservers: ['10.1.0.1'],
+    });
     assert.deepEqual(body(internal), ['nameserver 10.1.0.1', 'options ndots:3', 'sortlist 10.0.0.0']);
   });
 
   test('host networking keeps loopback resolvers', () => {
-    assert.deepEqual(body(buildResolvConf({ host, keepLoopback: true })).slice(0, 3), ['nameserver 127.0.0.53', 'nameserver 10.0.0.1', 'nameserver fd00::53']);
+    assert.deepEqual(body(buildResolvConf({ host, keepLoopback: true })).slice(0, 3), [
+      'nameserver 127.0.0.53',
+      'nameserver 10.0.0.1',
+      'nameserver fd00::53',
+    ]);
   });
 });

@@ -6,13 +6,20 @@
 import { randomBytes } from 'node:crypto';
 import { conflict, forbidden, invalidParameter, notFound } from '../../common/errors.js';
 import { formatPrefix, parsePrefix, prefixesOverlap, type Prefix } from '../../network/ip.js';
-import { chooseSubnet, formatSubnetPlan, parseSubnetPlan, type AddressPool, type SubnetPlan } from '../../network/ipam.js';
+import {
+  chooseSubnet,
+  formatSubnetPlan,
+  parseSubnetPlan,
+  type AddressPool,
+  type SubnetPlan,
+} from '../../network/ipam.js';
 import type { NetworkRecord } from '../../network/store.js';
 import type { NetworkCreateRequest } from '../../types/network.js';
 
 export const PREDEFINED_NETWORKS = ['bridge', 'host', 'none'] as const;
 
-export const isPredefined = (name: string): boolean => (PREDEFINED_NETWORKS as readonly string[]).includes(name);
+export const isPredefined = (name: string): boolean =>
+  (PREDEFINED_NETWORKS as readonly string[]).includes(name);
 
 /** Bridge driver options dockerd understands (com.docker.network.*). */
 export const OPTION_BRIDGE_NAME = 'com.docker.network.bridge.name';
@@ -61,7 +68,8 @@ export function bridgeSettings(network: NetworkRecord): BridgeSettings {
   let mtu: number | undefined;
   if (mtuText !== undefined && mtuText !== '' && mtuText !== '0') {
     mtu = Number(mtuText);
-    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw invalidParameter(`invalid MTU number: ${mtuText}`);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+      throw invalidParameter(`invalid MTU number: ${mtuText}`);
   }
   return {
     icc: parseBoolOption(options, OPTION_ICC, true),
@@ -77,7 +85,9 @@ export function subnetPlans(network: NetworkRecord): SubnetPlan[] {
 
 /** Every prefix in use by berth's networks (for overlap checks). */
 export function networkPrefixes(networks: readonly NetworkRecord[]): Prefix[] {
-  return networks.flatMap((n) => (n.IPAM.Config ?? []).map((c) => parsePrefix(c.Subnet ?? '')).filter((p): p is Prefix => !!p));
+  return networks.flatMap((n) =>
+    (n.IPAM.Config ?? []).map((c) => parsePrefix(c.Subnet ?? '')).filter((p): p is Prefix => !!p),
+  );
 }
 
 /** A random ULA /64 (fd00::/8) for an IPv6 network created without a subnet, clear of `avoid`. */
@@ -98,10 +108,13 @@ export function buildNetworkRecord(request: NetworkCreateRequest, context: Creat
   if (isPredefined(name)) throw forbidden(`operation is not permitted on predefined ${name} network `);
   if (context.existing.some((n) => n.Name === name)) throw conflictName(name);
   const driver = request.Driver || 'bridge';
-  if (driver === 'host' || driver === 'null') throw forbidden(`only one instance of "${driver}" network is allowed`);
+  if (driver === 'host' || driver === 'null')
+    throw forbidden(`only one instance of "${driver}" network is allowed`);
   if (driver !== 'bridge') throw notFound(`plugin "${driver}" not found`);
-  if (request.Scope && request.Scope !== 'local') throw invalidParameter(`invalid scope "${request.Scope}": the bridge driver only supports local scope`);
-  if (request.ConfigOnly || request.ConfigFrom?.Network) throw invalidParameter('config-only networks are not supported');
+  if (request.Scope && request.Scope !== 'local')
+    throw invalidParameter(`invalid scope "${request.Scope}": the bridge driver only supports local scope`);
+  if (request.ConfigOnly || request.ConfigFrom?.Network)
+    throw invalidParameter('config-only networks are not supported');
   if (request.Ingress) throw forbidden('ingress networks need swarm mode, which berth does not provide');
   const ipamDriver = request.IPAM?.Driver || 'default';
   if (ipamDriver !== 'default') throw notFound(`plugin "${ipamDriver}" not found`);
@@ -161,7 +174,10 @@ function settleSubnets(
   const plans: SubnetPlan[] = [];
   for (const entry of given) {
     if (!entry.Subnet) {
-      if (entry.IPRange || entry.Gateway) throw invalidParameter('invalid network config:\nsubnet is required when ip-range or gateway is given');
+      if (entry.IPRange || entry.Gateway)
+        throw invalidParameter(
+          'invalid network config:\nsubnet is required when ip-range or gateway is given',
+        );
       continue;
     }
     const plan = parseSubnetPlan(entry);
@@ -175,13 +191,18 @@ function settleSubnets(
   }
   const taken = networkPrefixes(context.existing);
   for (const plan of plans) {
-    const overlapping = [...taken, ...plans.filter((p) => p !== plan).map((p) => p.subnet)].find((t) => prefixesOverlap(t, plan.subnet));
-    if (overlapping) throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+    const overlapping = [...taken, ...plans.filter((p) => p !== plan).map((p) => p.subnet)].find((t) =>
+      prefixesOverlap(t, plan.subnet),
+    );
+    if (overlapping)
+      throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
   }
   if (!plans.some((p) => p.subnet.family === 4)) {
     const subnet = chooseSubnet(context.pools, [...taken, ...context.hostRoutes], 4);
     if (!subnet) {
-      throw forbidden('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
+      throw forbidden(
+        'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network',
+      );
     }
     plans.unshift(parseSubnetPlan({ Subnet: formatPrefix(subnet) }));
   }

@@ -59,7 +59,15 @@ export function parseUntil(value: string, now = Date.now()): number {
 }
 
 function parseGoDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
   let total = 0;
@@ -79,7 +87,10 @@ export function listFilter(filters: Filters): NetworkFilter {
   if (dangling.length === 1) {
     if (['1', 'true'].includes(dangling[0])) use = 'dangling';
     else if (['0', 'false'].includes(dangling[0])) use = 'used';
-    else throw invalidParameter('invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")');
+    else
+      throw invalidParameter(
+        'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")',
+      );
   }
   const types = filters.get('type') ?? [];
   for (const type of types) {

@@ -7,7 +7,14 @@ import { invalidParameter, notFound } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import { BerthFirewall, type FirewallNetwork } from '../../network/firewall.js';
 import { readHostRoutes } from '../../network/host-routes.js';
-import { formatAddress, formatPrefix, makePrefix, parsePrefix, prefixesOverlap, type Prefix } from '../../network/ip.js';
+import {
+  formatAddress,
+  formatPrefix,
+  makePrefix,
+  parsePrefix,
+  prefixesOverlap,
+  type Prefix,
+} from '../../network/ip.js';
 import { chooseSubnet, type AddressPool } from '../../network/ipam.js';
 import type { NetworkRecord, NetworkStore } from '../../network/store.js';
 import {
@@ -67,9 +74,13 @@ export class NetworkRegistry {
     if (byId) return byId;
     const byName = this.all().filter((n) => n.Name === term);
     if (byName.length === 1) return byName[0];
-    if (byName.length > 1) throw invalidParameter(`network ${term} is ambiguous (${byName.length} matches found based on name)`);
+    if (byName.length > 1)
+      throw invalidParameter(`network ${term} is ambiguous (${byName.length} matches found based on name)`);
     const byPrefix = this.all().filter((n) => n.Id.startsWith(term));
-    if (byPrefix.length > 1) throw invalidParameter(`network ${term} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+    if (byPrefix.length > 1)
+      throw invalidParameter(
+        `network ${term} is ambiguous (${byPrefix.length} matches found based on ID prefix)`,
+      );
     return byPrefix[0];
   }
 
@@ -104,7 +115,10 @@ export class NetworkRegistry {
 
   /** Creates `bridge`, `host` and `none` when missing; re-addresses the default bridge when `bip` changed. */
   async ensurePredefined(config: DefaultBridgeConfig, defaultBridgeInUse: boolean): Promise<void> {
-    for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
+    for (const [name, driver] of [
+      ['host', 'host'],
+      ['none', 'null'],
+    ] as const) {
       if (!this.byName(name)) await this.add(predefinedRecord(name, driver));
     }
     const current = this.byName('bridge');
@@ -113,7 +127,10 @@ export class NetworkRegistry {
       await this.installFirewall(current);
       return;
     }
-    const avoid = [...networkPrefixes(this.all().filter((n) => n.Name !== 'bridge')), ...(await this.foreignRoutes())];
+    const avoid = [
+      ...networkPrefixes(this.all().filter((n) => n.Name !== 'bridge')),
+      ...(await this.foreignRoutes()),
+    ];
     let subnet: { prefix: Prefix; gateway: string };
     if (wanted) subnet = wanted;
     else {
@@ -203,5 +220,10 @@ function parseBip(bip: string): { prefix: Prefix; gateway: string } {
 function sameSubnet(record: NetworkRecord, wanted: { prefix: Prefix; gateway: string }): boolean {
   const config = record.IPAM.Config?.[0];
   const subnet = parsePrefix(config?.Subnet ?? '');
-  return !!subnet && prefixesOverlap(subnet, wanted.prefix) && subnet.bits === wanted.prefix.bits && config?.Gateway === wanted.gateway;
+  return (
+    !!subnet &&
+    prefixesOverlap(subnet, wanted.prefix) &&
+    subnet.bits === wanted.prefix.bits &&
+    config?.Gateway === wanted.gateway
+  );
 }

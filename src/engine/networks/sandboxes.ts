@@ -23,8 +23,19 @@ import {
 import { createNetns, netnsExists, removeNetns, runInNetns } from '../../network/netns.js';
 import type { HostPortAllocator } from '../../network/port-allocator.js';
 import { portMapOf, portRequests } from '../../network/ports.js';
-import { buildHostsFile, buildResolvConf, parseExtraHosts, type ResolvConf } from '../../network/resolution-files.js';
-import type { EndpointRecord, NetworkRecord, NetworkStore, SandboxMode, SandboxRecord } from '../../network/store.js';
+import {
+  buildHostsFile,
+  buildResolvConf,
+  parseExtraHosts,
+  type ResolvConf,
+} from '../../network/resolution-files.js';
+import type {
+  EndpointRecord,
+  NetworkRecord,
+  NetworkStore,
+  SandboxMode,
+  SandboxRecord,
+} from '../../network/store.js';
 import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
 import { bridgeSettings, generateId, isPredefined, subnetPlans } from './create.js';
 import type { NetworkRegistry } from './registry.js';
@@ -55,7 +66,8 @@ interface EndpointPlan {
 const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 
 /** Networks whose containers get DNS from aardvark-dns: user-defined bridges (not the default bridge, as Docker). */
-export const dnsEnabled = (network: NetworkRecord): boolean => network.Driver === 'bridge' && network.Name !== 'bridge';
+export const dnsEnabled = (network: NetworkRecord): boolean =>
+  network.Driver === 'bridge' && network.Name !== 'bridge';
 
 export class SandboxManager {
   private readonly sandboxes = new Map<string, SandboxRecord>();
@@ -126,7 +138,11 @@ export class SandboxManager {
     return this.withLock(containerId, () => this.detachLocked(containerId));
   }
 
-  connect(containerId: string, network: NetworkRecord, settings: EndpointSettings): Promise<EndpointSettings> {
+  connect(
+    containerId: string,
+    network: NetworkRecord,
+    settings: EndpointSettings,
+  ): Promise<EndpointSettings> {
     return this.withLock(containerId, () => this.connectLocked(containerId, network, settings));
   }
 
@@ -139,7 +155,8 @@ export class SandboxManager {
     if (mode.startsWith('container:')) return this.attachShared(request, mode.slice('container:'.length));
     const primary = this.deps.registry.find(mode === 'default' ? 'bridge' : mode);
     const plans = this.planEndpoints(request, primary);
-    const sandboxMode: SandboxMode = primary.Driver === 'host' ? 'host' : primary.Driver === 'null' ? 'none' : 'bridge';
+    const sandboxMode: SandboxMode =
+      primary.Driver === 'host' ? 'host' : primary.Driver === 'null' ? 'none' : 'bridge';
     const sandbox: SandboxRecord = {
       containerId: request.containerId,
       containerName: request.containerName,
@@ -147,7 +164,10 @@ export class SandboxManager {
       domainname: request.domainname ?? '',
       mode: sandboxMode,
       ownsNetns: sandboxMode !== 'host' && !request.netnsPath,
-      netnsPath: sandboxMode === 'host' ? undefined : (request.netnsPath ?? path.join(this.deps.netnsDir, request.containerId)),
+      netnsPath:
+        sandboxMode === 'host'
+          ? undefined
+          : (request.netnsPath ?? path.join(this.deps.netnsDir, request.containerId)),
       filesDir: request.filesDir,
       extraHosts: request.extraHosts ?? [],
       dns: request.dns ?? [],
@@ -162,12 +182,14 @@ export class SandboxManager {
     };
     // Validate names and files before anything is created.
     this.extraHostRecords(sandbox);
-    for (const plan of plans) sandbox.endpoints.push(this.allocateEndpoint(sandbox, plan, sandbox.endpoints.length === 0));
+    for (const plan of plans)
+      sandbox.endpoints.push(this.allocateEndpoint(sandbox, plan, sandbox.endpoints.length === 0));
     this.sandboxes.set(sandbox.containerId, sandbox);
     try {
       await this.deps.store.saveSandbox(sandbox);
       if (sandbox.ownsNetns) await createNetns(sandbox.netnsPath!);
-      if (sandbox.mode === 'none') await this.serialNetavark(() => this.deps.netavark.setup(sandbox.netnsPath!, emptyRequest(sandbox)));
+      if (sandbox.mode === 'none')
+        await this.serialNetavark(() => this.deps.netavark.setup(sandbox.netnsPath!, emptyRequest(sandbox)));
       if (sandbox.mode === 'bridge') await this.publishPorts(sandbox);
       for (const endpoint of sandbox.endpoints) {
         if (sandbox.mode === 'bridge') await this.setupEndpoint(sandbox, endpoint);
@@ -175,7 +197,8 @@ export class SandboxManager {
       }
       await this.deps.store.saveSandbox(sandbox);
       const files = await this.writeFiles(sandbox);
-      for (const endpoint of sandbox.endpoints) this.deps.publish('connect', this.networkOf(endpoint), sandbox.containerId);
+      for (const endpoint of sandbox.endpoints)
+        this.deps.publish('connect', this.networkOf(endpoint), sandbox.containerId);
       return { netnsPath: sandbox.netnsPath, networkSettings: this.settingsOf(sandbox), ...files };
     } catch (err) {
       await this.undoAttach(sandbox);
@@ -187,7 +210,9 @@ export class SandboxManager {
   private async attachShared(request: AttachRequest, target: string): Promise<AttachResult> {
     const owner = this.sandboxes.get(target);
     if (!owner || owner.state !== 'ready' || !owner.netnsPath) {
-      throw conflict(`cannot join network namespace of a non running container: container ${target} has no network namespace`);
+      throw conflict(
+        `cannot join network namespace of a non running container: container ${target} has no network namespace`,
+      );
     }
     const sandbox: SandboxRecord = {
       containerId: request.containerId,
@@ -212,14 +237,21 @@ export class SandboxManager {
     };
     await this.deps.store.saveSandbox(sandbox);
     this.sandboxes.set(sandbox.containerId, sandbox);
-    return { netnsPath: owner.netnsPath, networkSettings: this.settingsOf(sandbox), ...filePaths(owner.filesDir) };
+    return {
+      netnsPath: owner.netnsPath,
+      networkSettings: this.settingsOf(sandbox),
+      ...filePaths(owner.filesDir),
+    };
   }
 
   /** The endpoints a container starts with: the NetworkMode network first, then the other EndpointsConfig entries. */
   private planEndpoints(request: AttachRequest, primary: NetworkRecord): EndpointPlan[] {
     const configs = Object.entries(request.endpointsConfig ?? {});
     const isPrimaryKey = (key: string): boolean =>
-      key === primary.Name || key === primary.Id || key === request.networkMode || (request.networkMode === 'default' && key === 'bridge');
+      key === primary.Name ||
+      key === primary.Id ||
+      key === request.networkMode ||
+      (request.networkMode === 'default' && key === 'bridge');
     const primarySettings: EndpointSettings = { ...(configs.find(([key]) => isPrimaryKey(key))?.[1] ?? {}) };
     if (request.macAddress && !primarySettings.MacAddress) primarySettings.MacAddress = request.macAddress;
     const plans: EndpointPlan[] = [{ network: primary, settings: primarySettings }];
@@ -234,7 +266,9 @@ export class SandboxManager {
         throw forbidden('container cannot be disconnected from host network or connected to host network');
       }
       if (plans.some((p) => p.network.Driver === 'null')) {
-        throw forbidden('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+        throw forbidden(
+          'container cannot be connected to multiple networks with one of the networks in private (none) mode',
+        );
       }
     }
     for (const plan of plans) validateEndpointSettings(plan);
@@ -264,10 +298,13 @@ export class SandboxManager {
     for (const plan of subnetPlans(network)) {
       const family = plan.subnet.family;
       const wanted = family === 4 ? settings.IPAMConfig?.IPv4Address : settings.IPAMConfig?.IPv6Address;
-      const address = wanted ? checkStaticAddress([plan], wanted, this.usedOn(network.Id)).value : this.nextAddress(network, plan);
+      const address = wanted
+        ? checkStaticAddress([plan], wanted, this.usedOn(network.Id)).value
+        : this.nextAddress(network, plan);
       const text = formatAddress({ family, value: address });
       const gateway = plan.gateway ? formatAddress(plan.gateway) : undefined;
-      if (family === 4) Object.assign(endpoint, { ipv4: text, ipv4PrefixLen: plan.subnet.bits, ipv4Gateway: gateway });
+      if (family === 4)
+        Object.assign(endpoint, { ipv4: text, ipv4PrefixLen: plan.subnet.bits, ipv4Gateway: gateway });
       else Object.assign(endpoint, { ipv6: text, ipv6PrefixLen: plan.subnet.bits, ipv6Gateway: gateway });
       this.usedOn(network.Id).add(address);
     }
@@ -278,7 +315,9 @@ export class SandboxManager {
     const key = `${network.Id}/${plan.subnet.family}`;
     const address = allocateAddress(plan, this.usedOn(network.Id), this.lastAllocated.get(key));
     if (address === undefined) {
-      throw forbidden(`no available IPv${plan.subnet.family} addresses on this network's address pools: ${network.Name} (${network.Id})`);
+      throw forbidden(
+        `no available IPv${plan.subnet.family} addresses on this network's address pools: ${network.Name} (${network.Id})`,
+      );
     }
     this.lastAllocated.set(key, address);
     return address;
@@ -319,7 +358,12 @@ export class SandboxManager {
     const publisher = sandbox.endpoints.find((e) => e.publishesPorts);
     if (!publisher) return;
     const network = this.networkOf(publisher);
-    const requests = portRequests(sandbox.portBindings, sandbox.exposedPorts, sandbox.publishAllPorts, bridgeSettings(network).hostBindingIpv4);
+    const requests = portRequests(
+      sandbox.portBindings,
+      sandbox.exposedPorts,
+      sandbox.publishAllPorts,
+      bridgeSettings(network).hostBindingIpv4,
+    );
     if (requests.length === 0) return;
     try {
       sandbox.ports = await this.deps.ports.allocate(sandbox.containerId, requests);
@@ -331,9 +375,15 @@ export class SandboxManager {
     }
   }
 
-  private netavarkRequest(sandbox: SandboxRecord, endpoint: EndpointRecord, network: NetworkRecord): NetavarkRequest {
+  private netavarkRequest(
+    sandbox: SandboxRecord,
+    endpoint: EndpointRecord,
+    network: NetworkRecord,
+  ): NetavarkRequest {
     const dns = dnsEnabled(network);
-    const staticIps = subnetPlans(network).map((plan) => (plan.subnet.family === 4 ? endpoint.ipv4! : endpoint.ipv6!));
+    const staticIps = subnetPlans(network).map((plan) =>
+      plan.subnet.family === 4 ? endpoint.ipv4! : endpoint.ipv6!,
+    );
     const request: NetavarkRequest = {
       container_id: sandbox.containerId,
       container_name: sandbox.containerName,
@@ -369,7 +419,10 @@ export class SandboxManager {
     } catch (err) {
       // netavark does not undo a half-done setup itself.
       await this.teardownEndpoint(sandbox, endpoint).catch(() => undefined);
-      throw systemError(`failed to set up container networking on network ${network.Name}: ${(err as Error).message}`, err);
+      throw systemError(
+        `failed to set up container networking on network ${network.Name}: ${(err as Error).message}`,
+        err,
+      );
     }
     const iface = status[network.Id]?.interfaces?.[endpoint.interfaceName];
     if (iface?.mac_address) endpoint.mac = iface.mac_address;
@@ -377,7 +430,11 @@ export class SandboxManager {
   }
 
   /** `asName`: the name the endpoint was set up under, when it has changed since. */
-  private async teardownEndpoint(sandbox: SandboxRecord, endpoint: EndpointRecord, asName?: string): Promise<void> {
+  private async teardownEndpoint(
+    sandbox: SandboxRecord,
+    endpoint: EndpointRecord,
+    asName?: string,
+  ): Promise<void> {
     const network = this.deps.registry.byId(endpoint.networkId);
     if (!network || network.Driver !== 'bridge' || !sandbox.netnsPath) return;
     const netavark = this.netavarkFor(network);
@@ -390,10 +447,19 @@ export class SandboxManager {
       netnsPath = scratch;
     }
     try {
-      const request = this.netavarkRequest(asName ? { ...sandbox, containerName: asName } : sandbox, endpoint, network);
+      const request = this.netavarkRequest(
+        asName ? { ...sandbox, containerName: asName } : sandbox,
+        endpoint,
+        network,
+      );
       await this.serialNetavark(() => netavark.teardown(netnsPath, request));
     } catch (err) {
-      if (!scratch) log.warn('netavark teardown reported errors', { container: sandbox.containerId, network: network.Name, error: (err as Error).message });
+      if (!scratch)
+        log.warn('netavark teardown reported errors', {
+          container: sandbox.containerId,
+          network: network.Name,
+          error: (err as Error).message,
+        });
     } finally {
       if (scratch) await removeNetns(scratch).catch(() => undefined);
     }
@@ -420,7 +486,8 @@ export class SandboxManager {
   private async undoAttach(sandbox: SandboxRecord): Promise<void> {
     for (const endpoint of [...sandbox.endpoints].reverse()) {
       // A failed setup has undone itself; only completed endpoints need a teardown.
-      if (sandbox.mode === 'bridge' && endpoint.state === 'ready') await this.teardownEndpoint(sandbox, endpoint).catch(() => undefined);
+      if (sandbox.mode === 'bridge' && endpoint.state === 'ready')
+        await this.teardownEndpoint(sandbox, endpoint).catch(() => undefined);
       this.release(endpoint);
     }
     await this.deps.ports.release(sandbox.containerId);
@@ -442,26 +509,38 @@ export class SandboxManager {
     }
     await this.deps.ports.release(containerId);
     if (sandbox.ownsNetns && sandbox.netnsPath) {
-      await removeNetns(sandbox.netnsPath).catch((err: unknown) => log.warn('could not remove network namespace', { error: String(err) }));
+      await removeNetns(sandbox.netnsPath).catch((err: unknown) =>
+        log.warn('could not remove network namespace', { error: String(err) }),
+      );
     }
     this.sandboxes.delete(containerId);
     await this.deps.store.deleteSandbox(containerId);
   }
 
-  private async connectLocked(containerId: string, network: NetworkRecord, settings: EndpointSettings): Promise<EndpointSettings> {
+  private async connectLocked(
+    containerId: string,
+    network: NetworkRecord,
+    settings: EndpointSettings,
+  ): Promise<EndpointSettings> {
     const sandbox = this.sandboxes.get(containerId);
     if (!sandbox) throw conflict(`container ${containerId} is not running`);
     if (sandbox.mode === 'container') {
-      throw invalidParameter('container sharing network namespace with another container or host cannot be connected to any other network');
+      throw invalidParameter(
+        'container sharing network namespace with another container or host cannot be connected to any other network',
+      );
     }
     if (sandbox.mode === 'host' || network.Driver === 'host') {
       throw forbidden('container cannot be disconnected from host network or connected to host network');
     }
     if (sandbox.mode === 'none' || network.Driver === 'null') {
-      throw forbidden('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      throw forbidden(
+        'container cannot be connected to multiple networks with one of the networks in private (none) mode',
+      );
     }
     if (sandbox.endpoints.some((e) => e.networkId === network.Id)) {
-      throw forbidden(`endpoint with name ${sandbox.containerName} already exists in network ${network.Name}`);
+      throw forbidden(
+        `endpoint with name ${sandbox.containerName} already exists in network ${network.Name}`,
+      );
     }
     const plan = { network, settings };
     validateEndpointSettings(plan);
@@ -490,7 +569,8 @@ export class SandboxManager {
       throw forbidden('container cannot be disconnected from host network or connected to host network');
     }
     const endpoint = sandbox.endpoints.find((e) => e.networkId === network.Id);
-    if (!endpoint) throw invalidParameter(`container ${containerId} is not connected to network ${network.Name}`);
+    if (!endpoint)
+      throw invalidParameter(`container ${containerId} is not connected to network ${network.Name}`);
     if (sandbox.mode === 'bridge') await this.teardownEndpoint(sandbox, endpoint);
     if (endpoint.publishesPorts) {
       await this.deps.ports.release(containerId);
@@ -529,7 +609,9 @@ export class SandboxManager {
 
   /** Forgets a network's endpoints of containers that are gone (force disconnect of an unknown container). */
   async forceRemoveEndpoint(containerIdOrName: string, network: NetworkRecord): Promise<boolean> {
-    const sandbox = this.all().find((s) => s.containerId === containerIdOrName || s.containerName === containerIdOrName);
+    const sandbox = this.all().find(
+      (s) => s.containerId === containerIdOrName || s.containerName === containerIdOrName,
+    );
     if (!sandbox) return false;
     await this.disconnect(sandbox.containerId, network, true);
     return true;
@@ -550,7 +632,8 @@ export class SandboxManager {
       HairpinMode: false,
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
-      Ports: sandbox.mode === 'bridge' ? portMapOf(sandbox.ports, sandbox.exposedPorts, sandbox.portBindings) : {},
+      Ports:
+        sandbox.mode === 'bridge' ? portMapOf(sandbox.ports, sandbox.exposedPorts, sandbox.portBindings) : {},
       SandboxKey: sandbox.mode === 'container' ? '' : (sandbox.netnsPath ?? ''),
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
@@ -591,11 +674,22 @@ export class SandboxManager {
   private async hostsContent(sandbox: SandboxRecord): Promise<string> {
     const extraHosts = this.extraHostRecords(sandbox);
     if (sandbox.mode === 'host') {
-      if (extraHosts.length === 0) return fs.readFile(this.deps.hostHostsPath ?? '/etc/hosts', 'utf8').catch(() => '');
-      return buildHostsFile({ hostname: sandbox.hostname, domainname: sandbox.domainname, addresses: [], extraHosts });
+      if (extraHosts.length === 0)
+        return fs.readFile(this.deps.hostHostsPath ?? '/etc/hosts', 'utf8').catch(() => '');
+      return buildHostsFile({
+        hostname: sandbox.hostname,
+        domainname: sandbox.domainname,
+        addresses: [],
+        extraHosts,
+      });
     }
     const addresses = sandbox.endpoints.flatMap((e) => [e.ipv4, e.ipv6]).filter((a): a is string => !!a);
-    return buildHostsFile({ hostname: sandbox.hostname, domainname: sandbox.domainname, addresses, extraHosts });
+    return buildHostsFile({
+      hostname: sandbox.hostname,
+      domainname: sandbox.domainname,
+      addresses,
+      extraHosts,
+    });
   }
 
   private async resolvConfContent(sandbox: SandboxRecord): Promise<string> {
@@ -631,7 +725,8 @@ export class SandboxManager {
     const dnat = await this.deps.firewall?.natRules('NETAVARK-HOSTPORT-DNAT');
     for (const sandbox of this.all()) {
       await this.withLock(sandbox.containerId, async () => {
-        const running = sandbox.state === 'ready' && (await isRunning(sandbox.containerId).catch(() => false));
+        const running =
+          sandbox.state === 'ready' && (await isRunning(sandbox.containerId).catch(() => false));
         if (!running) {
           log.info('releasing the network of a container that is gone', { container: sandbox.containerId });
           await this.detachLocked(sandbox.containerId);
@@ -646,7 +741,10 @@ export class SandboxManager {
   private async restoreRunning(sandbox: SandboxRecord, dnat: string[] | undefined): Promise<void> {
     if (sandbox.mode === 'bridge' && sandbox.ports.length > 0) {
       for (const err of await this.deps.ports.restore(sandbox.containerId, sandbox.ports)) {
-        log.warn('could not reserve a published port again', { container: sandbox.containerId, error: err.message });
+        log.warn('could not reserve a published port again', {
+          container: sandbox.containerId,
+          error: err.message,
+        });
       }
     }
     if (sandbox.mode !== 'bridge') return;
@@ -662,7 +760,10 @@ export class SandboxManager {
       }
       const missing = await this.missingPieces(sandbox, endpoint, dnat);
       if (missing.length === 0) continue;
-      log.info('restoring container networking', { container: sandbox.containerId, missing: missing.join(',') });
+      log.info('restoring container networking', {
+        container: sandbox.containerId,
+        missing: missing.join(','),
+      });
       await this.teardownEndpoint(sandbox, endpoint);
       await this.setupEndpoint(sandbox, endpoint);
       changed = true;
@@ -673,17 +774,31 @@ export class SandboxManager {
     }
   }
 
-  private async missingPieces(sandbox: SandboxRecord, endpoint: EndpointRecord, dnat: string[] | undefined): Promise<string[]> {
+  private async missingPieces(
+    sandbox: SandboxRecord,
+    endpoint: EndpointRecord,
+    dnat: string[] | undefined,
+  ): Promise<string[]> {
     const network = this.networkOf(endpoint);
     const missing: string[] = [];
     if (!(await exists(`/sys/class/net/${network.bridge}`))) missing.push('bridge');
-    const link = await runInNetns(sandbox.netnsPath!, 'ip', ['-o', 'link', 'show', endpoint.interfaceName]).catch(() => undefined);
+    const link = await runInNetns(sandbox.netnsPath!, 'ip', [
+      '-o',
+      'link',
+      'show',
+      endpoint.interfaceName,
+    ]).catch(() => undefined);
     if (!link || link.code !== 0) missing.push('interface');
     if (dnsEnabled(network)) {
       const entries = await readAardvarkEntries(this.netavarkFor(network).aardvarkDir, network.Id);
       if (!entries?.some((e) => e.containerId === sandbox.containerId)) missing.push('dns');
     }
-    if (endpoint.publishesPorts && sandbox.ports.length > 0 && dnat && !dnat.some((r) => r.includes(`id: ${sandbox.containerId}`))) {
+    if (
+      endpoint.publishesPorts &&
+      sandbox.ports.length > 0 &&
+      dnat &&
+      !dnat.some((r) => r.includes(`id: ${sandbox.containerId}`))
+    ) {
       missing.push('ports');
     }
     return missing;
@@ -709,19 +824,32 @@ function validateEndpointSettings({ network, settings }: EndpointPlan): void {
   const errors: string[] = [];
   const ipam = settings.IPAMConfig ?? {};
   if (isPredefined(network.Name)) {
-    if (ipam.IPv4Address || ipam.IPv6Address) errors.push('user-specified IP address is supported on user-defined networks only');
-    if ((settings.Aliases ?? []).length > 0) errors.push('network-scoped aliases are only supported for user-defined networks');
+    if (ipam.IPv4Address || ipam.IPv6Address)
+      errors.push('user-specified IP address is supported on user-defined networks only');
+    if ((settings.Aliases ?? []).length > 0)
+      errors.push('network-scoped aliases are only supported for user-defined networks');
   }
-  if (ipam.IPv4Address && !parseAddress(ipam.IPv4Address)) errors.push(`invalid IPv4 address: ${ipam.IPv4Address}`);
-  if (ipam.IPv6Address && !parseAddress(ipam.IPv6Address)) errors.push(`invalid IPv6 address: ${ipam.IPv6Address}`);
+  if (ipam.IPv4Address && !parseAddress(ipam.IPv4Address))
+    errors.push(`invalid IPv4 address: ${ipam.IPv4Address}`);
+  if (ipam.IPv6Address && !parseAddress(ipam.IPv6Address))
+    errors.push(`invalid IPv6 address: ${ipam.IPv6Address}`);
   if (ipam.IPv6Address && !network.EnableIPv6) errors.push(`IPv6 is not enabled on network ${network.Name}`);
-  if (settings.MacAddress && !MAC_RE.test(settings.MacAddress)) errors.push(`invalid MAC address: ${settings.MacAddress}`);
+  if (settings.MacAddress && !MAC_RE.test(settings.MacAddress))
+    errors.push(`invalid MAC address: ${settings.MacAddress}`);
   if (errors.length > 0) throw invalidParameter(`invalid endpoint settings:\n${errors.join('\n')}`);
 }
 
 /** Docker's DNSNames: the container name, the aliases, the short ID and the hostname, without repeats. */
-export function dnsNamesOf(sandbox: Pick<SandboxRecord, 'containerName' | 'containerId' | 'hostname'>, aliases: readonly string[]): string[] {
-  const names = [sandbox.containerName, ...aliases, sandbox.containerId.slice(0, 12), sandbox.hostname].filter(Boolean);
+export function dnsNamesOf(
+  sandbox: Pick<SandboxRecord, 'containerName' | 'containerId' | 'hostname'>,
+  aliases: readonly string[],
+): string[] {
+  const names = [
+    sandbox.containerName,
+    ...aliases,
+    sandbox.containerId.slice(0, 12),
+    sandbox.hostname,
+  ].filter(Boolean);
   return [...new Set(names)];
 }
 
@@ -776,10 +904,19 @@ export function netavarkHash(name: string): string {
 }
 
 function emptyRequest(sandbox: SandboxRecord): NetavarkRequest {
-  return { container_id: sandbox.containerId, container_name: sandbox.containerName, networks: {}, network_info: {} };
+  return {
+    container_id: sandbox.containerId,
+    container_name: sandbox.containerName,
+    networks: {},
+    network_info: {},
+  };
 }
 
-function filePaths(filesDir: string | undefined): { hostsPath?: string; resolvConfPath?: string; hostnamePath?: string } {
+function filePaths(filesDir: string | undefined): {
+  hostsPath?: string;
+  resolvConfPath?: string;
+  hostnamePath?: string;
+} {
   return filesDir ? filesIn(filesDir) : {};
 }
 

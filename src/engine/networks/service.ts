@@ -80,7 +80,11 @@ export class NetworkService {
       firewall: this.firewall,
       netnsDir: this.netnsDir,
       publish: (action, network, containerId) =>
-        options.publish('network', action, network.Id, { container: containerId, name: network.Name, type: network.Driver }),
+        options.publish('network', action, network.Id, {
+          container: containerId,
+          name: network.Name,
+          type: network.Driver,
+        }),
       hostResolvConf: () => readHostResolvConf(options.hostResolvConfPath),
     });
   }
@@ -98,7 +102,9 @@ export class NetworkService {
       {
         bridge: this.options.defaultBridge ?? DEFAULT_BRIDGE_NAME,
         bip: this.options.bip,
-        pools: this.options.defaultAddressPools?.length ? this.options.defaultAddressPools : DOCKER_DEFAULT_POOLS,
+        pools: this.options.defaultAddressPools?.length
+          ? this.options.defaultAddressPools
+          : DOCKER_DEFAULT_POOLS,
         mtu: this.options.mtu,
       },
       bridge !== undefined && this.sandboxes.endpointsOn(bridge.Id).length > 0,
@@ -119,7 +125,9 @@ export class NetworkService {
       const record = buildNetworkRecord(request, {
         existing: this.registry.all(),
         hostRoutes: await this.registry.foreignRoutes(),
-        pools: this.options.defaultAddressPools?.length ? this.options.defaultAddressPools : DOCKER_DEFAULT_POOLS,
+        pools: this.options.defaultAddressPools?.length
+          ? this.options.defaultAddressPools
+          : DOCKER_DEFAULT_POOLS,
       });
       await this.registry.add(record);
       this.options.publish('network', 'create', record.Id, { name: record.Name, type: record.Driver });
@@ -152,11 +160,17 @@ export class NetworkService {
 
   async remove(term: string): Promise<void> {
     const record = this.registry.find(term);
-    if (isPredefined(record.Name)) throw forbidden(`${record.Name} is a pre-defined network and cannot be removed`);
+    if (isPredefined(record.Name))
+      throw forbidden(`${record.Name} is a pre-defined network and cannot be removed`);
     const endpoints = this.sandboxes.endpointsOn(record.Id);
     if (endpoints.length > 0) {
-      const list = endpoints.map(({ sandbox, endpoint }) => `name:${JSON.stringify(sandbox.containerName)} id:${JSON.stringify(endpoint.endpointId.slice(0, 12))}`);
-      throw forbidden(`error while removing network: network ${record.Name} has active endpoints (${list.join(', ')})`);
+      const list = endpoints.map(
+        ({ sandbox, endpoint }) =>
+          `name:${JSON.stringify(sandbox.containerName)} id:${JSON.stringify(endpoint.endpointId.slice(0, 12))}`,
+      );
+      throw forbidden(
+        `error while removing network: network ${record.Name} has active endpoints (${list.join(', ')})`,
+      );
     }
     await this.registry.remove(record);
     this.options.publish('network', 'destroy', record.Id, { name: record.Name, type: record.Driver });
@@ -179,9 +193,16 @@ export class NetworkService {
   }
 
   /** `POST /networks/{id}/connect`: through the container service, which knows the container. */
-  async connect(networkTerm: string, container: string, endpoint: EndpointSettings | null | undefined): Promise<void> {
+  async connect(
+    networkTerm: string,
+    container: string,
+    endpoint: EndpointSettings | null | undefined,
+  ): Promise<void> {
     const record = this.registry.find(networkTerm);
-    if (!this.hooks) throw notImplemented('connecting a container needs the container service, which is not available in this berthd');
+    if (!this.hooks)
+      throw notImplemented(
+        'connecting a container needs the container service, which is not available in this berthd',
+      );
     await this.hooks.connect(container, { id: record.Id, name: record.Name }, endpoint ?? {});
   }
 
@@ -190,7 +211,9 @@ export class NetworkService {
     const record = this.registry.find(networkTerm);
     if (!this.hooks) {
       if (force && (await this.sandboxes.forceRemoveEndpoint(container, record))) return;
-      throw notImplemented('disconnecting a container needs the container service, which is not available in this berthd');
+      throw notImplemented(
+        'disconnecting a container needs the container service, which is not available in this berthd',
+      );
     }
     await this.hooks.disconnect(container, { id: record.Id, name: record.Name }, force);
   }
@@ -208,7 +231,11 @@ export class NetworkService {
   }
 
   /** Connects a running container to one more network. */
-  connectContainer(containerId: string, networkTerm: string, settings: EndpointSettings = {}): Promise<EndpointSettings> {
+  connectContainer(
+    containerId: string,
+    networkTerm: string,
+    settings: EndpointSettings = {},
+  ): Promise<EndpointSettings> {
     return this.sandboxes.connect(containerId, this.registry.find(networkTerm), settings);
   }
 

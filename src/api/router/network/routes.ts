@@ -1,5 +1,9 @@
 import { invalidParameter } from '../../../common/errors.js';
-import type { NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest } from '../../../types/network.js';
+import type {
+  NetworkConnectRequest,
+  NetworkCreateRequest,
+  NetworkDisconnectRequest,
+} from '../../../types/network.js';
 import { filtersParam, readJSON, sendJSON, sendNoContent } from '../../httputils.js';
 import type { Route, RouteContext } from '../../router.js';
 import { compareVersions } from '../../version.js';
@@ -7,13 +11,20 @@ import type { NetworkBackend } from './backend.js';
 
 export function networkRoutes(backend: NetworkBackend): Route[] {
   return [
-    { method: 'GET', path: '/networks', handler: async ({ res, query }) => sendJSON(res, 200, backend.list(filtersParam(query))) },
+    {
+      method: 'GET',
+      path: '/networks',
+      handler: async ({ res, query }) => sendJSON(res, 200, backend.list(filtersParam(query))),
+    },
     {
       method: 'GET',
       path: '/networks/{id}',
       handler: async ({ res, params, query }) => {
         const verbose = query.get('verbose');
-        if (verbose !== null && !['', '0', '1', 'true', 'false', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(verbose)) {
+        if (
+          verbose !== null &&
+          !['', '0', '1', 'true', 'false', 't', 'f', 'TRUE', 'FALSE', 'True', 'False'].includes(verbose)
+        ) {
           throw invalidParameter(`invalid value for verbose: ${verbose}`);
         }
         sendJSON(res, 200, backend.inspect(params.id, query.get('scope') || undefined));
@@ -28,7 +39,11 @@ export function networkRoutes(backend: NetworkBackend): Route[] {
         sendNoContent(res);
       },
     },
-    { method: 'POST', path: '/networks/prune', handler: async ({ res, query }) => sendJSON(res, 200, await backend.prune(filtersParam(query))) },
+    {
+      method: 'POST',
+      path: '/networks/prune',
+      handler: async ({ res, query }) => sendJSON(res, 200, await backend.prune(filtersParam(query))),
+    },
     {
       method: 'POST',
       path: '/networks/{id}/connect',

@@ -16,7 +16,9 @@ interface ConnectFlags {
 
 function checkIp(value: string | undefined, flag: string): void {
   if (value !== undefined && !parseAddress(value)) {
-    throw new CliError(`invalid argument "${value}" for "--${flag}" flag: invalid string being converted to IP address: ${value}`);
+    throw new CliError(
+      `invalid argument "${value}" for "--${flag}" flag: invalid string being converted to IP address: ${value}`,
+    );
   }
 }
 
@@ -43,7 +45,10 @@ export function endpointConfig(flags: ConnectFlags): EndpointSettings {
     DriverOpts: Object.keys(driverOpts).length > 0 ? driverOpts : null,
   };
   if (flags.gwPriority !== undefined) {
-    if (!/^-?\d+$/.test(flags.gwPriority)) throw new CliError(`invalid argument "${flags.gwPriority}" for "--gw-priority" flag: strconv.ParseInt: parsing "${flags.gwPriority}": invalid syntax`);
+    if (!/^-?\d+$/.test(flags.gwPriority))
+      throw new CliError(
+        `invalid argument "${flags.gwPriority}" for "--gw-priority" flag: strconv.ParseInt: parsing "${flags.gwPriority}": invalid syntax`,
+      );
     config.GwPriority = Number(flags.gwPriority);
   }
   return config;
@@ -61,7 +66,10 @@ export function networkConnectCommand(ctx: CliContext): Command {
     .option('--alias <strings>', 'Add network-scoped alias for the container', collectSlice, [])
     .option('--link-local-ip <ips>', 'Add a link-local address for the container', collectSlice, [])
     .option('--driver-opt <strings>', 'driver options for the network', collectSlice, [])
-    .option('--gw-priority <int>', 'Highest gw-priority provides the default gateway. Accepts positive and negative values.')
+    .option(
+      '--gw-priority <int>',
+      'Highest gw-priority provides the default gateway. Accepts positive and negative values.',
+    )
     .action(async (network: string, container: string, flags: ConnectFlags) => {
       const body: NetworkConnectRequest = { Container: container, EndpointConfig: endpointConfig(flags) };
       await ctx.client().request('POST', `/networks/${encodeURIComponent(network)}/connect`, { body });

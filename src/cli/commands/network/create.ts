@@ -32,7 +32,8 @@ function subnetMatches(subnet: Prefix, data: string): boolean {
 
 function mustPrefix(text: string, flag: string): Prefix {
   const prefix = parsePrefix(text);
-  if (!prefix) throw new CliError(`invalid argument "${text}" for "--${flag}" flag: invalid CIDR address: ${text}`);
+  if (!prefix)
+    throw new CliError(`invalid argument "${text}" for "--${flag}" flag: invalid CIDR address: ${text}`);
   return prefix;
 }
 
@@ -40,11 +41,17 @@ function mustPrefix(text: string, flag: string): Prefix {
  * --subnet, --ip-range, --gateway and --aux-address grouped per subnet, as
  * the docker CLI does before sending them.
  */
-export function ipamConfigs(flags: Pick<CreateFlags, 'subnet' | 'ipRange' | 'gateway' | 'auxAddress'>): IPAMConfig[] {
+export function ipamConfigs(
+  flags: Pick<CreateFlags, 'subnet' | 'ipRange' | 'gateway' | 'auxAddress'>,
+): IPAMConfig[] {
   if (flags.subnet.length < flags.ipRange.length || flags.subnet.length < flags.gateway.length) {
     throw new CliError('every ip-range or gateway must have a corresponding subnet');
   }
-  const subnets = flags.subnet.map((s) => ({ text: s, prefix: mustPrefix(s, 'subnet'), config: { Subnet: s } as IPAMConfig }));
+  const subnets = flags.subnet.map((s) => ({
+    text: s,
+    prefix: mustPrefix(s, 'subnet'),
+    config: { Subnet: s } as IPAMConfig,
+  }));
   for (const [i, a] of subnets.entries()) {
     for (const b of subnets.slice(0, i)) {
       if (subnetMatches(a.prefix, b.text) || subnetMatches(b.prefix, a.text)) {
@@ -58,18 +65,25 @@ export function ipamConfigs(flags: Pick<CreateFlags, 'subnet' | 'ipRange' | 'gat
     if (owners.length === 0) throw new CliError(`no matching subnet for range ${range}`);
     for (const owner of owners) {
       if (owner.config.IPRange) {
-        throw new CliError(`cannot configure multiple ranges (${range}, ${owner.config.IPRange}) on the same subnet (${owner.text})`);
+        throw new CliError(
+          `cannot configure multiple ranges (${range}, ${owner.config.IPRange}) on the same subnet (${owner.text})`,
+        );
       }
       owner.config.IPRange = range;
     }
   }
   for (const gateway of flags.gateway) {
-    if (!parseAddress(gateway)) throw new CliError(`invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`);
+    if (!parseAddress(gateway))
+      throw new CliError(
+        `invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`,
+      );
     const owners = subnets.filter((s) => subnetMatches(s.prefix, gateway));
     if (owners.length === 0) throw new CliError(`no matching subnet for gateway ${gateway}`);
     for (const owner of owners) {
       if (owner.config.Gateway) {
-        throw new CliError(`cannot configure multiple gateways (${gateway}, ${owner.config.Gateway}) for the same subnet (${owner.text})`);
+        throw new CliError(
+          `cannot configure multiple gateways (${gateway}, ${owner.config.Gateway}) for the same subnet (${owner.text})`,
+        );
       }
       owner.config.Gateway = gateway;
     }
@@ -77,7 +91,8 @@ export function ipamConfigs(flags: Pick<CreateFlags, 'subnet' | 'ipRange' | 'gat
   for (const [name, address] of Object.entries(keyValueMap(flags.auxAddress))) {
     const owners = subnets.filter((s) => subnetMatches(s.prefix, address));
     if (owners.length === 0) throw new CliError(`no matching subnet for aux-address ${address}`);
-    for (const owner of owners) owner.config.AuxiliaryAddresses = { ...owner.config.AuxiliaryAddresses, [name]: address };
+    for (const owner of owners)
+      owner.config.AuxiliaryAddresses = { ...owner.config.AuxiliaryAddresses, [name]: address };
   }
   return subnets.map((s) => s.config);
 }

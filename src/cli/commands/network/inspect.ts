@@ -16,7 +16,13 @@ export function networkInspectCommand(ctx: CliContext): Command {
       const errors: string[] = [];
       for (const name of names) {
         try {
-          found.push(await ctx.client().json('GET', `/networks/${encodeURIComponent(name)}`, { query: { verbose: flags.verbose ? 'true' : undefined } }));
+          found.push(
+            await ctx
+              .client()
+              .json('GET', `/networks/${encodeURIComponent(name)}`, {
+                query: { verbose: flags.verbose ? 'true' : undefined },
+              }),
+          );
         } catch (err) {
           if (!(err instanceof DaemonError)) throw err;
           errors.push(`Error response from daemon: ${err.message}`);

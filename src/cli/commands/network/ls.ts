@@ -75,7 +75,12 @@ export function renderNetworks(networks: readonly Network[], flags: Omit<ListFla
     return renderList(
       sorted.map((n) => new NetworkContext(n, !flags.noTrunc)),
       flags.format,
-      { defaultTable: DEFAULT_NETWORK_TABLE, quiet: flags.quiet && (!flags.format || flags.format === 'table'), headers: NETWORK_HEADERS, typeName: '*network.networkContext' },
+      {
+        defaultTable: DEFAULT_NETWORK_TABLE,
+        quiet: flags.quiet && (!flags.format || flags.format === 'table'),
+        headers: NETWORK_HEADERS,
+        typeName: '*network.networkContext',
+      },
     );
   } catch (err) {
     if (err instanceof TemplateError) throw new CliError(err.message);
@@ -93,7 +98,9 @@ export function networkListCommand(ctx: CliContext): Command {
     .option('--format <string>', 'Format output using a custom template')
     .option('-f, --filter <filter>', 'Provide filter values (e.g. "driver=bridge")', collect, [])
     .action(async (flags: ListFlags & { trunc?: boolean }) => {
-      const networks = await ctx.client().json<Network[]>('GET', '/networks', { query: { filters: filtersJSON(flags.filter) } });
+      const networks = await ctx
+        .client()
+        .json<Network[]>('GET', '/networks', { query: { filters: filtersJSON(flags.filter) } });
       ctx.write(renderNetworks(networks, { ...flags, noTrunc: flags.trunc === false }));
     });
 }

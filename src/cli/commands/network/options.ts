@@ -6,7 +6,10 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 /** Repeatable options that also take comma-separated values (cobra's StringSlice). */
 export const collectSlice = (value: string, previous: string[] = []): string[] => [
   ...previous,
-  ...value.split(',').map((v) => v.trim()).filter((v) => v !== ''),
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== ''),
 ];
 
 /** A bool flag that may be given as --flag or --flag=true|false. */
@@ -16,7 +19,9 @@ export function parseBoolFlag(name: string): (value: string | boolean | undefine
     const text = String(value).toLowerCase();
     if (['1', 't', 'true'].includes(text)) return true;
     if (['0', 'f', 'false'].includes(text)) return false;
-    throw new CliError(`invalid argument "${String(value)}" for "--${name}" flag: strconv.ParseBool: parsing "${String(value)}": invalid syntax`);
+    throw new CliError(
+      `invalid argument "${String(value)}" for "--${name}" flag: strconv.ParseBool: parsing "${String(value)}": invalid syntax`,
+    );
   };
 }
 

@@ -4,7 +4,8 @@ import type { NetworkPruneResponse } from '../../../types/network.js';
 import { readAnswer } from '../volume/shared.js';
 import { collect, filtersJSON } from './options.js';
 
-const WARNING = 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?';
+const WARNING =
+  'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?';
 
 /** docker network prune's report: the deleted names followed by an empty line. */
 export function networkPruneReport(report: NetworkPruneResponse): string {
@@ -25,7 +26,11 @@ export function networkPruneCommand(ctx: CliContext): Command {
         const answer = await readAnswer();
         if (answer !== 'y' && answer !== 'Y') return;
       }
-      const report = await ctx.client().json<NetworkPruneResponse>('POST', '/networks/prune', { query: { filters: filtersJSON(flags.filter) } });
+      const report = await ctx
+        .client()
+        .json<NetworkPruneResponse>('POST', '/networks/prune', {
+          query: { filters: filtersJSON(flags.filter) },
+        });
       ctx.write(networkPruneReport(report));
     });
 }
