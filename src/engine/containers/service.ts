@@ -1205,9 +1205,7 @@ export class ContainerService {
   async attach(term: string, request: AttachRequest, sink: OutputSink): Promise<void> {
     const entry = this.find(term);
     const c = entry.c;
-    if (c.State.Paused && request.stream) {
-      // Docker allows it; output simply resumes with the process.
-    }
+    this.event(c, 'attach');
     if (request.logs && c.LogPath) {
       for await (const line of readJsonLog(c.LogPath, { stdout: request.stdout, stderr: request.stderr })) {
         if (!sink.write(line.stream, Buffer.from(line.log)))

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
-import { DaemonError } from '../../client/api-client.js';
-import { CliError, type CliContext } from '../../context.js';
+import type { CliContext } from '../../context.js';
 import { createContainer } from './common.js';
 import {
   addCreateFlags,
@@ -23,20 +22,13 @@ export function createCommand(ctx: CliContext): Command {
       ? attachChoice(flags, false)
       : { stdin: flags.interactive === true, stdout: true, stderr: true };
     const request = createRequest(flags, image, args, attach);
-    try {
-      const id = await createContainer(ctx, request, {
-        name: flags.name,
-        platform: flags.platform,
-        pull: pullPolicy(flags.pull),
-        quiet: flags.quiet,
-        cidfile: flags.cidfile,
-      });
-      ctx.write(`${id}\n`);
-    } catch (err) {
-      if (err instanceof CliError) throw err;
-      const text =
-        err instanceof DaemonError ? `Error response from daemon: ${err.message}` : (err as Error).message;
-      throw new CliError(`berth: ${text}\n\nRun 'berth create --help' for more information`, 125);
-    }
+    const id = await createContainer(ctx, request, {
+      name: flags.name,
+      platform: flags.platform,
+      pull: pullPolicy(flags.pull),
+      quiet: flags.quiet,
+      cidfile: flags.cidfile,
+    });
+    ctx.write(`${id}\n`);
   });
 }
