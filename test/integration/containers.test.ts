@@ -13,6 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { berth, docker, startDaemon, type CommandResult, type TestDaemon } from '../helpers/daemon.js';
 import { seedBusybox } from '../helpers/busybox.js';
 
+/** An inspect document or API answer, checked field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 let daemon: TestDaemon;
 
 /** A CLI call that must succeed; returns its stdout. */
@@ -41,7 +44,7 @@ function api(method: string, path: string, body?: unknown): Promise<{ status: nu
   });
 }
 
-async function inspect(name: string): Promise<Record<string, any>> {
+async function inspect(name: string): Promise<Doc> {
   return JSON.parse(await ok(d('inspect', name)))[0];
 }
 
