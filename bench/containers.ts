@@ -1,0 +1,167 @@
+/**
+ * Container lifecycle through the real docker CLI: `docker run --rm busybox
+ * true` latency, 20 concurrent `docker run -d`, and `docker ps -a` with 200
+ * containers, on berthd and, when dockerd is installed, on Docker's engine
+ * beside it (same busybox image from the same local registry). Docker runs
+ * with --bridge none, so both engines run containers with --network none.
+ */
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { startDaemon } from '../test/helpers/daemon.js';
+import { buildImage, busyboxLayer, pushImage } from '../test/helpers/oci-image.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { startDocker } from './lib/dockerd.js';
+import { median, ratio, report, timeRuns } from './lib/stats.js';
+
+const exec = promisify(execFile);
+const RUN_SAMPLES = 20;
+const CONCURRENT = 20;
+const LISTED = 200;
+
+interface Engine {
+  name: string;
+  host: string;
+}
+
+interface Results {
+  run: number[];
+  runDefaultNetwork?: number[];
+  concurrent: number[];
+  ps: number[];
+}
+
+function dockerCli(engine: Engine, args: string[]): Promise<{ stdout: string }> {
+  return exec('docker', args, {
+    env: {
+      ...process.env,
+      DOCKER_HOST: engine.host,
+      DOCKER_CONFIG: path.join(os.tmpdir(), 'bench-docker-config'),
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+function engineCall(engine: Engine, method: string, urlPath: string, body?: unknown): Promise<string> {
+  const socketPath = engine.host.replace(/^unix:\/\//, '');
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, method, path: urlPath, headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () =>
+          (res.statusCode ?? 0) >= 400 ? reject(new Error(`${urlPath}: ${text}`)) : resolve(text),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** Runs `fn` over `items`, `width` at a time. */
+async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+async function removeAll(engine: Engine): Promise<void> {
+  const ids = (await dockerCli(engine, ['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+  await pool(ids, 8, (id) => engineCall(engine, 'DELETE', `/containers/${id}?force=1`));
+}
+
+async function measure(engine: Engine, berth: boolean): Promise<Results> {
+  const run = await timeRuns(RUN_SAMPLES, () =>
+    dockerCli(engine, ['run', '--rm', '--network', 'none', 'busybox', 'true']),
+  );
+  const runDefaultNetwork = berth
+    ? await timeRuns(RUN_SAMPLES, () => dockerCli(engine, ['run', '--rm', 'busybox', 'true']))
+    : undefined;
+
+  const concurrent: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENT }, () =>
+        dockerCli(engine, ['run', '-d', '--network', 'none', 'busybox', 'sleep', '1000']),
+      ),
+    );
+    concurrent.push(performance.now() - start);
+    await removeAll(engine);
+  }
+
+  await pool(
+    Array.from({ length: LISTED }, (_, i) => i),
+    8,
+    (i) =>
+      engineCall(engine, 'POST', `/containers/create?name=listed-${i}`, {
+        Image: 'busybox',
+        Cmd: ['true'],
+        HostConfig: { NetworkMode: 'none' },
+      }),
+  );
+  const ps = await timeRuns(10, () => dockerCli(engine, ['ps', '-a']));
+  await removeAll(engine);
+  return { run, runDefaultNetwork, concurrent, ps };
+}
+
+function print(name: string, results: Results): void {
+  console.log(report(`${name}: docker run --rm busybox true`, results.run));
+  if (results.runDefaultNetwork)
+    console.log(report(`${name}: same, default network`, results.runDefaultNetwork));
+  console.log(report(`${name}: ${CONCURRENT} concurrent docker run -d (wall)`, results.concurrent));
+  console.log(report(`${name}: docker ps -a with ${LISTED} containers`, results.ps));
+}
+
+export async function bench(): Promise<void> {
+  const registry = await startRegistry();
+  const berthd = await startDaemon();
+  const docker = await startDocker();
+  try {
+    const image = buildImage({ layers: [await busyboxLayer()], config: { Cmd: ['sh'] } });
+    await pushImage(registry.url, 'busybox', 'latest', image);
+    const engines: Engine[] = [{ name: 'berth', host: berthd.host }];
+    if (docker) engines.push({ name: 'docker', host: docker.host });
+    for (const engine of engines) {
+      await dockerCli(engine, ['pull', '-q', `${registry.host}/busybox:latest`]);
+      await dockerCli(engine, ['tag', `${registry.host}/busybox:latest`, 'busybox:latest']);
+    }
+    const results = new Map<string, Results>();
+    for (const engine of engines) {
+      const measured = await measure(engine, engine.name === 'berth');
+      results.set(engine.name, measured);
+      print(engine.name, measured);
+    }
+    const ours = results.get('berth')!;
+    const theirs = results.get('docker');
+    if (!theirs) {
+      console.log('dockerd is not installed: no side-by-side numbers');
+      return;
+    }
+    console.log(ratio('run --rm latency', median(ours.run), median(theirs.run)));
+    console.log(ratio(`${CONCURRENT} concurrent run -d`, median(ours.concurrent), median(theirs.concurrent)));
+    console.log(ratio(`ps -a with ${LISTED} containers`, median(ours.ps), median(theirs.ps)));
+  } finally {
+    await docker?.stop();
+    await berthd.stop();
+    await registry.stop();
+  }
+}
+
+if (process.argv[1]?.endsWith('containers.js') && !process.argv[1].includes('run.js')) {
+  void bench().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
