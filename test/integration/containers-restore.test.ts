@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -72,6 +72,14 @@ async function restartBerthd(): Promise<void> {
     daemon.socket,
     exited(current).then(() => 0),
   );
+}
+
+async function waitForInfo(check: (info: Doc) => boolean): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (check(JSON.parse((await api('GET', '/info')).body) as Doc)) return;
+    await sleep(50);
+  }
+  assert.fail('the daemon configuration did not change');
 }
 
 async function inspectAll(names: string[]): Promise<Doc[]> {
@@ -277,6 +285,39 @@ describe('containers across berthd restarts', { timeout: 300_000 }, () => {
     assert.equal((await inspectAll(['back']))[0].State.Status, 'running');
     void ids;
     await ok(d('rm', '-f', 'plain', 'stubborn', 'back'));
+  });
+
+  test('with live-restore (set by SIGHUP), containers keep running through a shutdown and are taken back', async () => {
+    await ok(
+      d(
+        'run',
+        '-d',
+        '--name',
+        'kept',
+        'busybox',
+        'sh',
+        '-c',
+        'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.1; done',
+      ),
+    );
+    const pid = (await inspectAll(['kept']))[0].State.Pid;
+    writeFileSync(daemon.configFile, JSON.stringify({ 'live-restore': true }));
+    current.kill('SIGHUP');
+    await waitForInfo((info) => info.LiveRestoreEnabled === true);
+    current.kill('SIGTERM');
+    await exited(current);
+    assert.ok(existsSync(`/proc/${pid}`), 'the container died with berthd');
+    await restartBerthd();
+    const [kept] = await inspectAll(['kept']);
+    assert.equal(kept.State.Status, 'running');
+    assert.equal(kept.State.Pid, pid);
+    const before = (await ok(d('logs', 'kept'))).split('\n').length;
+    await sleep(400);
+    assert.ok((await ok(d('logs', 'kept'))).split('\n').length > before);
+    writeFileSync(daemon.configFile, '{}');
+    current.kill('SIGHUP');
+    await waitForInfo((info) => info.LiveRestoreEnabled === false);
+    await ok(d('rm', '-f', 'kept'));
   });
 
   test('100 create/start/stop/rm cycles leave no mounts, snapshots, cgroups, shims, FIFOs or fds behind', async () => {

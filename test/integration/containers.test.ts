@@ -297,6 +297,60 @@ describe('containers', { timeout: 300_000 }, () => {
     await ok(d('rm', 'onfail', 'always', 'unless'));
   });
 
+  test('an OOM kill sets OOMKilled and emits oom', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    const r = await d(
+      'run',
+      '--name',
+      'oomer',
+      '-m',
+      '8m',
+      '--memory-swap',
+      '8m',
+      'busybox',
+      'sh',
+      '-c',
+      'a=xxxxxxxx; while true; do a="$a$a"; done',
+    );
+    assert.equal(r.code, 137);
+    const state = (await inspect('oomer')).State;
+    assert.equal(state.OOMKilled, true);
+    assert.equal(state.ExitCode, 137);
+    const actions = await ok(
+      d(
+        'events',
+        '--since',
+        since,
+        '--until',
+        (Date.now() / 1000 + 1).toFixed(3),
+        '--filter',
+        'container=oomer',
+        '--format',
+        '{{.Action}}',
+      ),
+    );
+    assert.match(actions, /^oom\ndie$/m);
+    await ok(d('rm', 'oomer'));
+  });
+
+  test('/info counts containers by state', async () => {
+    await ok(d('run', '-d', '--name', 'count-run', 'busybox', 'sleep', '100'));
+    await ok(d('run', '-d', '--name', 'count-paused', 'busybox', 'sleep', '100'));
+    await ok(d('pause', 'count-paused'));
+    await ok(d('create', '--name', 'count-created', 'busybox'));
+    assert.equal(
+      await ok(
+        d(
+          'info',
+          '--format',
+          '{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}}',
+        ),
+      ),
+      '3 1 1 1\n',
+    );
+    await ok(d('rm', '-f', 'count-run', 'count-paused', 'count-created'));
+  });
+
   test('events of a full docker run --rm, in order', async () => {
     const since = (Date.now() / 1000).toFixed(3);
     await ok(d('run', '--rm', '--name', 'evrun', 'busybox', 'true'));
