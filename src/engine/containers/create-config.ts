@@ -3,7 +3,7 @@
  * the defaults inspect shows (NetworkMode bridge, RestartPolicy no, the
  * daemon's log driver, ShmSize 64 MiB...).
  */
-import { invalidParameter, notFound } from '../../common/errors.js';
+import { invalidParameter } from '../../common/errors.js';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../oci/spec.js';
 import { DEFAULT_SHM_SIZE } from '../../oci/mounts.js';
 import { ipcModeKind, pidModeKind, utsModeKind } from '../../oci/namespaces.js';
@@ -46,7 +46,9 @@ export function validateNetworkMode(hostConfig: HostConfig, config: ContainerCon
       throw invalidParameter('conflicting options: custom host-to-IP mapping and the network mode');
     return;
   }
-  if (mode !== '' && !BUILTIN_NETWORK_MODES.includes(mode)) throw notFound(`network ${mode} not found`);
+  // Not NotFound: the docker CLI answers a 404 from create by pulling the image.
+  if (mode !== '' && !BUILTIN_NETWORK_MODES.includes(mode))
+    throw invalidParameter(`network ${mode} not found`);
 }
 
 export function validateLogConfig(hostConfig: HostConfig): void {

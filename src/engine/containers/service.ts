@@ -445,6 +445,15 @@ export class ContainerService {
     return buildSpec(input);
   }
 
+  /** A container in another's network namespace takes its hostname too, as Docker does at start. */
+  private adoptSharedHostname(c: Container): void {
+    const mode = c.HostConfig.NetworkMode ?? '';
+    if (!mode.startsWith('container:')) return;
+    const other = this.find(mode.slice('container:'.length)).c;
+    c.Config.Hostname = other.Config.Hostname;
+    c.Config.Domainname = other.Config.Domainname;
+  }
+
   /** A container joining another's network namespace sees that container's /etc files. */
   private sharedEtcFiles(term: string): { hostname: string; hosts: string; resolvConf: string } {
     const other = this.find(term).c;
@@ -481,6 +490,7 @@ export class ContainerService {
     let fifos: FifoSet | undefined;
     let taskCreated = false;
     try {
+      this.adoptSharedHostname(c);
       const networking = await this.deps.networking?.prepare?.({
         id: c.ID,
         name: c.Name.slice(1),
@@ -1156,6 +1166,7 @@ export class ContainerService {
     if (!c.State.Running || c.State.Restarting) throw conflict(`Container ${c.ID} is not running`);
     if (!c.Config.Tty || height <= 0 || width <= 0) return;
     await this.ctr.tasks.resizePty(c.ID, { width, height });
+    this.event(c, 'resize', { height: String(height), width: String(width) });
   }
 
   /** docker commit; the container is paused meanwhile unless asked not to (and resumed even on failure). */
