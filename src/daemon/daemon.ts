@@ -62,6 +62,8 @@ export class Daemon {
       execRoot: config['exec-root'],
       defaultAddressPools: config['default-address-pools'],
       bip: config.bip,
+      defaultBridge: config.bridge,
+      mtu: config.mtu,
       publish: (type, action, id, attributes) => this.events.publish(type, action, id, attributes),
     });
     this.containers = new ContainerService({

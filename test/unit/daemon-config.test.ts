@@ -102,3 +102,13 @@ describe('daemon.json', () => {
     assert.deepEqual(changed.sort(), ['debug', 'labels']);
   });
 });
+
+describe('default bridge options', () => {
+  test('-b and --mtu are accepted and validated', () => {
+    const cmd = parseCommandLine(['-b', 'berthtest0', '--mtu', '1400']);
+    assert.equal(cmd.flags.bridge, 'berthtest0');
+    assert.equal(cmd.flags.mtu, 1400);
+    const bad = configFile('bridge.json', JSON.stringify({ bridge: 'this-name-is-far-too-long', mtu: 10 }));
+    assert.throws(() => loadConfig(parseCommandLine(['--config-file', bad])), /invalid bridge name/);
+  });
+});

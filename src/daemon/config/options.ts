@@ -39,6 +39,8 @@ export interface DaemonConfig {
   'log-opts': Record<string, string>;
   'default-address-pools': AddressPool[];
   bip?: string;
+  bridge?: string;
+  mtu?: number;
   group: string;
   'shutdown-timeout': number;
   labels: string[];
@@ -90,6 +92,8 @@ export const OPTIONS: readonly OptionDescriptor[] = [
   { key: 'log-opts', flag: 'log-opt', kind: 'map', reloadable: false, description: 'Default log driver options for containers' },
   { key: 'default-address-pools', flag: 'default-address-pool', kind: 'pool', reloadable: false, description: 'Default address pools for networks' },
   { key: 'bip', kind: 'string', reloadable: false, description: 'Network bridge IP' },
+  { key: 'bridge', short: 'b', kind: 'string', reloadable: false, description: 'Interface of the default bridge network' },
+  { key: 'mtu', kind: 'int', reloadable: false, description: 'MTU of the default bridge network' },
   { key: 'group', short: 'G', kind: 'string', reloadable: false, description: 'Group for the unix socket' },
   { key: 'shutdown-timeout', kind: 'int', reloadable: true, description: 'Default shutdown timeout in seconds' },
   { key: 'labels', flag: 'label', kind: 'list', reloadable: true, description: 'Set key=value labels to the daemon' },

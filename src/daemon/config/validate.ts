@@ -37,6 +37,8 @@ const semanticChecks: Check[] = [
       : `logging driver not supported: ${c['log-driver']} (supported: ${LOG_DRIVERS.join(', ')})`,
   (c) => (c.bip === undefined || parseCidr(c.bip)?.family === 4 ? undefined : `invalid bip: ${c.bip}: must be an IPv4 CIDR`),
   (c) => c['default-address-pools'].map(checkPool).find((m) => m !== undefined),
+  (c) => (c.bridge === undefined || /^[A-Za-z0-9_.-]{1,15}$/.test(c.bridge) ? undefined : `invalid bridge name: ${c.bridge}`),
+  (c) => (c.mtu === undefined || (c.mtu >= 68 && c.mtu <= 65535) ? undefined : `invalid MTU: ${c.mtu}`),
   (c) => c.labels.map((l) => (/^[^=]+=/.test(l) ? undefined : `invalid label '${l}': must be key=value`)).find(Boolean),
   (c) => c['registry-mirrors'].map(checkMirror).find((m) => m !== undefined),
   (c) => c['insecure-registries'].map(checkRegistry).find((m) => m !== undefined),
