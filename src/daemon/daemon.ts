@@ -14,6 +14,8 @@ import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
 import { NetworkService } from '../engine/networks/service.js';
 import { networkRoutes } from '../api/router/network/routes.js';
+import { BuildService } from '../build/service.js';
+import { buildRoutes } from '../api/router/build/routes.js';
 import { EventsService } from '../engine/events/service.js';
 import { ENGINE_VERSION, SystemService } from '../engine/system/service.js';
 import { removeStaleTempFiles } from '../store/atomic.js';
@@ -37,6 +39,7 @@ export class Daemon {
   readonly containers: ContainerService;
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
+  readonly builder: BuildService;
   private eventListenerCount = 0;
 
   constructor(
@@ -83,6 +86,14 @@ export class Daemon {
       }),
     });
     this.images.setImageUsageCheck((imageId) => this.containers.imageUser(imageId));
+    this.builder = new BuildService({
+      containerd: () => this.containerd.client,
+      images: this.images,
+      networking: this.networks,
+      dataRoot,
+      execRoot: config['exec-root'],
+      events: this.events,
+    });
     this.system = new SystemService({
       config: () => this.config,
       containerdVersion: () => this.containerd.version(),
@@ -103,6 +114,7 @@ export class Daemon {
     await this.networks.start();
     await this.containers.restore();
     await this.volumes.start();
+    await this.builder.start();
     await this.system.start(dataRoot);
     const router = new Router();
     router.add(
@@ -127,6 +139,7 @@ export class Daemon {
     router.add(volumeRoutes(this.volumes));
     router.add(networkRoutes(this.networks));
     router.add(distributionRoutes(this.images));
+    router.add(buildRoutes(this.builder));
     const api = new ApiServer(router, { engineVersion: ENGINE_VERSION });
     this.listeners = await openListeners(this.config, api);
     log.info('Daemon has completed initialization');
@@ -151,6 +164,7 @@ export class Daemon {
     log.info('Processing signal, shutting down');
     await closeListeners(this.listeners);
     await this.containers.shutdown();
+    await this.builder.close();
     this.images.close();
     await this.volumes.close();
     await this.containerd.stop();

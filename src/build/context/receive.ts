@@ -1,0 +1,27 @@
+/**
+ * The build context as the API receives it: a tar stream (plain or gzip,
+ * decompressed in-process) unpacked into a directory of the build's own.
+ * Extraction refuses what Docker refuses (names and links climbing out of
+ * the context), so later steps only ever see a tree inside that directory.
+ */
+import { promises as fs } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { extractArchive } from '../../archive/extract.js';
+import { errorMessage, invalidParameter, isEngineError } from '../../common/errors.js';
+
+/** Unpacks the context tar into `dir` (created empty); an empty body is an empty context. */
+export async function receiveContext(body: Readable, dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  try {
+    await extractArchive(dir, '/', body);
+  } catch (err) {
+    if (isEmptyBody(err)) return;
+    if (isEngineError(err)) throw err;
+    throw invalidParameter(`failed to read the build context: ${errorMessage(err)}`);
+  }
+}
+
+function isEmptyBody(err: unknown): boolean {
+  const message = errorMessage(err);
+  return /Unexpected end of data|unexpected end/i.test(message) && !/header/i.test(message);
+}

@@ -1,0 +1,227 @@
+/**
+ * One build: the plan's stages started together, each waiting only for the
+ * stages it depends on (so independent stages run in parallel and stages
+ * the target does not need are never built), base images resolved or pulled
+ * once per build, step results looked up in and added to the build cache.
+ */
+import type { ContainerdClient } from '../../containerd/client.js';
+import { invalidParameter } from '../../common/errors.js';
+import type { ImageService } from '../../engine/images/service.js';
+import { ProgressWriter } from '../../engine/images/progress.js';
+import { credentialsKey, parseNormalizedNamed, withDefaultTag } from '../../registry/reference.js';
+import { formatPlatform, platformMatches, type PlatformSpec } from '../../registry/platform.js';
+import type { BuildCache } from '../cache/records.js';
+import type { CacheMountStore } from '../cache/mounts.js';
+import type { ContextDigester } from '../context/digest.js';
+import type { ContextFilter } from '../context/dockerignore.js';
+import type { BuildPlan, StageSource } from '../plan.js';
+import { chainIds } from '../../containerd/unpack.js';
+import { withId, type BuildImage } from './image.js';
+import type { OrderedOutput, StageChannel } from './output.js';
+import { viewImage } from './rootfs.js';
+import type { BuildHostSettings, BuildNetworking } from './run.js';
+import { StageBuilder, type ExtraLabel } from './stage.js';
+import type { BuildRequest, BuildRun, StageResult, StageView } from './types.js';
+
+export interface BuildSetup {
+  leased: ContainerdClient;
+  images: ImageService;
+  cache: BuildCache;
+  cacheMounts: CacheMountStore;
+  networking?: BuildNetworking;
+  execRoot: string;
+  plan: BuildPlan;
+  request: BuildRequest;
+  contextDir: string;
+  filter: ContextFilter;
+  digester: ContextDigester;
+  scratchDir: string;
+  output: OrderedOutput;
+  signal: AbortSignal;
+  /** Global ARG steps printed before the first stage. */
+  metaArgSteps: string[];
+}
+
+export class Build implements BuildRun {
+  readonly leased: ContainerdClient;
+  readonly plan: BuildPlan;
+  readonly request: BuildRequest;
+  readonly contextDir: string;
+  readonly filter: ContextFilter;
+  readonly digester: ContextDigester;
+  readonly scratchDir: string;
+  readonly cacheMounts: CacheMountStore;
+  readonly networking?: BuildNetworking;
+  readonly execRoot: string;
+  readonly signal: AbortSignal;
+  private readonly results = new Map<number, Promise<StageResult>>();
+  private readonly builders = new Map<number, () => Promise<StageResult>>();
+  private readonly pulls = new Map<string, Promise<BuildImage>>();
+  private readonly releaseHolds: (() => void)[] = [];
+
+  constructor(private readonly setup: BuildSetup) {
+    this.leased = setup.leased;
+    this.plan = setup.plan;
+    this.request = setup.request;
+    this.contextDir = setup.contextDir;
+    this.filter = setup.filter;
+    this.digester = setup.digester;
+    this.scratchDir = setup.scratchDir;
+    this.cacheMounts = setup.cacheMounts;
+    this.networking = setup.networking;
+    this.execRoot = setup.execRoot;
+    this.signal = setup.signal;
+  }
+
+  get host(): BuildHostSettings {
+    return this.request.host;
+  }
+
+  /** Runs every needed stage; resolves with the target stage's result. */
+  async run(): Promise<StageResult> {
+    const { plan, output } = this.setup;
+    const stages = plan.stages;
+    const labels: ExtraLabel[] = Object.keys(this.request.labels)
+      .sort()
+      .map((key) => ({ key, value: this.request.labels[key] }));
+    const total =
+      this.setup.metaArgSteps.length +
+      stages.reduce((sum, s) => sum + 1 + s.stage.instructions.length, 0) +
+      labels.length;
+    let step = 1;
+    for (const text of this.setup.metaArgSteps) output.stream(`Step ${step++}/${total} : ${text}\n`);
+    const channels = output.open(stages.length);
+    stages.forEach((planned, order) => {
+      const first = step;
+      step += 1 + planned.stage.instructions.length;
+      const isTarget = planned.index === plan.target.index;
+      const builder = new StageBuilder(this, planned, channels[order], first, total, isTarget ? labels : []);
+      this.builders.set(planned.index, async () => {
+        try {
+          return await builder.run();
+        } finally {
+          output.finish(order);
+        }
+      });
+    });
+    const all = stages.map((s) => this.stage(s.index));
+    // A failure anywhere fails the build; other stages may still be running and are awaited by the caller's cleanup.
+    await Promise.all(all);
+    return this.stage(plan.target.index);
+  }
+
+  stage(index: number): Promise<StageResult> {
+    let result = this.results.get(index);
+    if (!result) {
+      const builder = this.builders.get(index);
+      if (!builder) return Promise.reject(invalidParameter(`stage ${index} is not part of this build`));
+      result = builder();
+      result.catch(() => undefined);
+      this.results.set(index, result);
+    }
+    return result;
+  }
+
+  /** Waits for every started stage to settle (after a failure, before cleaning up). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.results.values()]);
+  }
+
+  async baseImage(ref: string, platform: PlatformSpec, channel: StageChannel): Promise<BuildImage> {
+    const memo = `${ref}|${formatPlatform(platform)}`;
+    let pending = this.pulls.get(memo);
+    if (!pending) {
+      pending = this.resolveBase(ref, platform, channel);
+      this.pulls.set(memo, pending);
+    }
+    return pending;
+  }
+
+  private async resolveBase(name: string, platform: PlatformSpec, channel: StageChannel): Promise<BuildImage> {
+    const images = this.setup.images;
+    const local = (): BuildImage | undefined => {
+      try {
+        const { image } = images.lookup(name);
+        const wanted = platformMatches(platform, {
+          os: image.config.os,
+          architecture: image.config.architecture,
+          variant: image.config.variant,
+        });
+        return wanted ? withId(image.config, image.layers) : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const found = this.request.pull ? undefined : local();
+    if (found) return found;
+    let ref;
+    try {
+      ref = withDefaultTag(parseNormalizedNamed(name));
+    } catch {
+      ref = undefined;
+    }
+    if (!ref) throw invalidParameter(`invalid reference format: ${name}`);
+    const credentials = this.request.credentials[credentialsKey(ref.domain)] ?? this.request.credentials[ref.domain];
+    await images.pull(
+      { ref, platform, credentials, signal: this.signal },
+      new ProgressWriter((message) => channel.message(message)),
+    );
+    const pulled = local();
+    if (!pulled) throw invalidParameter(`no image for platform ${formatPlatform(platform)} found for ${name}`);
+    return pulled;
+  }
+
+  async view(source: StageSource, platform: PlatformSpec, channel: StageChannel): Promise<StageView> {
+    const image =
+      source.kind === 'stage'
+        ? (await this.stage(source.index)).image
+        : await this.baseImage(source.ref, platform, channel);
+    const chains = chainIds(image.config.rootfs.diff_ids);
+    return { image, view: await viewImage(this.leased, chains[chains.length - 1] ?? '', this.scratchDir) };
+  }
+
+  async cached(key: string): Promise<BuildImage | undefined> {
+    if (this.request.noCache) return undefined;
+    const record = await this.setup.cache.lookup(key);
+    if (!record) return undefined;
+    this.releaseHolds.push(this.setup.cache.hold([key]));
+    // Layers the build will reference must stay while it runs.
+    const top = chainIds(record.config.rootfs.diff_ids).pop();
+    if (top) await this.leased.leases.addResource(this.leased.leaseId!, { id: top, type: 'snapshots/overlayfs' });
+    return { id: record.id, config: record.config, layers: record.layers };
+  }
+
+  async remember(
+    key: string,
+    parent: BuildImage,
+    image: BuildImage,
+    newLayer: boolean,
+    description: string,
+  ): Promise<void> {
+    let size = 0;
+    if (newLayer) {
+      const top = chainIds(image.config.rootfs.diff_ids).pop();
+      if (top) size = (await this.leased.snapshots.usage(top).catch(() => ({ size: 0 }))).size;
+    }
+    const now = new Date().toISOString();
+    this.releaseHolds.push(this.setup.cache.hold([key]));
+    await this.setup.cache.add({
+      key,
+      parent: parent.id,
+      id: image.id,
+      config: image.config,
+      layers: image.layers,
+      newLayer,
+      description,
+      size,
+      createdAt: now,
+      lastUsedAt: now,
+      usageCount: 0,
+    });
+  }
+
+  /** Lets go of the cache records this build used. */
+  release(): void {
+    for (const release of this.releaseHolds.splice(0)) release();
+  }
+}
