@@ -16,10 +16,20 @@ import { log } from '../common/log.js';
 import type { ContainerdClient } from '../containerd/client.js';
 import type { Descriptor } from '../containerd/types.js';
 import { chainIds } from '../containerd/unpack.js';
-import { LEASE_EXPIRY_MS, OPERATION_LEASE_LABEL, ociImage, storeLocalImage } from '../engine/images/content.js';
+import {
+  LEASE_EXPIRY_MS,
+  OPERATION_LEASE_LABEL,
+  ociImage,
+  storeLocalImage,
+} from '../engine/images/content.js';
 import { danglingName, recordNameOf } from '../engine/images/references.js';
 import type { ImageService } from '../engine/images/service.js';
-import { familiarString, parseNormalizedNamed, withDefaultTag, type ParsedReference } from '../registry/reference.js';
+import {
+  familiarString,
+  parseNormalizedNamed,
+  withDefaultTag,
+  type ParsedReference,
+} from '../registry/reference.js';
 import type { BuildCacheRecord } from '../types/system.js';
 import { BuildCache } from './cache/records.js';
 import { CacheMountStore } from './cache/mounts.js';
@@ -45,7 +55,9 @@ export interface BuildServiceOptions {
   networking?: BuildNetworking;
   dataRoot: string;
   execRoot: string;
-  events?: { publish(type: string, action: string, id: string, attributes?: Record<string, string>): unknown };
+  events?: {
+    publish(type: string, action: string, id: string, attributes?: Record<string, string>): unknown;
+  };
 }
 
 export interface BuildResult {
@@ -78,10 +90,14 @@ export class BuildService {
     this.cache = new BuildCache({
       dir: this.root,
       containerd: options.containerd,
-      imageChainIds: () => {
+      imageUsage: () => {
+        const ids = new Set<string>();
         const chains = new Set<string>();
-        for (const image of options.images.store.all()) for (const id of image.chainIds) chains.add(id);
-        return chains;
+        for (const image of options.images.store.all()) {
+          ids.add(image.id);
+          for (const id of image.chainIds) chains.add(id);
+        }
+        return { ids, chains };
       },
     });
     this.cacheMounts = new CacheMountStore(path.join(this.root, 'cache-mounts'));
@@ -109,7 +125,12 @@ export class BuildService {
    * messages to `sink`. Throws before writing anything for a bad request
    * or Dockerfile; later failures are thrown after the output so far.
    */
-  async build(body: Readable, request: BuildRequest, sink: MessageSink, signal: AbortSignal): Promise<BuildResult> {
+  async build(
+    body: Readable,
+    request: BuildRequest,
+    sink: MessageSink,
+    signal: AbortSignal,
+  ): Promise<BuildResult> {
     const tags = request.tags.map((t) => BuildService.parseTag(t));
     const buildId = randomBytes(12).toString('hex');
     const scratchDir = path.join(this.root, 'tmp', buildId);
@@ -168,14 +189,20 @@ export class BuildService {
       await build?.settle();
       build?.release();
       if (lease) await client.leases.delete(lease.id).catch(() => undefined);
-      await fs.rm(scratchDir, { recursive: true, force: true }).catch((err: unknown) =>
-        log.warn('removing build scratch space failed', { dir: scratchDir, error: errorMessage(err) }),
-      );
+      await fs
+        .rm(scratchDir, { recursive: true, force: true })
+        .catch((err: unknown) =>
+          log.warn('removing build scratch space failed', { dir: scratchDir, error: errorMessage(err) }),
+        );
     }
   }
 
   /** Stores the build's result as an image named by `tags` (a dangling image without tags). */
-  private async storeImage(leased: ContainerdClient, final: BuildImage, tags: ParsedReference[]): Promise<void> {
+  private async storeImage(
+    leased: ContainerdClient,
+    final: BuildImage,
+    tags: ParsedReference[],
+  ): Promise<void> {
     const images = this.options.images;
     const existing = images.store.get(final.id);
     let manifest: Descriptor;
@@ -201,8 +228,13 @@ export class BuildService {
       keepStorage: request.keepStorage,
     });
     const mounts =
-      request.keepStorage && request.keepStorage > 0 ? { deleted: [], reclaimed: 0 } : await this.cacheMounts.prune(request.until);
-    const deleted = [...records.deleted.map((k) => k.slice(0, 25)), ...mounts.deleted.map((k) => k.slice(0, 25))];
+      request.keepStorage && request.keepStorage > 0
+        ? { deleted: [], reclaimed: 0 }
+        : await this.cacheMounts.prune(request.until);
+    const deleted = [
+      ...records.deleted.map((k) => k.slice(0, 25)),
+      ...mounts.deleted.map((k) => k.slice(0, 25)),
+    ];
     const reclaimed = records.reclaimed + mounts.reclaimed;
     this.options.events?.publish('builder', 'prune', '', { reclaimed: String(reclaimed) });
     return { CachesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
@@ -210,8 +242,7 @@ export class BuildService {
 
   /** Build cache entries as `GET /system/df` reports them. */
   async usage(): Promise<BuildCacheRecord[]> {
-    const imageChains = new Set<string>();
-    for (const image of this.options.images.store.all()) for (const id of image.chainIds) imageChains.add(id);
+    const usage = this.cache.imageUsage();
     const byImage = new Map(this.cache.all().map((r) => [r.id, r.key.slice(0, 25)]));
     const out: BuildCacheRecord[] = this.cache.all().map((r) => {
       const parent = byImage.get(r.parent);
@@ -221,7 +252,7 @@ export class BuildService {
         Type: 'regular',
         Description: r.description,
         InUse: this.cache.isInUse(r.key),
-        Shared: this.cache.isShared(r, imageChains),
+        Shared: this.cache.isShared(r, usage),
         Size: r.newLayer ? r.size : 0,
         CreatedAt: r.createdAt,
         LastUsedAt: r.lastUsedAt,
@@ -279,13 +310,17 @@ export class BuildService {
 }
 
 /** The Dockerfile at `name` in the context (resolved inside it); `Dockerfile` falls back to `dockerfile`. */
-async function readDockerfile(contextDir: string, requested: string): Promise<{ dockerfile: Buffer; name: string }> {
+async function readDockerfile(
+  contextDir: string,
+  requested: string,
+): Promise<{ dockerfile: Buffer; name: string }> {
   const name = requested || DEFAULT_DOCKERFILE;
   const candidates = requested ? [name] : [DEFAULT_DOCKERFILE, 'dockerfile'];
   for (const candidate of candidates) {
-    const at = await openInRoot(contextDir, '/' + candidate, { followFinalSymlink: true, allowMissing: true }).catch(
-      () => undefined,
-    );
+    const at = await openInRoot(contextDir, '/' + candidate, {
+      followFinalSymlink: true,
+      allowMissing: true,
+    }).catch(() => undefined);
     if (!at) continue;
     try {
       if (!at.exists || !(await at.lstat()).isFile()) continue;

@@ -83,7 +83,12 @@ export class CacheMountStore {
       await fs.mkdir(path.join(dir, 'data'), { recursive: true, mode: 0o755 });
       await prepareRoot(path.join(dir, 'data'), init);
       const now = new Date().toISOString();
-      entry = { dir, meta: { id, createdAt: now, lastUsedAt: now, usageCount: 0 }, users: 0, lock: Promise.resolve() };
+      entry = {
+        dir,
+        meta: { id, createdAt: now, lastUsedAt: now, usageCount: 0 },
+        users: 0,
+        lock: Promise.resolve(),
+      };
       this.entries.set(key, entry);
     }
     const current = entry;

@@ -59,11 +59,16 @@ export interface CachePruneResult {
   reclaimed: number;
 }
 
+export interface ImageUsage {
+  ids: Set<string>;
+  chains: Set<string>;
+}
+
 export interface BuildCacheOptions {
   dir: string;
   containerd: () => ContainerdClient;
-  /** Chain IDs of the snapshots images hold (a record whose layer an image uses is "shared"). */
-  imageChainIds: () => Set<string>;
+  /** IDs of the stored images and chain IDs of the snapshots they hold (records they use are "shared"). */
+  imageUsage: () => ImageUsage;
 }
 
 export class BuildCache {
@@ -84,7 +89,8 @@ export class BuildCache {
       log.warn('unreadable build cache index; starting empty', { error: errorMessage(err) });
       return undefined;
     });
-    if (index?.version === INDEX_VERSION) for (const record of index.records) this.records.set(record.key, record);
+    if (index?.version === INDEX_VERSION)
+      for (const record of index.records) this.records.set(record.key, record);
     await this.ensureLease();
   }
 
@@ -158,16 +164,41 @@ export class BuildCache {
     return undefined;
   }
 
-  isShared(record: CacheRecord, imageChains: Set<string>): boolean {
+  /** The record made an image that exists, or a layer one uses. */
+  isShared(record: CacheRecord, usage: ImageUsage): boolean {
+    if (usage.ids.has(record.id)) return true;
     const top = chainIds(record.config.rootfs.diff_ids).pop();
-    return record.newLayer && top !== undefined && imageChains.has(top);
+    return record.newLayer && top !== undefined && usage.chains.has(top);
+  }
+
+  imageUsage(): ImageUsage {
+    return this.options.imageUsage();
+  }
+
+  /** Shared records and every record on the way to them (so a rebuild of an image stays cached). */
+  private keptWithoutAll(usage: ImageUsage): Set<string> {
+    const byId = new Map<string, CacheRecord[]>();
+    for (const record of this.records.values()) {
+      const list = byId.get(record.id) ?? [];
+      list.push(record);
+      byId.set(record.id, list);
+    }
+    const kept = new Set<string>();
+    const keep = (record: CacheRecord): void => {
+      if (kept.has(record.key)) return;
+      kept.add(record.key);
+      for (const parent of byId.get(record.parent) ?? []) keep(parent);
+    };
+    for (const record of this.records.values()) if (this.isShared(record, usage)) keep(record);
+    return kept;
   }
 
   async prune(options: CachePruneOptions): Promise<CachePruneResult> {
-    const imageChains = this.options.imageChainIds();
+    const usage = this.options.imageUsage();
+    const kept = options.all ? new Set<string>() : this.keptWithoutAll(usage);
     const candidates = this.all()
       .filter((r) => !this.inUse.has(r.key))
-      .filter((r) => options.all || !this.isShared(r, imageChains))
+      .filter((r) => !kept.has(r.key))
       .filter((r) => options.until === undefined || Date.parse(r.lastUsedAt) < options.until)
       .sort((a, b) => Date.parse(a.lastUsedAt) - Date.parse(b.lastUsedAt));
     let remaining = this.all().reduce((sum, r) => sum + r.size, 0);
@@ -180,9 +211,7 @@ export class BuildCache {
     }
     if (doomed.length === 0) return { deleted: [], reclaimed: 0 };
     for (const record of doomed) this.records.delete(record.key);
-    const reclaimed = doomed
-      .filter((r) => !this.isShared(r, imageChains))
-      .reduce((sum, r) => sum + r.size, 0);
+    const reclaimed = doomed.filter((r) => !this.isShared(r, usage)).reduce((sum, r) => sum + r.size, 0);
     await this.releaseUnreferenced();
     this.scheduleSave();
     await this.flush();

@@ -137,7 +137,11 @@ export class Build implements BuildRun {
     return pending;
   }
 
-  private async resolveBase(name: string, platform: PlatformSpec, channel: StageChannel): Promise<BuildImage> {
+  private async resolveBase(
+    name: string,
+    platform: PlatformSpec,
+    channel: StageChannel,
+  ): Promise<BuildImage> {
     const images = this.setup.images;
     const local = (): BuildImage | undefined => {
       try {
@@ -161,13 +165,15 @@ export class Build implements BuildRun {
       ref = undefined;
     }
     if (!ref) throw invalidParameter(`invalid reference format: ${name}`);
-    const credentials = this.request.credentials[credentialsKey(ref.domain)] ?? this.request.credentials[ref.domain];
+    const credentials =
+      this.request.credentials[credentialsKey(ref.domain)] ?? this.request.credentials[ref.domain];
     await images.pull(
       { ref, platform, credentials, signal: this.signal },
       new ProgressWriter((message) => channel.message(message)),
     );
     const pulled = local();
-    if (!pulled) throw invalidParameter(`no image for platform ${formatPlatform(platform)} found for ${name}`);
+    if (!pulled)
+      throw invalidParameter(`no image for platform ${formatPlatform(platform)} found for ${name}`);
     return pulled;
   }
 
@@ -187,7 +193,8 @@ export class Build implements BuildRun {
     this.releaseHolds.push(this.setup.cache.hold([key]));
     // Layers the build will reference must stay while it runs.
     const top = chainIds(record.config.rootfs.diff_ids).pop();
-    if (top) await this.leased.leases.addResource(this.leased.leaseId!, { id: top, type: 'snapshots/overlayfs' });
+    if (top)
+      await this.leased.leases.addResource(this.leased.leaseId!, { id: top, type: 'snapshots/overlayfs' });
     return { id: record.id, config: record.config, layers: record.layers };
   }
 

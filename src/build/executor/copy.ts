@@ -66,7 +66,11 @@ const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
  * (mode 0755, owned by `owner`, as Docker's MkdirAllAndChownNew does).
  * Returns the open fd; close it.
  */
-export async function ensureDir(root: string, containerPath: string, owner: Owner = ROOT_OWNER): Promise<number> {
+export async function ensureDir(
+  root: string,
+  containerPath: string,
+  owner: Owner = ROOT_OWNER,
+): Promise<number> {
   const parts = containerPath.split('/').filter((p) => p !== '' && p !== '.');
   let current = '/';
   for (const part of parts) {

@@ -40,7 +40,9 @@ export interface PreparedMounts {
 /** Where a relative mount target points: below the working directory. */
 export function mountTarget(target: string | undefined, workingDir: string): string {
   if (!target) throw invalidParameter('mount target must be specified');
-  return path.posix.isAbsolute(target) ? path.posix.normalize(target) : path.posix.join('/', workingDir || '/', target);
+  return path.posix.isAbsolute(target)
+    ? path.posix.normalize(target)
+    : path.posix.join('/', workingDir || '/', target);
 }
 
 export async function prepareRunMounts(
@@ -95,7 +97,12 @@ export async function prepareRunMounts(
         case 'tmpfs': {
           const options = ['nosuid', 'nodev', 'mode=1777'];
           if (spec.sizeLimit) options.push(`size=${spec.sizeLimit}`);
-          mounts.push({ destination: mountTarget(spec.target, workingDir), type: 'tmpfs', source: 'tmpfs', options });
+          mounts.push({
+            destination: mountTarget(spec.target, workingDir),
+            type: 'tmpfs',
+            source: 'tmpfs',
+            options,
+          });
           break;
         }
         case 'secret': {
@@ -111,7 +118,9 @@ export async function prepareRunMounts(
           await fs.writeFile(file, value, { mode: 0o600 });
           await fs.chown(file, spec.uid ?? 0, spec.gid ?? 0);
           await fs.chmod(file, spec.mode ?? 0o400);
-          mounts.push(bind(file, spec.target ? mountTarget(spec.target, workingDir) : `/run/secrets/${id}`, true));
+          mounts.push(
+            bind(file, spec.target ? mountTarget(spec.target, workingDir) : `/run/secrets/${id}`, true),
+          );
           break;
         }
         case 'ssh':
@@ -162,7 +171,10 @@ const sourceMissing = (source: string): Error =>
  * mount something there: empty files and directories at mount points (and
  * their empty parents) that no lower layer has.
  */
-export async function removeMountStubs(rootfs: readonly Mount[], destinations: readonly string[]): Promise<void> {
+export async function removeMountStubs(
+  rootfs: readonly Mount[],
+  destinations: readonly string[],
+): Promise<void> {
   const layers = layersOf([...rootfs]);
   const candidates = new Set<string>();
   for (const destination of destinations) {
@@ -185,7 +197,8 @@ export async function removeMountStubs(rootfs: readonly Mount[], destinations: r
       }
     }
     if (below) continue;
-    if (st.isDirectory() && (await fs.readdir(upperPath)).length === 0) await fs.rmdir(upperPath).catch(() => undefined);
+    if (st.isDirectory() && (await fs.readdir(upperPath)).length === 0)
+      await fs.rmdir(upperPath).catch(() => undefined);
     else if (st.isFile() && st.size === 0) await fs.unlink(upperPath).catch(() => undefined);
   }
 }

@@ -29,9 +29,13 @@ export const randomKey = (prefix: string): string => `${prefix}-${randomBytes(8)
  * relative to their common parent (mount runs there), as containerd does,
  * so deep images stay within the kernel's one-page limit on mount options.
  */
-export async function mountAt(mounts: readonly Mount[], target: string): Promise<{ root: string; mounted: boolean }> {
+export async function mountAt(
+  mounts: readonly Mount[],
+  target: string,
+): Promise<{ root: string; mounted: boolean }> {
   const mount = mounts[0];
-  if (!mount || mounts.length !== 1) throw systemError(`unexpected snapshot mounts: ${JSON.stringify(mounts)}`);
+  if (!mount || mounts.length !== 1)
+    throw systemError(`unexpected snapshot mounts: ${JSON.stringify(mounts)}`);
   if (mount.type === 'bind') return { root: mount.source, mounted: false };
   if (mount.type !== 'overlay') throw systemError(`unsupported snapshot mount type ${mount.type}`);
   const { options, cwd } = relativeOverlayOptions(mount.options);
@@ -39,7 +43,10 @@ export async function mountAt(mounts: readonly Mount[], target: string): Promise
   try {
     await execFileAsync('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), target], { cwd });
   } catch (err) {
-    throw systemError(`mounting a build step's filesystem: ${(err as { stderr?: string }).stderr || err}`, err);
+    throw systemError(
+      `mounting a build step's filesystem: ${(err as { stderr?: string }).stderr || err}`,
+      err,
+    );
   }
   return { root: target, mounted: true };
 }
@@ -140,7 +147,9 @@ export interface CommittedLayer {
 }
 
 export function nextChainId(parent: string, diffId: string): string {
-  return parent === '' ? diffId : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
+  return parent === ''
+    ? diffId
+    : `sha256:${createHash('sha256').update(`${parent} ${diffId}`).digest('hex')}`;
 }
 
 /**
@@ -159,7 +168,10 @@ export async function commitLayer(
   try {
     const lower = parentChainId === '' ? [] : await leased.snapshots.view(viewKey, parentChainId);
     const upper = await leased.snapshots.mounts(key);
-    const diff = await leased.diff.diff(lower, upper, { mediaType: LAYER_MEDIA_TYPE, ref: randomKey('build-layer') });
+    const diff = await leased.diff.diff(lower, upper, {
+      mediaType: LAYER_MEDIA_TYPE,
+      ref: randomKey('build-layer'),
+    });
     layer = { mediaType: LAYER_MEDIA_TYPE, digest: diff.digest, size: diff.size };
   } catch (err) {
     await leased.snapshots.remove(key).catch(() => undefined);

@@ -77,7 +77,9 @@ export function mountPointsOf(spec: { mounts?: { destination: string }[] }): str
 }
 
 /** Runs the process to completion; resolves with its exit code. */
-export async function runContainer(options: RunOptions): Promise<{ exitCode: number; mountPoints: string[] }> {
+export async function runContainer(
+  options: RunOptions,
+): Promise<{ exitCode: number; mountPoints: string[] }> {
   const id = randomBytes(32).toString('hex');
   const { leased } = options;
   const runDir = path.join(options.scratchDir, `run-${id.slice(0, 12)}`);
@@ -104,7 +106,11 @@ export async function runContainer(options: RunOptions): Promise<{ exitCode: num
       attached = true;
       netnsPath = result.netnsPath;
       if (result.hostsPath && result.resolvConfPath && result.hostnamePath)
-        etcFiles = { hostname: result.hostnamePath, hosts: result.hostsPath, resolvConf: result.resolvConfPath };
+        etcFiles = {
+          hostname: result.hostnamePath,
+          hosts: result.hostsPath,
+          resolvConf: result.resolvConfPath,
+        };
     } else {
       etcFiles = await writeIsolatedEtcFiles(path.join(runDir, 'etc'), hostname);
     }
@@ -180,9 +186,11 @@ export async function runContainer(options: RunOptions): Promise<{ exitCode: num
       await leased.tasks.delete(id).catch(async (err: unknown) => {
         if (isEngineError(err, 'NotFound')) return;
         await leased.tasks.kill(id, 9, { all: true }).catch(() => undefined);
-        await leased.tasks.delete(id).catch((again: unknown) =>
-          log.warn('removing a build task failed', { id, error: errorMessage(again) }),
-        );
+        await leased.tasks
+          .delete(id)
+          .catch((again: unknown) =>
+            log.warn('removing a build task failed', { id, error: errorMessage(again) }),
+          );
       });
     }
     if (containerCreated) await leased.containers.delete(id).catch(() => undefined);

@@ -28,9 +28,24 @@ import {
   type RunInstruction,
 } from '../dockerfile/index.js';
 import { runHistoryCommand, type PlannedStage, type StageScope, type StageSource } from '../plan.js';
-import { copySource, ensureDir, writeInlineFile, type CopyOptions, type CopySource, type Owner } from './copy.js';
+import {
+  copySource,
+  ensureDir,
+  writeInlineFile,
+  type CopyOptions,
+  type CopySource,
+  type Owner,
+} from './copy.js';
 import { goDuration, goList, goQuoteList, truncateId } from './gofmt.js';
-import { childImage, copyRunConfig, initialRunConfig, scratchImage, topChainId, type BuildImage, type RunConfig } from './image.js';
+import {
+  childImage,
+  copyRunConfig,
+  initialRunConfig,
+  scratchImage,
+  topChainId,
+  type BuildImage,
+  type RunConfig,
+} from './image.js';
 import { prepareRunMounts, removeMountStubs } from './mounts.js';
 import type { StageChannel } from './output.js';
 import { commitLayer, randomKey, withMounted, type ImageView } from './rootfs.js';
@@ -160,7 +175,9 @@ export class StageBuilder {
           const labels = { ...(rc.Labels ?? {}) };
           for (const { key, value } of instruction.labels) labels[key] = value;
           rc.Labels = labels;
-          return await this.commitConfig(`LABEL ${instruction.labels.map((l) => `${l.key}=${l.value}`).join(' ')}`);
+          return await this.commitConfig(
+            `LABEL ${instruction.labels.map((l) => `${l.key}=${l.value}`).join(' ')}`,
+          );
         }
         case 'ARG': {
           this.scope.declare(original as typeof instruction);
@@ -348,7 +365,11 @@ export class StageBuilder {
       security: run.security,
       scripts: scripts.map((s) => [s.path, s.data, s.mode]),
     };
-    const key = this.cacheKey(createdBy, config, run.mountSpecs.length || run.flagsUsed.length ? extra : null);
+    const key = this.cacheKey(
+      createdBy,
+      config,
+      run.mountSpecs.length || run.flagsUsed.length ? extra : null,
+    );
     if (await this.useCache(key)) return;
     const networkMode = run.network === 'none' ? 'none' : this.build.request.networkMode || 'default';
     await this.commitFiles(key, createdBy, createdBy, config, async (snapshotKey, rootfs) => {
@@ -455,7 +476,9 @@ export class StageBuilder {
       let digester = this.build.digester;
       let fromContext = true;
       if (instruction.kind === 'COPY' && instruction.from !== undefined) {
-        const source = (this.planned.sources.get(original) ?? [])[0] ?? this.build.plan.resolveSource(instruction.from, instruction.line);
+        const source =
+          (this.planned.sources.get(original) ?? [])[0] ??
+          this.build.plan.resolveSource(instruction.from, instruction.line);
         const found = await this.build.view(source, this.platform, this.channel);
         view = found.view;
         viewIdentity = found.image.id;
@@ -530,13 +553,21 @@ export class StageBuilder {
           for (const r of remote) {
             const name = path.posix.basename(new URL(r.url).pathname) || 'index.html';
             const target = dest.endsWith('/') ? dest + name : dest;
-            await copySource(root, target, { root: path.dirname(r.file), path: path.basename(r.file) }, {
-              ...options,
-              extractArchives: false,
-            });
+            await copySource(
+              root,
+              target,
+              { root: path.dirname(r.file), path: path.basename(r.file) },
+              {
+                ...options,
+                extractArchives: false,
+              },
+            );
           }
           for (const content of instruction.contents) {
-            await writeInlineFile(root, dest, content.path, content.data, { ...options, owner: options.owner ?? { uid: 0, gid: 0 } });
+            await writeInlineFile(root, dest, content.path, content.data, {
+              ...options,
+              owner: options.owner ?? { uid: 0, gid: 0 },
+            });
           }
         }),
       );
@@ -552,16 +583,20 @@ export class StageBuilder {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.any([this.build.signal, AbortSignal.timeout(60_000)]) });
+      response = await fetch(url, {
+        signal: AbortSignal.any([this.build.signal, AbortSignal.timeout(60_000)]),
+      });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       throw invalidParameter(`failed to GET ${url}: ${errorMessage(cause ?? err)}`);
     }
-    if (!response.ok) throw invalidParameter(`failed to GET ${url} with status ${response.status} ${response.statusText}`);
+    if (!response.ok)
+      throw invalidParameter(`failed to GET ${url} with status ${response.status} ${response.statusText}`);
     const data = Buffer.from(await response.arrayBuffer());
     if (checksum !== undefined) {
       const actual = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-      if (actual !== checksum) throw invalidParameter(`digest mismatch for ${url}: ${actual}, expected ${checksum}`);
+      if (actual !== checksum)
+        throw invalidParameter(`digest mismatch for ${url}: ${actual}, expected ${checksum}`);
     }
     const name = path.posix.basename(new URL(url).pathname) || 'index.html';
     const file = path.join(dir, name);

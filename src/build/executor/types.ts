@@ -70,5 +70,11 @@ export interface BuildRun {
   /** A cached step result (never with --no-cache). */
   cached(key: string): Promise<BuildImage | undefined>;
   /** Records a step's result in the build cache. */
-  remember(key: string, parent: BuildImage, image: BuildImage, newLayer: boolean, description: string): Promise<void>;
+  remember(
+    key: string,
+    parent: BuildImage,
+    image: BuildImage,
+    newLayer: boolean,
+    description: string,
+  ): Promise<void>;
 }

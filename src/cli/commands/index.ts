@@ -6,6 +6,7 @@ import { imageCommand, imageShortcuts } from './image/index.js';
 import { volumeCommand } from './volume/index.js';
 import { containerCommand, containerShortcuts } from './container/index.js';
 import { networkCommand } from './network/index.js';
+import { buildCommand, builderCommand } from './build/index.js';
 
 /** Every top-level command and management command group of the CLI. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -19,6 +20,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   for (const shortcut of imageShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
   program.addCommand(inheritSettings(containerCommand(ctx), program));
   for (const shortcut of containerShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
+  program.addCommand(inheritSettings(buildCommand(ctx), program));
+  program.addCommand(inheritSettings(builderCommand(ctx), program));
 }
 
 /** addCommand does not pass on exitOverride and output settings; a command group and its subcommands need them. */

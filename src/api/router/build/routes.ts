@@ -86,7 +86,9 @@ export function buildRequestFromQuery(ctx: RouteContext): BuildRequest {
   if (query.get('remote')) throw notImplemented('building from a remote context is not supported by berth');
   const version = query.get('version');
   if (version && version !== '1')
-    throw invalidParameter(`BuildKit (builder version ${version}) is not available; berth serves the classic builder API`);
+    throw invalidParameter(
+      `BuildKit (builder version ${version}) is not available; berth serves the classic builder API`,
+    );
   const tags = query.getAll('t');
   for (const tag of tags) BuildService.parseTag(tag);
   const outputs = jsonParam<{ Type?: string; type?: string }[]>(query, 'outputs', 'outputs') ?? [];
@@ -114,7 +116,10 @@ export function buildRequestFromQuery(ctx: RouteContext): BuildRequest {
       cpusetMems: query.get('cpusetmems') ?? undefined,
       cgroupParent: query.get('cgroupparent') ?? undefined,
       shmSize: int(query, 'shmsize'),
-      extraHosts: query.getAll('extrahosts').flatMap((h) => h.split(',')).filter(Boolean),
+      extraHosts: query
+        .getAll('extrahosts')
+        .flatMap((h) => h.split(','))
+        .filter(Boolean),
     },
     credentials: registryConfig(header(ctx, 'x-registry-config')),
     secrets: secretsParam(header(ctx, SECRETS_HEADER)),
@@ -165,7 +170,9 @@ async function postBuild(ctx: RouteContext, backend: BuildBackend): Promise<void
   const quiet = boolParam(query, 'q');
   const stream = new BuildStream(res);
   const held: JSONMessage[] = [];
-  const sink = quiet ? (message: JSONMessage) => void held.push(message) : (message: JSONMessage) => stream.write(message);
+  const sink = quiet
+    ? (message: JSONMessage) => void held.push(message)
+    : (message: JSONMessage) => stream.write(message);
   let id: string;
   try {
     ({ id } = await backend.build(req, request, sink, clientGone(res)));

@@ -1,0 +1,3 @@
+/** `berth build` and `berth builder …`. */
+export { buildCommand } from './build.js';
+export { builderCommand, builderPruneCommand } from './prune.js';
