@@ -57,6 +57,8 @@ export interface CopyOptions {
   excludes?: PatternMatcher;
   /** ADD: a local tar archive is extracted instead of copied. */
   extractArchives?: boolean;
+  /** Owner of extracted archive entries (ADD --chown); default: the owners in the archive. */
+  archiveOwner?: Owner;
 }
 
 const ROOT_OWNER: Owner = { uid: 0, gid: 0 };
@@ -143,7 +145,7 @@ export async function copySource(
   if (options.extractArchives && st.isFile() && (await isArchive(sourcePath))) {
     const fd = await ensureDir(root, cleanDest, createdOwner);
     await closeFd(fd);
-    await extractArchive(root, cleanDest, createReadStream(sourcePath), { owner: options.owner });
+    await extractArchive(root, cleanDest, createReadStream(sourcePath), { owner: options.archiveOwner });
     return;
   }
   const target = destIsDir ? path.posix.join(cleanDest, path.basename(source.path || sourcePath)) : cleanDest;

@@ -544,6 +544,7 @@ export class StageBuilder {
             mode,
             excludes: excludes ? new PatternMatcher(excludes) : undefined,
             extractArchives: cmd === 'ADD',
+            archiveOwner: owner,
           };
           for (const match of digest.matches) {
             const source: CopySource = { root: sourceRoot, path: match.path };
