@@ -494,7 +494,7 @@ describe('containers', { timeout: 300_000 }, () => {
           'busybox',
           'sh',
           '-c',
-          'for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2; sleep 1; echo late',
+          'for i in 1 2 3 4 5; do echo line $i; done; sleep 0.2; echo oops >&2; sleep 1; echo late',
         ),
       )
     ).trim();
@@ -533,7 +533,18 @@ describe('containers', { timeout: 300_000 }, () => {
     assert.equal(table.filter(Boolean).length, 2);
     assert.equal(await ok(d('ps', '-q', '--no-trunc')), `${running}\n`);
     assert.match(
-      await ok(d('ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}')),
+      await ok(
+        d(
+          'ps',
+          '-a',
+          '--filter',
+          'status=exited',
+          '--filter',
+          'name=ps-',
+          '--format',
+          '{{.Names}} {{.Status}}',
+        ),
+      ),
       /^ps-exit Exited \(2\) .* ago\n$/,
     );
     assert.equal(await ok(d('ps', '-a', '--filter', 'label=tier=db', '--format', '{{.Names}}')), 'ps-exit\n');
@@ -588,7 +599,8 @@ describe('containers', { timeout: 300_000 }, () => {
     assert.equal((await api('GET', '/containers/nonexistent/json')).status, 404);
     const pruned = await ok(d('container', 'prune', '-f'));
     assert.match(pruned, /Deleted Containers:/);
-    assert.equal(await ok(d('ps', '-aq')), '');
+    assert.match(pruned, new RegExp(`^${a}$`, 'm'));
+    assert.equal(await ok(d('ps', '-aq', '--filter', 'status=created')), '');
   });
 
   test('rm: a running container is refused with Docker message; -f kills it', async () => {

@@ -1,5 +1,5 @@
 /** Host facts the container service reads once. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 
 /** The hard RLIMIT_NOFILE of berthd (containers never get more). */
@@ -30,4 +30,32 @@ export function swapAccounting(): boolean {
 
 export function cpuCount(): number {
   return os.availableParallelism?.() ?? os.cpus().length;
+}
+
+/**
+ * PIDs of containerd shims serving container `id` in `namespace` for the
+ * containerd at `address` (from their command lines).
+ */
+export function shimPids(namespace: string, id: string, address: string): number[] {
+  const pids: number[] = [];
+  const socket = address.replace(/^unix:\/\//, '');
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!args[0]?.includes('containerd-shim')) continue;
+    const value = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+    if (
+      value('-id') === id &&
+      value('-namespace') === namespace &&
+      value('-address')?.replace(/^unix:\/\//, '') === socket
+    ) {
+      pids.push(Number(entry));
+    }
+  }
+  return pids;
 }

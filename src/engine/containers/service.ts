@@ -33,7 +33,7 @@ import {
 } from '../../containerd/runtime.js';
 import type { EventSubscription } from '../../containerd/services/events.js';
 import { isEvent } from '../../containerd/services/events.js';
-import type { ProcessState } from '../../containerd/services/tasks.js';
+import type { CreateTaskRequest, ProcessState } from '../../containerd/services/tasks.js';
 import { CONTAINER_INIT_PATH } from '../../oci/mounts.js';
 import { mergeCommand, mergeConfigWithImage } from '../../oci/command.js';
 import { networkModeKind } from '../../oci/namespaces.js';
@@ -66,7 +66,7 @@ import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from '
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
 import { packDirectory } from './export.js';
-import { cgroupUnified, cpuCount, hostNofileHard, swapAccounting } from './host.js';
+import { cgroupUnified, cpuCount, hostNofileHard, shimPids, swapAccounting } from './host.js';
 import { inspectContainer, summarizeContainer } from './inspect.js';
 import { JsonFileWriter, readJsonLog, type LogEntry, type ReadLogOptions } from './jsonlog.js';
 import { labelsMatch, selectContainers, type ListFilters } from './list.js';
@@ -507,17 +507,28 @@ export class ContainerService {
         terminal: c.Config.Tty === true,
       });
       this.openLogger(entry);
-      entry.drained = entry.streams.beginRun(openFifoSet(fifos));
       entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
       entry.oomKilled = false;
-      const { pid } = await this.ctr.tasks.create({
+      const request: CreateTaskRequest = {
         containerId: c.ID,
         rootfs: entry.mounts,
         stdin: fifos.stdin,
         stdout: fifos.stdout,
         stderr: fifos.stderr,
         terminal: c.Config.Tty === true,
-      });
+      };
+      let pid: number;
+      for (let attempt = 0; ; attempt++) {
+        entry.drained = entry.streams.beginRun(openFifoSet(fifos));
+        try {
+          ({ pid } = await this.ctr.tasks.create(request));
+          break;
+        } catch (err) {
+          // Our FIFO ends are reopened for the next try: a stale shim going away leaves them at EOF.
+          entry.streams.endRun();
+          if (!(await this.clearStaleTask(c.ID, err, attempt))) throw err;
+        }
+      }
       taskCreated = true;
       entry.currentPid = pid;
       await this.ctr.tasks.start(c.ID);
@@ -553,6 +564,53 @@ export class ContainerService {
     c.HasBeenStartedBefore = true;
     await this.save(entry);
     this.event(c, 'start');
+  }
+
+  /**
+   * After a failed Tasks.Create: deals with what a berthd crash in the middle
+   * of a start or an exit leaves, and says whether to try again. containerd
+   * finishes a create or delete after its client is gone (possibly after
+   * berthd listed the tasks at restore), so a task that already exists (it
+   * never ran for us) is killed and deleted, and a bundle directory still
+   * being removed is waited for.
+   */
+  private async clearStaleTask(id: string, err: unknown, attempt: number): Promise<boolean> {
+    if (attempt >= 10) return false;
+    const message = errorMessage(err);
+    if (isEngineError(err, 'Conflict') && /already exists/.test(message)) {
+      log.warn('replacing a task left by an interrupted start', { container: id });
+      await this.ctr.tasks.kill(id, SIGKILL, { all: true }).catch(() => undefined);
+      await withTimeout(
+        this.ctr.tasks.wait(id).catch(() => undefined),
+        10_000,
+      );
+      await this.ctr.tasks.delete(id).catch(() => undefined);
+      return true;
+    }
+    if (/file exists/.test(message)) {
+      // A delete interrupted by the crash: its shim must be gone before a new one starts,
+      // or containerd would hand the new task to the dying shim.
+      log.debug('the previous task of the container is still being removed; retrying', { container: id });
+      await this.waitForShimExit(id);
+      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+      return true;
+    }
+    return false;
+  }
+
+  /** Waits (a second at most) for the shims of a task without a task record to go, then kills them. */
+  private async waitForShimExit(id: string): Promise<void> {
+    const find = (): number[] => shimPids(this.ctr.namespace, id, this.ctr.address);
+    for (let i = 0; i < 10 && find().length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const pid of find()) {
+      log.warn('killing the shim of a task that no longer exists', { container: id, pid });
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
   }
 
   /** Replaces the containerd container's spec; recreates the container if containerd lost it. */
@@ -599,7 +657,15 @@ export class ContainerService {
    */
   private async handleExit(entry: ContainerEntry, pid: number, exit: ExitInfo): Promise<void> {
     const c = entry.c;
-    if (entry.currentPid === 0 || (pid !== 0 && pid !== entry.currentPid) || !c.State.Running) return;
+    if (entry.currentPid === 0 || (pid !== 0 && pid !== entry.currentPid) || !c.State.Running) {
+      log.debug('ignoring a stale exit', {
+        container: c.ID,
+        pid,
+        current: entry.currentPid,
+        running: c.State.Running,
+      });
+      return;
+    }
     entry.currentPid = 0;
     if (entry.drained) {
       await Promise.race([entry.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
@@ -665,7 +731,7 @@ export class ContainerService {
       entry.cancelPendingRestart = undefined;
       void entry
         .lock(async () => {
-          if (!entry.c.State.Restarting || entry.removed) return;
+          if (!entry.c.State.Restarting || entry.removed || entry.c.State.RemovalInProgress) return;
           try {
             await this.startTask(entry);
           } catch (err) {
@@ -888,33 +954,50 @@ export class ContainerService {
     }
   }
 
+  /**
+   * Kills the container if it runs, then removes its task, snapshot,
+   * containerd record, files and name. Marked RemovalInProgress first, so
+   * nothing starts it meanwhile; a start already under way is waited for and
+   * its run killed too. A failed removal leaves the container as it was.
+   */
   private async removeEntry(entry: ContainerEntry, _options: RemoveOptions): Promise<void> {
     const c = entry.c;
     if (entry.removed || c.State.RemovalInProgress) return;
-    if (c.State.Running) {
-      entry.restartCanceled = true;
-      if (this.cancelRestart(entry)) entry.changes.emit('stopped');
-      if (c.State.Running) {
-        await this.signal(entry, SIGKILL);
-        await withTimeout(entry.whenStopped(), 10_000);
-      }
-    }
+    entry.restartCanceled = true;
     c.State.RemovalInProgress = true;
-    await this.save(entry);
-    await entry.lock(async () => {
-      if (entry.removed) return;
-      await this.ctr.tasks.delete(c.ID).catch(() => undefined);
-      entry.streams.endRun();
-      await this.closeLogger(entry);
-      await this.removeContainerdContainer(c.ID);
-      const fifoDir = this.fifoDir(c.ID);
-      await fs.rm(fifoDir, { recursive: true, force: true });
-      c.State.Dead = true;
-      entry.removed = true;
-      await this.store.remove(c.ID);
-      this.entries.delete(c.ID);
-      this.names.release(c.Name, c.ID);
-    });
+    try {
+      for (;;) {
+        if (this.cancelRestart(entry)) entry.changes.emit('stopped');
+        if (c.State.Running) {
+          await this.signal(entry, SIGKILL);
+          if (!(await withTimeout(entry.whenStopped(), 10_000))) {
+            throw systemError('could not kill container: it did not exit after SIGKILL');
+          }
+        }
+        await this.save(entry);
+        const removed = await entry.lock(async () => {
+          if (c.State.Running) return false;
+          await this.ctr.tasks.delete(c.ID).catch(() => undefined);
+          entry.streams.endRun();
+          await this.closeLogger(entry);
+          await this.removeContainerdContainer(c.ID);
+          await fs.rm(this.fifoDir(c.ID), { recursive: true, force: true });
+          c.State.Dead = true;
+          entry.removed = true;
+          await this.store.remove(c.ID);
+          this.entries.delete(c.ID);
+          this.names.release(c.Name, c.ID);
+          return true;
+        });
+        if (removed) break;
+      }
+    } catch (err) {
+      if (!entry.removed) {
+        c.State.RemovalInProgress = false;
+        await this.save(entry).catch(() => undefined);
+      }
+      throw err;
+    }
     this.event(c, 'destroy');
     entry.changes.emit('removed');
   }
@@ -1378,7 +1461,9 @@ export class ContainerService {
       return;
     }
     if (c.State.Running) {
-      // No task at all (containerd lost it): the container is gone; its exit code is unknown.
+      // No task at all: containerd lost it, or berthd died while deleting it (whose shim may
+      // still be going away: a new task must not land in it).
+      await this.waitForShimExit(c.ID);
       const wasRestarting = c.State.Restarting;
       c.State.Running = false;
       c.State.Restarting = false;
