@@ -188,6 +188,7 @@ export class BuildService {
     } finally {
       await build?.settle();
       build?.release();
+      await build?.closeNetworks();
       if (lease) await client.leases.delete(lease.id).catch(() => undefined);
       await fs
         .rm(scratchDir, { recursive: true, force: true })

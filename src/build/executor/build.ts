@@ -19,7 +19,9 @@ import { chainIds } from '../../containerd/unpack.js';
 import { withId, type BuildImage } from './image.js';
 import type { OrderedOutput, StageChannel } from './output.js';
 import { viewImage } from './rootfs.js';
-import type { BuildHostSettings, BuildNetworking } from './run.js';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { BuildHostSettings, BuildNetworking, BuildSandbox } from './run.js';
 import { StageBuilder, type ExtraLabel } from './stage.js';
 import type { BuildRequest, BuildRun, StageResult, StageView } from './types.js';
 
@@ -51,13 +53,16 @@ export class Build implements BuildRun {
   readonly digester: ContextDigester;
   readonly scratchDir: string;
   readonly cacheMounts: CacheMountStore;
-  readonly networking?: BuildNetworking;
+  private readonly networking?: BuildNetworking;
   readonly execRoot: string;
   readonly signal: AbortSignal;
   private readonly results = new Map<number, Promise<StageResult>>();
   private readonly builders = new Map<number, () => Promise<StageResult>>();
   private readonly pulls = new Map<string, Promise<BuildImage>>();
   private readonly releaseHolds: (() => void)[] = [];
+  private readonly sandboxes = new Map<string, Promise<BuildSandbox | undefined>>();
+  /** Sandbox IDs attached to networks, detached when the build ends. */
+  private readonly attached: string[] = [];
 
   constructor(private readonly setup: BuildSetup) {
     this.leased = setup.leased;
@@ -184,6 +189,50 @@ export class Build implements BuildRun {
         : await this.baseImage(source.ref, platform, channel);
     const chains = chainIds(image.config.rootfs.diff_ids);
     return { image, view: await viewImage(this.leased, chains[chains.length - 1] ?? '', this.scratchDir) };
+  }
+
+  /**
+   * One network attachment per build and mode, shared by its RUN steps (as
+   * BuildKit keeps a pool of namespaces): attaching costs far more than a
+   * step usually runs.
+   */
+  sandbox(networkMode: string): Promise<BuildSandbox | undefined> {
+    const networking = this.networking;
+    if (!networking) return Promise.resolve(undefined);
+    const mode = networkMode === 'default' || networkMode === '' ? 'bridge' : networkMode;
+    let pending = this.sandboxes.get(mode);
+    if (!pending) {
+      const id = `build-${randomBytes(16).toString('hex')}`;
+      const hostname = id.slice(6, 18);
+      pending = networking
+        .attachContainer({
+          containerId: id,
+          containerName: id,
+          hostname,
+          networkMode: mode,
+          extraHosts: this.request.host.extraHosts ?? [],
+          filesDir: path.join(this.scratchDir, id),
+        })
+        .then((result) => {
+          this.attached.push(id);
+          return {
+            netnsPath: result.netnsPath,
+            hostsPath: result.hostsPath,
+            resolvConfPath: result.resolvConfPath,
+            hostname,
+            networkMode: mode,
+          };
+        });
+      this.sandboxes.set(mode, pending);
+    }
+    return pending;
+  }
+
+  /** Detaches the build's network sandboxes. */
+  async closeNetworks(): Promise<void> {
+    await Promise.allSettled([...this.sandboxes.values()]);
+    for (const id of this.attached.splice(0))
+      await this.networking?.detachContainer(id).catch(() => undefined);
   }
 
   async cached(key: string): Promise<BuildImage | undefined> {

@@ -42,9 +42,20 @@ export interface BuildHostSettings {
   extraHosts?: string[];
 }
 
+/** A network namespace shared by a build's RUN steps (attached once per build and network mode). */
+export interface BuildSandbox {
+  /** Namespace to join; undefined for the host's network. */
+  netnsPath?: string;
+  hostsPath?: string;
+  resolvConfPath?: string;
+  /** The hostname the network service wrote into the hosts file. */
+  hostname: string;
+  /** The network mode as the spec needs it (bridge, none, host, a network name). */
+  networkMode: string;
+}
+
 export interface RunOptions {
   leased: ContainerdClient;
-  networking?: BuildNetworking;
   execRoot: string;
   scratchDir: string;
   /** The active snapshot the step runs in (already prepared). */
@@ -54,8 +65,8 @@ export interface RunOptions {
   env: string[];
   user: string;
   workingDir: string;
-  /** bridge (default), none, host, or a network name. */
-  networkMode: string;
+  /** The build's network sandbox; without one the step gets a namespace with only lo. */
+  sandbox?: BuildSandbox;
   privileged: boolean;
   mounts: OciMount[];
   host: BuildHostSettings;
@@ -84,7 +95,6 @@ export async function runContainer(
   const { leased } = options;
   const runDir = path.join(options.scratchDir, `run-${id.slice(0, 12)}`);
   await fs.mkdir(runDir, { recursive: true, mode: 0o700 });
-  let attached = false;
   let containerCreated = false;
   let taskCreated = false;
   const fifos = await createFifoSet(path.join(runDir, 'fifo'), id);
@@ -92,30 +102,10 @@ export async function runContainer(
   try {
     const user = await resolveUserInLayers(layersOf(options.rootfs), runDir, options.user, []);
     const hostname = id.slice(0, 12);
-    let netnsPath: string | undefined;
-    let etcFiles: { hostname: string; hosts: string; resolvConf: string } | undefined;
-    if (options.networking) {
-      const result = await options.networking.attachContainer({
-        containerId: id,
-        containerName: `build-${hostname}`,
-        hostname,
-        networkMode: options.networkMode,
-        extraHosts: options.host.extraHosts ?? [],
-        filesDir: path.join(runDir, 'etc'),
-      });
-      attached = true;
-      netnsPath = result.netnsPath;
-      if (result.hostsPath && result.resolvConfPath && result.hostnamePath)
-        etcFiles = {
-          hostname: result.hostnamePath,
-          hosts: result.hostsPath,
-          resolvConf: result.resolvConfPath,
-        };
-    } else {
-      etcFiles = await writeIsolatedEtcFiles(path.join(runDir, 'etc'), hostname);
-    }
+    const etcFiles = await writeEtcFiles(path.join(runDir, 'etc'), hostname, options.sandbox);
+    const netnsPath = options.sandbox?.netnsPath;
     const hostConfig: HostConfig = {
-      NetworkMode: options.networking ? options.networkMode : 'none',
+      NetworkMode: options.sandbox?.networkMode ?? 'none',
       Privileged: options.privileged,
       ShmSize: options.host.shmSize || undefined,
       Memory: options.host.memory || undefined,
@@ -194,7 +184,6 @@ export async function runContainer(
       });
     }
     if (containerCreated) await leased.containers.delete(id).catch(() => undefined);
-    if (attached) await options.networking?.detachContainer(id).catch(() => undefined);
     await removeFifoSet(fifos).catch(() => undefined);
     await fs.rm(runDir, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -210,22 +199,32 @@ function drain(stream: NodeJS.ReadableStream | undefined, sink: (chunk: Buffer) 
   });
 }
 
-/** /etc files for a container without networking service (tests, or none). */
-async function writeIsolatedEtcFiles(
+/**
+ * The step's own /etc/hostname and /etc/hosts (its hostname is its short ID,
+ * as Docker's build containers have it) next to the sandbox's resolv.conf.
+ */
+async function writeEtcFiles(
   dir: string,
   hostname: string,
+  sandbox: BuildSandbox | undefined,
 ): Promise<{ hostname: string; hosts: string; resolvConf: string }> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const files = {
     hostname: path.join(dir, 'hostname'),
     hosts: path.join(dir, 'hosts'),
-    resolvConf: path.join(dir, 'resolv.conf'),
+    resolvConf: sandbox?.resolvConfPath ?? path.join(dir, 'resolv.conf'),
   };
   await fs.writeFile(files.hostname, `${hostname}\n`);
-  await fs.writeFile(
-    files.hosts,
-    `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`,
-  );
-  await fs.writeFile(files.resolvConf, '');
+  let hosts = `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t${hostname}\n`;
+  if (sandbox?.hostsPath) {
+    const shared = await fs.readFile(sandbox.hostsPath, 'utf8').catch(() => '');
+    const word = new RegExp(
+      `(^|\\s)${sandbox.hostname.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=\\s|$)`,
+      'gm',
+    );
+    if (shared) hosts = shared.replace(word, `$1${hostname}`);
+  }
+  await fs.writeFile(files.hosts, hosts);
+  if (!sandbox?.resolvConfPath) await fs.writeFile(files.resolvConf, '');
   return files;
 }

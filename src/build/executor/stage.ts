@@ -392,7 +392,7 @@ export class StageBuilder {
       try {
         const result = await runContainer({
           leased: this.build.leased,
-          networking: this.build.networking,
+          sandbox: await this.build.sandbox(networkMode),
           execRoot: this.build.execRoot,
           scratchDir: this.build.scratchDir,
           snapshotKey,
@@ -401,7 +401,6 @@ export class StageBuilder {
           env: [...this.scope.runEnv(), ...prepared.env],
           user: this.runConfig.User,
           workingDir: this.runConfig.WorkingDir || '/',
-          networkMode,
           privileged: run.security === 'insecure',
           mounts: prepared.mounts,
           host: this.build.request.host,

@@ -9,7 +9,7 @@ import type { BuildArgs, BuildPlan, StageScope, StageSource } from '../plan.js';
 import type { BuildImage, RunConfig } from './image.js';
 import type { StageChannel } from './output.js';
 import type { ImageView } from './rootfs.js';
-import type { BuildHostSettings, BuildNetworking } from './run.js';
+import type { BuildHostSettings, BuildSandbox } from './run.js';
 
 /** A build as the API describes it (after parsing the request). */
 export interface BuildRequest {
@@ -58,7 +58,6 @@ export interface BuildRun {
   readonly digester: ContextDigester;
   readonly scratchDir: string;
   readonly cacheMounts: CacheMountStore;
-  readonly networking?: BuildNetworking;
   readonly execRoot: string;
   readonly signal: AbortSignal;
   /** The result of stage `index`, building it if needed. */
@@ -67,6 +66,8 @@ export interface BuildRun {
   baseImage(ref: string, platform: PlatformSpec, channel: StageChannel): Promise<BuildImage>;
   /** A read-only view of a stage's result or of an image. */
   view(source: StageSource, platform: PlatformSpec, channel: StageChannel): Promise<StageView>;
+  /** The network namespace RUN steps share for a network mode (undefined: only lo). */
+  sandbox(networkMode: string): Promise<BuildSandbox | undefined>;
   /** A cached step result (never with --no-cache). */
   cached(key: string): Promise<BuildImage | undefined>;
   /** Records a step's result in the build cache. */
