@@ -73,6 +73,8 @@ export class Daemon {
       containerd: () => this.containerd.client,
       images: this.images,
       events: this.events,
+      networks: this.networks,
+      volumes: this.volumes,
       initPath: '/usr/bin/tini-static',
       settings: () => ({
         dataRoot: this.config['data-root'],
@@ -112,8 +114,8 @@ export class Daemon {
     await this.containerd.start();
     await this.images.start();
     await this.networks.start();
-    await this.containers.restore();
     await this.volumes.start();
+    await this.containers.restore();
     await this.builder.start();
     await this.system.start(dataRoot);
     const router = new Router();
@@ -164,6 +166,7 @@ export class Daemon {
     log.info('Processing signal, shutting down');
     await closeListeners(this.listeners);
     await this.containers.shutdown();
+    await this.networks.shutdown();
     await this.builder.close();
     this.images.close();
     await this.volumes.close();

@@ -33,8 +33,15 @@ export function validateRestartPolicy(
   }
 }
 
-/** Checks the network mode; `container:<x>` targets are looked up by the caller. */
-export function validateNetworkMode(hostConfig: HostConfig, config: ContainerConfig): void {
+/**
+ * Checks the network mode; `container:<x>` targets are looked up by the
+ * caller, and so are network names when a network service can (`knownNetworks`).
+ */
+export function validateNetworkMode(
+  hostConfig: HostConfig,
+  config: ContainerConfig,
+  knownNetworks = false,
+): void {
   const mode = hostConfig.NetworkMode ?? '';
   if (mode.startsWith('container:')) {
     if (mode === 'container:')
@@ -47,7 +54,7 @@ export function validateNetworkMode(hostConfig: HostConfig, config: ContainerCon
     return;
   }
   // Not NotFound: the docker CLI answers a 404 from create by pulling the image.
-  if (mode !== '' && !BUILTIN_NETWORK_MODES.includes(mode))
+  if (!knownNetworks && mode !== '' && !BUILTIN_NETWORK_MODES.includes(mode))
     throw invalidParameter(`network ${mode} not found`);
 }
 

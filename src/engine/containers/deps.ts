@@ -4,6 +4,16 @@
  */
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { ImageConfig, ImageConfigFile } from '../../types/image.js';
+import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
+import type { VolumeCreateRequest } from '../../types/volume.js';
+import type {
+  AttachRequest,
+  AttachResult,
+  ContainerNetworkHooks,
+  IsRunning,
+  NetworkRef,
+} from '../networks/types.js';
+import type { VolumeMountInfo, VolumeUsage } from '../volumes/service.js';
 
 /** An image as the container service sees it. */
 export interface ResolvedImage {
@@ -62,15 +72,39 @@ export interface EventSink {
 }
 
 /**
- * Container networking, owned by a later piece (netavark). Until it exists
- * the default implementation gives bridge-mode containers a private network
- * namespace with only lo.
+ * The network service as the container service uses it (NetworkService):
+ * a container gets its network before its task starts and gives it back
+ * once the task is gone.
  */
-export interface ContainerNetworking {
-  /** Called before the task is created; may return a network namespace path to join. */
-  prepare?(container: { id: string; name: string; networkMode: string }): Promise<{ netnsPath?: string }>;
-  /** Called after the task is gone. */
-  release?(container: { id: string }): Promise<void>;
+export interface ContainerNetworks {
+  attachContainer(request: AttachRequest): Promise<AttachResult>;
+  detachContainer(containerId: string): Promise<void>;
+  connectContainer(
+    containerId: string,
+    networkTerm: string,
+    settings?: EndpointSettings,
+  ): Promise<EndpointSettings>;
+  disconnectContainer(containerId: string, networkTerm: string, force?: boolean): Promise<void>;
+  networkSettings(containerId: string): NetworkSettings | undefined;
+  /** NotFound "network x not found". */
+  findNetwork(term: string): NetworkRef;
+  renameContainer(containerId: string, newName: string): Promise<void>;
+  restore(isRunning: IsRunning): Promise<void>;
+  setContainerHooks(hooks: ContainerNetworkHooks): void;
+}
+
+/** The volume service as the container service uses it (VolumeService). */
+export interface ContainerVolumes {
+  create(request: VolumeCreateRequest): Promise<{ Name: string; Mountpoint: string }>;
+  has(name: string): boolean;
+  dataPath(name: string): string;
+  copyUp(name: string, rootfs: string, containerPath: string): Promise<boolean>;
+  mountForContainer(name: string, containerId: string, info?: VolumeMountInfo): Promise<string>;
+  restoreMount(name: string, containerId: string): Promise<string>;
+  unmountForContainer(name: string, containerId: string): Promise<void>;
+  remove(name: string, options?: { force?: boolean }): Promise<void>;
+  noteChanged(name: string): void;
+  setUsage(usage: VolumeUsage): void;
 }
 
 export interface ContainerDaemonSettings {
@@ -91,7 +125,8 @@ export interface ContainerServiceDeps {
   images: ContainerImages & ImageCommitter;
   events: EventSink;
   settings: () => ContainerDaemonSettings;
-  networking?: ContainerNetworking;
+  networks?: ContainerNetworks;
+  volumes?: ContainerVolumes;
   /** Host path of a static tini for `--init`. */
   initPath?: string;
 }

@@ -2,7 +2,13 @@
  * The two Docker views of a container: the whole inspect document
  * (`GET /containers/{id}/json`) and the list entry (`GET /containers/json`).
  */
-import type { ContainerInspect, ContainerSummary, HostConfig, Port } from '../../types/container.js';
+import type {
+  ContainerInspect,
+  ContainerSummary,
+  HostConfig,
+  MountPoint,
+  Port,
+} from '../../types/container.js';
 import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
 import { inspectState, rfc3339ToNanos, statusOf, statusText, type Container } from './record.js';
 
@@ -64,6 +70,8 @@ export interface InspectExtras {
   execIds?: string[];
   /** Host paths of the snapshot (GraphDriver.Data). */
   graphDriverData?: Record<string, string> | null;
+  networkSettings?: NetworkSettings;
+  mounts?: MountPoint[];
 }
 
 export function inspectContainer(container: Container, extras: InspectExtras = {}): ContainerInspect {
@@ -88,9 +96,9 @@ export function inspectContainer(container: Container, extras: InspectExtras = {
     ExecIDs: extras.execIds && extras.execIds.length > 0 ? extras.execIds : null,
     HostConfig: container.HostConfig,
     GraphDriver: { Name: container.Driver, Data: extras.graphDriverData ?? null },
-    Mounts: [],
+    Mounts: extras.mounts ?? [],
     Config: container.Config,
-    NetworkSettings: networkSettings(container),
+    NetworkSettings: extras.networkSettings ?? networkSettings(container),
   };
   if (extras.sizeRw !== undefined) doc.SizeRw = extras.sizeRw;
   if (extras.sizeRootFs !== undefined) doc.SizeRootFs = extras.sizeRootFs;
@@ -112,10 +120,19 @@ function exposedPorts(container: Container): Port[] {
     .sort((a, b) => a.PrivatePort - b.PrivatePort);
 }
 
+export interface SummaryExtras {
+  sizeRw?: number;
+  sizeRootFs?: number;
+  /** Published ports of a running container (exposed ports are listed otherwise). */
+  ports?: Port[];
+  networks?: Record<string, EndpointSettings>;
+  mounts?: MountPoint[];
+}
+
 export function summarizeContainer(
   container: Container,
   imageName: string,
-  extras: { sizeRw?: number; sizeRootFs?: number } = {},
+  extras: SummaryExtras = {},
 ): ContainerSummary {
   const network = networkNameOf(container.HostConfig);
   const summary: ContainerSummary = {
@@ -125,13 +142,13 @@ export function summarizeContainer(
     ImageID: container.Image,
     Command: commandLine(container),
     Created: Number(rfc3339ToNanos(container.Created) / 1_000_000_000n),
-    Ports: exposedPorts(container),
+    Ports: extras.ports ?? exposedPorts(container),
     Labels: container.Config.Labels ?? {},
     State: statusOf(container.State),
     Status: statusText(container.State),
     HostConfig: { NetworkMode: container.HostConfig.NetworkMode || 'bridge' },
-    NetworkSettings: { Networks: network ? { [network]: emptyEndpoint() } : {} },
-    Mounts: [],
+    NetworkSettings: { Networks: extras.networks ?? (network ? { [network]: emptyEndpoint() } : {}) },
+    Mounts: extras.mounts ?? [],
   };
   if (extras.sizeRw !== undefined) summary.SizeRw = extras.sizeRw;
   if (extras.sizeRootFs !== undefined) summary.SizeRootFs = extras.sizeRootFs;

@@ -6,6 +6,8 @@
 import { humanDuration } from '../../cli/format/units.js';
 import type { ResolvedUser } from '../../oci/user.js';
 import type { ContainerConfig, ContainerState, ContainerStatus, HostConfig } from '../../types/container.js';
+import type { MountPointRecord } from './mounts.js';
+import type { EndpointsConfig } from './networking.js';
 
 /** Go's zero time, as Docker prints unset timestamps. */
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -51,6 +53,10 @@ export interface ContainerRecord {
   User: ResolvedUser;
   /** sha256 of the spec last given to containerd, so start skips an unchanged update. */
   SpecDigest?: string;
+  /** The networks the container is configured for: network name to requested endpoint settings. */
+  EndpointsConfig?: EndpointsConfig;
+  /** Volumes, binds and tmpfs mounts, resolved at create. */
+  MountPoints?: MountPointRecord[];
 }
 
 /** A record with its HostConfig: everything about one container. */

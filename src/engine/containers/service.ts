@@ -15,6 +15,7 @@ import tar from 'tar-stream';
 import {
   conflict,
   errorMessage,
+  forbidden,
   invalidParameter,
   isEngineError,
   notFound,
@@ -40,7 +41,10 @@ import { networkModeKind } from '../../oci/namespaces.js';
 import { containerResources, validateResources } from '../../oci/resources.js';
 import { buildSpec, type SpecInput } from '../../oci/spec.js';
 import { serializeSpec, type OciResources } from '../../oci/types.js';
+import type { OciMount } from '../../oci/types.js';
 import type { ResolvedUser } from '../../oci/user.js';
+import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
+import type { NetworkRef } from '../networks/types.js';
 import type {
   ContainerChange,
   ContainerCreateRequest,
@@ -50,6 +54,8 @@ import type {
   ContainerUpdateRequest,
   ContainerWaitResponse,
   HostConfig,
+  MountPoint,
+  Port,
 } from '../../types/container.js';
 import { applyChanges } from '../images/changes.js';
 import { commitContainer, type CommitRequest } from './commit.js';
@@ -65,6 +71,14 @@ import {
 import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
+import { ContainerMounts, mountPointView, planMounts } from './mounts.js';
+import {
+  attachKindOf,
+  attachRequestOf,
+  endpointsAtCreate,
+  idleNetworkSettings,
+  portList,
+} from './networking.js';
 import { packDirectory } from './export.js';
 import { cgroupUnified, cpuCount, hostNofileHard, shimPids, swapAccounting } from './host.js';
 import { inspectContainer, summarizeContainer } from './inspect.js';
@@ -169,9 +183,16 @@ export class ContainerService {
   private readonly swapLimit = swapAccounting();
   private subscription?: EventSubscription;
   private shuttingDown = false;
+  private readonly mounts: ContainerMounts;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
+    this.mounts = new ContainerMounts(deps.volumes);
+    deps.networks?.setContainerHooks({
+      connect: (container, network, endpoint) => this.connectNetwork(container, network, endpoint),
+      disconnect: (container, network, force) => this.disconnectNetwork(container, network, force),
+    });
+    deps.volumes?.setUsage({ containersUsing: (name) => this.volumeUsers(name) });
   }
 
   private get ctr(): ContainerdClient {
@@ -243,7 +264,7 @@ export class ContainerService {
   ): Promise<{ Id: string; Warnings: string[] }> {
     const {
       HostConfig: requestedHostConfig,
-      NetworkingConfig: _networking,
+      NetworkingConfig: networking,
       Platform: _platform,
       ...rawConfig
     } = request;
@@ -257,7 +278,7 @@ export class ContainerService {
       cgroupnsMode: this.unified ? 'private' : 'host',
     });
     validateRestartPolicy(requestedHostConfig?.RestartPolicy, hostConfig.AutoRemove);
-    validateNetworkMode(hostConfig, requestConfig);
+    validateNetworkMode(hostConfig, requestConfig, this.deps.networks !== undefined);
     validateLogConfig(hostConfig);
     validateNamespaceModes(hostConfig);
     this.runtimeOptions(hostConfig);
@@ -269,6 +290,12 @@ export class ContainerService {
     const imageConfig = runtimeConfigOf(image);
     const config = completeConfig(mergeConfigWithImage(requestConfig, imageConfig));
     const command = mergeCommand(undefined, config);
+    const endpoints = endpointsAtCreate(hostConfig, networking, this.deps.networks);
+    const mountPoints = await planMounts({
+      hostConfig,
+      configVolumes: config.Volumes,
+      mountsOf: (term) => this.findForVolumesFrom(term).c.MountPoints ?? [],
+    });
 
     const id = generateId();
     const name = options.name ? normalizeName(options.name) : `/${generateName((n) => this.names.has(n))}`;
@@ -299,15 +326,21 @@ export class ContainerService {
         ResolvConfPath: path.join(dir, 'resolv.conf'),
         User: { uid: 0, gid: 0, additionalGids: [0], home: '/' },
         HostConfig: hostConfig,
+        EndpointsConfig: endpoints,
+        MountPoints: mountPoints,
       };
       await fs.mkdir(dir, { recursive: true, mode: 0o710 });
+      const createdVolumes: string[] = [];
       try {
+        createdVolumes.push(...(await this.mounts.createVolumes(mountPoints, hostConfig.Mounts)));
         await this.createContainerdContainer(container, image);
+        await this.copyUpVolumes(container);
         await this.writeEtcFiles(container);
         await this.store.save(container);
       } catch (err) {
         await this.removeContainerdContainer(id).catch(() => undefined);
         await this.store.remove(id);
+        await this.mounts.removeVolumes(createdVolumes);
         throw err;
       }
       const entry = this.newEntry(container);
@@ -318,6 +351,24 @@ export class ContainerService {
       this.names.release(name, id);
       throw err;
     }
+  }
+
+  /** --volumes-from names a container; one that does not exist is the request's fault (400, so the CLI does not pull). */
+  private findForVolumesFrom(term: string): ContainerEntry {
+    try {
+      return this.find(term);
+    } catch (err) {
+      if (isEngineError(err, 'NotFound')) throw invalidParameter(err.message);
+      throw err;
+    }
+  }
+
+  /** Docker's copy-up: new volumes are filled from the image's content at their destination. */
+  private async copyUpVolumes(c: Container): Promise<void> {
+    const points = (c.MountPoints ?? []).filter((p) => p.Type === 'volume' && p.CopyData && !p.Subpath);
+    if (points.length === 0) return;
+    const layers = layersOf(await this.ctr.snapshots.mounts(c.ID));
+    await withReadOnlyRootfs(layers, this.scratchDir(), (root) => this.mounts.copyUp(points, root));
   }
 
   private newEntry(container: Container): ContainerEntry {
@@ -410,7 +461,7 @@ export class ContainerService {
    */
   private buildSpec(
     c: Container,
-    options: { placeholderNamespaces?: boolean; netnsPath?: string } = {},
+    options: { placeholderNamespaces?: boolean; netnsPath?: string; mounts?: OciMount[] } = {},
   ): ReturnType<typeof buildSpec> {
     const hc = c.HostConfig;
     const namespaceOf = (mode: string | undefined, ns: string): string | undefined => {
@@ -437,6 +488,7 @@ export class ContainerService {
         pid: namespaceOf(hc.PidMode, 'pid'),
         ipc: namespaceOf(hc.IpcMode, 'ipc'),
       },
+      mounts: options.mounts ?? this.mounts.plannedMounts(c.MountPoints ?? []),
       hostNofileHard: this.nofileHard,
       initPath: this.deps.initPath,
       defaultCgroupnsMode: this.unified ? 'private' : 'host',
@@ -491,12 +543,9 @@ export class ContainerService {
     let taskCreated = false;
     try {
       this.adoptSharedHostname(c);
-      const networking = await this.deps.networking?.prepare?.({
-        id: c.ID,
-        name: c.Name.slice(1),
-        networkMode: c.HostConfig.NetworkMode ?? 'bridge',
-      });
-      const specText = serializeSpec(this.buildSpec(c, { netnsPath: networking?.netnsPath }));
+      const mounts = await this.mounts.mountForRun(c.ID, c.MountPoints ?? []);
+      const network = await this.attachNetwork(c);
+      const specText = serializeSpec(this.buildSpec(c, { netnsPath: network?.netnsPath, mounts }));
       const specDigest = digest(specText);
       if (specDigest !== c.SpecDigest) {
         await this.updateContainerdSpec(c, specText);
@@ -538,7 +587,7 @@ export class ContainerService {
       if (taskCreated) await this.ctr.tasks.delete(c.ID).catch(() => undefined);
       entry.streams.endRun();
       await this.closeLogger(entry);
-      await this.deps.networking?.release?.({ id: c.ID }).catch(() => undefined);
+      await this.releaseRun(c.ID);
       const failure = startFailure(err);
       c.State.Running = false;
       c.State.Restarting = false;
@@ -637,6 +686,114 @@ export class ContainerService {
     await logger?.close();
   }
 
+  // ---------------------------------------------------------------- networks and volumes
+
+  /** Gives a starting container its network (not for `none` and `container:`, which need none of berth's). */
+  private async attachNetwork(c: Container): Promise<{ netnsPath?: string } | undefined> {
+    const networks = this.deps.networks;
+    if (!networks || attachKindOf(c.HostConfig) !== 'attach') return undefined;
+    return networks.attachContainer(
+      attachRequestOf({
+        id: c.ID,
+        name: c.Name,
+        config: c.Config,
+        hostConfig: c.HostConfig,
+        endpoints: c.EndpointsConfig ?? {},
+        filesDir: this.store.dir(c.ID),
+      }),
+    );
+  }
+
+  /** Everything a run held outside the container: its network and its volumes. */
+  private async releaseRun(id: string): Promise<void> {
+    await this.deps.networks
+      ?.detachContainer(id)
+      .catch((err) =>
+        log.warn('releasing the network of a container failed', { container: id, error: errorMessage(err) }),
+      );
+    await this.mounts.unmountAfterRun(id);
+  }
+
+  /** The live NetworkSettings of a running container, or its configured networks otherwise. */
+  private networkSettingsOf(c: Container): NetworkSettings {
+    const live = c.State.Running ? this.deps.networks?.networkSettings(c.ID) : undefined;
+    return live ?? idleNetworkSettings(c.EndpointsConfig ?? {}, this.deps.networks);
+  }
+
+  private mountViews(c: Container): MountPoint[] {
+    return (c.MountPoints ?? []).map((p) => mountPointView(p, (name) => this.mounts.volumePath(name)));
+  }
+
+  /** What a list entry shows of the network: published ports while running, the networks always. */
+  private summaryNetworking(c: Container): { ports?: Port[]; networks: Record<string, EndpointSettings> } {
+    const settings = this.networkSettingsOf(c);
+    const live = c.State.Running && settings.SandboxKey !== '';
+    return { ...(live ? { ports: portList(settings.Ports) } : {}), networks: settings.Networks };
+  }
+
+  /** Containers (any state) whose mounts use a volume: the volume service's in-use check. */
+  private volumeUsers(name: string): string[] {
+    const users: string[] = [];
+    for (const { c } of this.entries.values()) {
+      if (c.MountPoints?.some((p) => p.Type === 'volume' && p.Name === name)) users.push(c.ID);
+    }
+    return users;
+  }
+
+  /**
+   * `POST /networks/{id}/connect`: a running container is connected now; a
+   * stopped one only remembers the network for its next start, as dockerd does.
+   */
+  private async connectNetwork(term: string, network: NetworkRef, endpoint: EndpointSettings): Promise<void> {
+    const entry = this.find(term);
+    await entry.lock(async () => {
+      const c = entry.c;
+      const kind = attachKindOf(c.HostConfig);
+      if (kind === 'container')
+        throw invalidParameter(
+          'container sharing network namespace with another container or host cannot be connected to any other network',
+        );
+      const endpoints = { ...(c.EndpointsConfig ?? {}) };
+      if (c.State.Running && kind === 'attach') {
+        await this.deps.networks!.connectContainer(c.ID, network.id, endpoint);
+      } else {
+        if (endpoints[network.name])
+          throw forbidden(`endpoint with name ${c.Name.slice(1)} already exists in network ${network.name}`);
+        if (kind === 'none' || c.HostConfig.NetworkMode === 'host')
+          throw forbidden(
+            kind === 'none'
+              ? 'container cannot be connected to multiple networks with one of the networks in private (none) mode'
+              : 'container cannot be disconnected from host network or connected to host network',
+          );
+      }
+      const kept: EndpointSettings = {};
+      if (endpoint.IPAMConfig) kept.IPAMConfig = endpoint.IPAMConfig;
+      if (endpoint.Aliases?.length) kept.Aliases = endpoint.Aliases;
+      if (endpoint.Links?.length) kept.Links = endpoint.Links;
+      if (endpoint.MacAddress) kept.MacAddress = endpoint.MacAddress;
+      if (endpoint.DriverOpts) kept.DriverOpts = endpoint.DriverOpts;
+      endpoints[network.name] = kept;
+      c.EndpointsConfig = endpoints;
+      await this.save(entry);
+    });
+  }
+
+  private async disconnectNetwork(term: string, network: NetworkRef, force: boolean): Promise<void> {
+    const entry = this.find(term);
+    await entry.lock(async () => {
+      const c = entry.c;
+      if (c.State.Running && attachKindOf(c.HostConfig) === 'attach') {
+        await this.deps.networks!.disconnectContainer(c.ID, network.id, force);
+      } else if (!c.EndpointsConfig?.[network.name]) {
+        throw invalidParameter(`container ${c.ID} is not connected to network ${network.name}`);
+      }
+      const endpoints = { ...(c.EndpointsConfig ?? {}) };
+      delete endpoints[network.name];
+      c.EndpointsConfig = endpoints;
+      await this.save(entry);
+    });
+  }
+
   // ---------------------------------------------------------------- exits
 
   /** A task of ours exited (containerd event, or found exited when reconciling). */
@@ -684,7 +841,7 @@ export class ContainerService {
     }
     entry.streams.endRun();
     await this.closeLogger(entry);
-    await this.deps.networking?.release?.({ id: c.ID }).catch(() => undefined);
+    await this.releaseRun(c.ID);
 
     const runMs = exitedAt - Date.parse(c.State.StartedAt);
     const decision = decideRestart({
@@ -960,7 +1117,7 @@ export class ContainerService {
    * nothing starts it meanwhile; a start already under way is waited for and
    * its run killed too. A failed removal leaves the container as it was.
    */
-  private async removeEntry(entry: ContainerEntry, _options: RemoveOptions): Promise<void> {
+  private async removeEntry(entry: ContainerEntry, options: RemoveOptions): Promise<void> {
     const c = entry.c;
     if (entry.removed || c.State.RemovalInProgress) return;
     entry.restartCanceled = true;
@@ -980,6 +1137,7 @@ export class ContainerService {
           await this.ctr.tasks.delete(c.ID).catch(() => undefined);
           entry.streams.endRun();
           await this.closeLogger(entry);
+          await this.releaseRun(c.ID);
           await this.removeContainerdContainer(c.ID);
           await fs.rm(this.fifoDir(c.ID), { recursive: true, force: true });
           c.State.Dead = true;
@@ -997,6 +1155,10 @@ export class ContainerService {
         await this.save(entry).catch(() => undefined);
       }
       throw err;
+    }
+    if (options.removeVolumes) {
+      const anonymous = (c.MountPoints ?? []).filter((p) => p.Type === 'volume' && p.Anonymous && p.Name);
+      await this.mounts.removeVolumes(anonymous.map((p) => p.Name!));
     }
     this.event(c, 'destroy');
     entry.changes.emit('removed');
@@ -1075,6 +1237,11 @@ export class ContainerService {
         .catch((err) =>
           log.warn('mirroring the new name in containerd failed', { error: errorMessage(err) }),
         );
+      await this.deps.networks
+        ?.renameContainer(c.ID, name.slice(1))
+        .catch((err) =>
+          log.warn('renaming the container on its networks failed', { error: errorMessage(err) }),
+        );
       this.event(c, 'rename', { oldName });
     });
   }
@@ -1143,7 +1310,12 @@ export class ContainerService {
       graphDriverData = null;
     }
     const sizes = options.size ? await this.sizes(c) : {};
-    return inspectContainer(c, { ...sizes, graphDriverData });
+    return inspectContainer(c, {
+      ...sizes,
+      graphDriverData,
+      networkSettings: this.networkSettingsOf(c),
+      mounts: this.mountViews(c),
+    });
   }
 
   private async sizes(c: Container): Promise<{ sizeRw: number; sizeRootFs: number }> {
@@ -1200,7 +1372,11 @@ export class ContainerService {
     };
     return Promise.all(
       selected.map(async (c) =>
-        summarizeContainer(c, await imageNameOf(c), request.size ? await this.sizes(c) : {}),
+        summarizeContainer(c, await imageNameOf(c), {
+          ...(request.size ? await this.sizes(c) : {}),
+          ...this.summaryNetworking(c),
+          mounts: this.mountViews(c),
+        }),
       ),
     );
   }
@@ -1405,6 +1581,7 @@ export class ContainerService {
         ),
       ),
     );
+    await this.restoreRunResources();
     for (const entry of [...this.entries.values()]) {
       const c = entry.c;
       if (c.State.Running || entry.removed) continue;
@@ -1420,6 +1597,24 @@ export class ContainerService {
           log.warn('starting container at boot failed', { container: c.ID, error: errorMessage(err) }),
         );
     }
+  }
+
+  /**
+   * After a berthd restart: containers still running have their volumes
+   * back in the books and their network checked and completed; what
+   * containers that are gone held is released.
+   */
+  private async restoreRunResources(): Promise<void> {
+    const running = (id: string): boolean => {
+      const entry = this.entries.get(id);
+      return entry !== undefined && entry.c.State.Running && entry.currentPid !== 0;
+    };
+    for (const entry of this.entries.values()) {
+      if (running(entry.id)) await this.mounts.restoreRun(entry.id, entry.c.MountPoints ?? []);
+    }
+    await this.deps.networks
+      ?.restore(async (id) => running(id))
+      .catch((err) => log.error('restoring container networking failed', { error: errorMessage(err) }));
   }
 
   private async removeOrphan(id: string, task: ProcessState | undefined): Promise<void> {
