@@ -710,6 +710,30 @@ describe('build cache', () => {
     assert.equal(missing.error, 'secret nope: not found');
   });
 
+  test('cachefrom images serve as cache for their layers, never for their config', async () => {
+    const source = await buildOk(
+      { Dockerfile: 'FROM busybox\nENV STAGE=one\nRUN echo from-source > /x\nENTRYPOINT ["/bin/false"]\n' },
+      { t: 'cachesource:1' },
+    );
+    assert.ok(source.id);
+    assert.equal((await api(daemon, 'POST', '/build/prune?all=1')).status, 200);
+    const reused = await buildOk(
+      { Dockerfile: 'FROM busybox\nENV STAGE=one\nRUN echo from-source > /x\n' },
+      { cachefrom: JSON.stringify(['cachesource:1', 'missing:image']) },
+    );
+    assert.deepEqual(usedCache(reused.text), [2, 3]);
+    assert.ok(!reused.text.includes('Running in'));
+    // The layer came from the source image; its ENTRYPOINT did not.
+    const image = await inspect(reused.id);
+    assert.equal(image.Config.Entrypoint, null);
+    assert.equal(await run(reused.id, 'cat /x'), 'from-source\n');
+    const different = await buildOk(
+      { Dockerfile: 'FROM busybox\nENV STAGE=two\nRUN echo from-source > /x\n' },
+      { cachefrom: JSON.stringify(['cachesource:1']) },
+    );
+    assert.deepEqual(usedCache(different.text), []);
+  });
+
   test('prune empties the cache and reports it; disk usage lists records', async () => {
     const built = await buildOk({ Dockerfile: 'FROM busybox\nRUN echo prune-me > /p\n' });
     // Without an image using its layer, the step's space is reclaimed.

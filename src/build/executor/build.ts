@@ -235,6 +235,24 @@ export class Build implements BuildRun {
       await this.networking?.detachContainer(id).catch(() => undefined);
   }
 
+  private sources?: Promise<BuildImage[]>;
+
+  cacheSources(): Promise<BuildImage[]> {
+    this.sources ??= (async () => {
+      const found: BuildImage[] = [];
+      for (const ref of this.request.cacheFrom) {
+        try {
+          const { image } = this.setup.images.lookup(ref);
+          found.push(withId(image.config, image.layers));
+        } catch {
+          // Docker ignores cache sources it does not have.
+        }
+      }
+      return found;
+    })();
+    return this.sources;
+  }
+
   async cached(key: string): Promise<BuildImage | undefined> {
     if (this.request.noCache) return undefined;
     const record = await this.setup.cache.lookup(key);

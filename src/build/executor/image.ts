@@ -178,6 +178,8 @@ export interface ChildImageInput {
   author?: string;
   /** The new layer; undefined for a step that only changed the config (or changed no file). */
   layer?: Descriptor;
+  /** The layer's uncompressed digest when it is compressed (default: its digest). */
+  diffId?: string;
   created?: string;
 }
 
@@ -196,7 +198,9 @@ export function childImage(input: ChildImageInput): BuildImage {
     os: parent.config.os,
     rootfs: {
       type: 'layers',
-      diff_ids: layer ? [...parent.config.rootfs.diff_ids, layer.digest] : [...parent.config.rootfs.diff_ids],
+      diff_ids: layer
+        ? [...parent.config.rootfs.diff_ids, input.diffId ?? layer.digest]
+        : [...parent.config.rootfs.diff_ids],
     },
   };
   if (input.author) config.author = input.author;

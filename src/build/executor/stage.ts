@@ -10,7 +10,7 @@ import path from 'node:path';
 import { errorMessage, EngineError, invalidParameter, notImplemented } from '../../common/errors.js';
 import { closeFd } from '../../archive/fdops.js';
 import { openInRoot } from '../../archive/resolve.js';
-import type { Mount } from '../../containerd/types.js';
+import type { Descriptor, Mount } from '../../containerd/types.js';
 import { parseGroup, parsePasswd } from '../../oci/user.js';
 import { formatPlatform, hostPlatform, type PlatformSpec } from '../../registry/platform.js';
 import { parseSignal } from '../../engine/containers/signals.js';
@@ -279,18 +279,75 @@ export class StageBuilder {
     const createdBy = [...this.shell(), '#(nop) ', comment].join(' ');
     const config = this.committedConfig();
     const key = this.cacheKey(createdBy, config);
-    if (await this.useCache(key)) return;
+    if (await this.useCache(key, createdBy, config, comment)) return;
     const parent = this.image;
     this.image = childImage({ parent, runConfig: config, createdBy, author: this.maintainer });
     await this.build.remember(key, parent, this.image, false, comment);
   }
 
-  private async useCache(key: string): Promise<boolean> {
+  /**
+   * Takes the step's result from the build cache or, failing that, from a
+   * `cachefrom` image whose history continues this image's with the same
+   * command. Only the layer comes from such an image; the config is the
+   * one this build computed, so a foreign image cannot slip in its own
+   * (the CVE-2024-24557 class).
+   */
+  private async useCache(
+    key: string,
+    createdBy: string,
+    config: RunConfig,
+    description: string,
+  ): Promise<boolean> {
+    if (await this.useLocalCache(key)) return true;
+    const match = await this.cacheSourceMatch(createdBy);
+    if (!match) return false;
+    const parent = this.image;
+    this.image = childImage({
+      parent,
+      runConfig: config,
+      createdBy,
+      author: this.maintainer,
+      layer: match.layer,
+      diffId: match.diffId,
+      created: match.created,
+    });
+    this.channel.stream(' ---> Using cache\n');
+    await this.build.remember(key, parent, this.image, match.layer !== undefined, description);
+    return true;
+  }
+
+  private async useLocalCache(key: string): Promise<boolean> {
     const cached = await this.build.cached(key);
     if (!cached) return false;
     this.channel.stream(' ---> Using cache\n');
     this.image = cached;
     return true;
+  }
+
+  private async cacheSourceMatch(
+    createdBy: string,
+  ): Promise<{ layer?: Descriptor; diffId?: string; created?: string } | undefined> {
+    if (this.build.request.noCache) return undefined;
+    const history = this.image.config.history ?? [];
+    const diffIds = this.image.config.rootfs.diff_ids;
+    for (const source of await this.build.cacheSources()) {
+      const theirs = source.config.history ?? [];
+      const next = theirs[history.length];
+      if (!next || next.created_by !== createdBy) continue;
+      const samePast = history.every(
+        (h, i) =>
+          theirs[i].created_by === h.created_by &&
+          theirs[i].created === h.created &&
+          Boolean(theirs[i].empty_layer) === Boolean(h.empty_layer),
+      );
+      const sameLayers = diffIds.every((d, i) => source.config.rootfs.diff_ids[i] === d);
+      if (!samePast || !sameLayers) continue;
+      if (next.empty_layer) return { created: next.created };
+      const layer = source.layers[diffIds.length];
+      if (!layer || source.config.rootfs.diff_ids[diffIds.length] === undefined) continue;
+      return { layer, diffId: source.config.rootfs.diff_ids[diffIds.length], created: next.created };
+    }
+    return undefined;
   }
 
   /**
@@ -338,7 +395,7 @@ export class StageBuilder {
     const createdBy = [...this.shell(), `#(nop) ${comment}`].join(' ');
     const config = this.committedConfig();
     const key = this.cacheKey(createdBy, config);
-    if (await this.useCache(key)) return;
+    if (await this.useCache(key, createdBy, config, comment)) return;
     const dir = rc.WorkingDir;
     await this.commitFiles(key, createdBy, comment, config, (_key, mounts) =>
       withMounted(mounts, this.build.scratchDir, async (root) => {
@@ -368,9 +425,12 @@ export class StageBuilder {
     const key = this.cacheKey(
       createdBy,
       config,
-      run.mountSpecs.length || run.flagsUsed.length ? extra : null,
+      run.mountSpecs.length || run.flagsUsed.length || scripts.length ? extra : null,
     );
-    if (await this.useCache(key)) return;
+    // A RUN with mounts or flags only reuses its own results: its history line does not say it all.
+    const plain = run.mountSpecs.length === 0 && run.flagsUsed.length === 0 && scripts.length === 0;
+    if (plain ? await this.useCache(key, createdBy, config, createdBy) : await this.useLocalCache(key))
+      return;
     const networkMode = run.network === 'none' ? 'none' : this.build.request.networkMode || 'default';
     await this.commitFiles(key, createdBy, createdBy, config, async (snapshotKey, rootfs) => {
       const views: ImageView[] = [];
@@ -531,7 +591,7 @@ export class StageBuilder {
         contents: instruction.contents.map((c) => c.path),
       };
       const key = this.cacheKey(createdBy, config, extra);
-      if (await this.useCache(key)) return;
+      if (await this.useCache(key, createdBy, config, comment.trim())) return;
       const mode = instruction.chmod !== undefined ? parseChmod(instruction.chmod) : undefined;
       const sourceRoot = view ? view.root : this.build.contextDir;
       await this.commitFiles(key, createdBy, comment.trim(), config, (_key, mounts) =>

@@ -68,6 +68,8 @@ export interface BuildRun {
   view(source: StageSource, platform: PlatformSpec, channel: StageChannel): Promise<StageView>;
   /** The network namespace RUN steps share for a network mode (undefined: only lo). */
   sandbox(networkMode: string): Promise<BuildSandbox | undefined>;
+  /** The `cachefrom` images found locally. */
+  cacheSources(): Promise<BuildImage[]>;
   /** A cached step result (never with --no-cache). */
   cached(key: string): Promise<BuildImage | undefined>;
   /** Records a step's result in the build cache. */
