@@ -135,10 +135,15 @@ let lastNanos = 0n;
  * process, so timestamps order events that happen in the same millisecond.
  */
 export function nowRfc3339Nano(): string {
+  return rfc3339Nano(nowNanos());
+}
+
+/** Now as epoch nanoseconds, strictly increasing within the process. */
+export function nowNanos(): bigint {
   let nanos = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
   if (nanos <= lastNanos) nanos = lastNanos + 1n;
   lastNanos = nanos;
-  return rfc3339Nano(nanos);
+  return nanos;
 }
 
 export function rfc3339Nano(nanos: bigint): string {
