@@ -10,6 +10,7 @@ import { distributionRoutes } from '../api/router/distribution/routes.js';
 import { ImageService } from '../engine/images/service.js';
 import { ContainerService } from '../engine/containers/service.js';
 import { containerRoutes } from '../api/router/container/routes.js';
+import { containerArchiveRoutes } from '../api/router/container/archive.js';
 import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
 import { NetworkService } from '../engine/networks/service.js';
@@ -138,6 +139,7 @@ export class Daemon {
     );
     router.add(imageRoutes(this.images));
     router.add(containerRoutes(this.containers));
+    router.add(containerArchiveRoutes(this.containers));
     router.add(volumeRoutes(this.volumes));
     router.add(networkRoutes(this.networks));
     router.add(distributionRoutes(this.images));

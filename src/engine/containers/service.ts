@@ -23,6 +23,14 @@ import {
   systemError,
 } from '../../common/errors.js';
 import { log } from '../../common/log.js';
+import {
+  archivePath,
+  containerFileNotFound,
+  extractArchive,
+  PathNotFoundError,
+  statPath,
+  type PathStat,
+} from '../../archive/index.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.js';
 import {
@@ -71,6 +79,7 @@ import {
 import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
+import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
 import { ContainerMounts, mountPointView, planMounts } from './mounts.js';
 import {
   attachKindOf,
@@ -1417,6 +1426,97 @@ export class ContainerService {
     return out;
   }
 
+  // ---------------------------------------------------------------- archive (docker cp)
+
+  private rootContext(entry: ContainerEntry): RootContext {
+    const c = entry.c;
+    const mode = c.HostConfig.NetworkMode ?? '';
+    return {
+      execRoot: this.execRoot,
+      namespace: this.ctr.namespace,
+      scratchDir: this.scratchDir(),
+      snapshotMounts: async () => (entry.mounts ??= await this.ctr.snapshots.mounts(c.ID)),
+      mounts: this.mounts,
+      etcFiles: mode.startsWith('container:')
+        ? this.sharedEtcFiles(mode.slice('container:'.length))
+        : { hostname: c.HostnamePath, hosts: c.HostsPath, resolvConf: c.ResolvConfPath },
+    };
+  }
+
+  private async openRoot(entry: ContainerEntry, writable: boolean): Promise<ContainerRoot> {
+    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
+    return openContainerRoot(entry.c, this.rootContext(entry), writable);
+  }
+
+  /** `HEAD /containers/{id}/archive`: the path's stat, resolved inside the container. */
+  async archiveStat(term: string, containerPath: string): Promise<PathStat> {
+    const entry = this.find(term);
+    const root = await this.openRoot(entry, false);
+    try {
+      return await statPath(root.root, containerPath, { mounts: root.mounts });
+    } catch (err) {
+      throw archiveError(err, containerPath, term);
+    } finally {
+      await root.release();
+    }
+  }
+
+  /** `GET /containers/{id}/archive`: the stat and a tar stream of the path (the root is released when it ends). */
+  async archiveGet(term: string, containerPath: string): Promise<{ stat: PathStat; stream: Readable }> {
+    const entry = this.find(term);
+    const root = await this.openRoot(entry, false);
+    let archive: { stat: PathStat; stream: Readable };
+    try {
+      archive = await archivePath(root.root, containerPath, { mounts: root.mounts });
+    } catch (err) {
+      await root.release();
+      throw archiveError(err, containerPath, term);
+    }
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      void root.release();
+    };
+    archive.stream.once('close', release);
+    archive.stream.once('error', release);
+    this.event(entry.c, 'archive-path');
+    return archive;
+  }
+
+  /**
+   * `PUT /containers/{id}/archive`: extracts a tar into a directory of the
+   * container. Serialised with starts and exits, so a stopped container's
+   * snapshot is never mounted twice for writing.
+   */
+  async archivePut(
+    term: string,
+    containerPath: string,
+    input: Readable,
+    options: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {},
+  ): Promise<void> {
+    const entry = this.find(term);
+    await entry.lock(async () => {
+      const c = entry.c;
+      const root = await this.openRoot(entry, true);
+      try {
+        await extractArchive(root.root, containerPath, input, {
+          mounts: root.mounts,
+          noOverwriteDirNonDir: options.noOverwriteDirNonDir,
+          owner: options.copyUIDGID ? { uid: c.User.uid, gid: c.User.gid } : undefined,
+          readOnlyRoot: root.readOnlyRoot,
+        });
+      } catch (err) {
+        input.resume();
+        throw archiveError(err, containerPath, term);
+      } finally {
+        await root.release();
+      }
+      this.mounts.noteWritten(c.MountPoints ?? [], containerPath);
+      this.event(c, 'extract-to-dir');
+    });
+  }
+
   // ---------------------------------------------------------------- streams
 
   async resize(term: string, height: number, width: number): Promise<void> {
@@ -1771,6 +1871,12 @@ export class ContainerService {
       await this.closeLogger(entry);
     }
   }
+}
+
+/** A missing path is worded as Docker words it, with the container as the client named it. */
+function archiveError(err: unknown, containerPath: string, term: string): unknown {
+  if (err instanceof PathNotFoundError) return containerFileNotFound(containerPath, term);
+  return err;
 }
 
 function digest(text: string): string {
