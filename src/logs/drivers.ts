@@ -3,6 +3,7 @@
  * `log-driver`/`log-opts`): json-file (Docker's default and format), local
  * (Docker's compact format, rotated and compressed by default), none.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { invalidParameter } from '../common/errors.js';
 import { nowNanos } from '../engine/containers/record.js';
@@ -195,6 +196,7 @@ export function createLogWriter(
 ): LogWriter | undefined {
   if (driver === 'none' || !logPath) return undefined;
   if (driver === 'local') {
+    mkdirSync(path.dirname(logPath), { recursive: true, mode: 0o700 });
     return new FileLogWriter(localFormat, logPath, rotationOf('local', opts), undefined);
   }
   const attrs = logAttributes(opts, context);

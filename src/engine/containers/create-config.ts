@@ -9,6 +9,7 @@ import { DEFAULT_SHM_SIZE } from '../../oci/mounts.js';
 import { ipcModeKind, pidModeKind, utsModeKind } from '../../oci/namespaces.js';
 import type { ContainerConfig, HostConfig, RestartPolicy } from '../../types/container.js';
 import { toStrSlice } from '../../types/container.js';
+import { validateLogOptions } from '../../logs/index.js';
 
 export const BUILTIN_NETWORK_MODES = ['bridge', 'default', 'host', 'none'];
 const LOG_DRIVERS = ['json-file', 'local', 'none'];
@@ -63,6 +64,7 @@ export function validateLogConfig(hostConfig: HostConfig): void {
   if (type && !LOG_DRIVERS.includes(type)) {
     throw invalidParameter(`failed to create container: logger: no log driver named '${type}' is registered`);
   }
+  if (type) validateLogOptions(type, hostConfig.LogConfig?.Config ?? {});
 }
 
 /** Request fields that may arrive as a single string. */

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Mount } from '../../containerd/types.js';
-import type { JsonFileWriter } from './jsonlog.js';
+import type { LogWriter } from '../../logs/index.js';
 import type { Container } from './record.js';
 import { ContainerStreams } from './stdio.js';
 
@@ -22,7 +22,7 @@ export class ContainerEntry {
   currentPid = 0;
   /** Output of the current run fully read (FIFO EOF). */
   drained?: Promise<void>;
-  logger?: JsonFileWriter;
+  logger?: LogWriter;
   /** The snapshot's mounts: stable for the container's life, fetched once. */
   mounts?: Mount[];
   /** Restart-policy bookkeeping (Docker's restart manager). */

@@ -81,6 +81,7 @@ import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
 import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
 import { ContainerMounts, mountPointView, planMounts } from './mounts.js';
+import { ContainerSizes } from './sizes.js';
 import {
   attachKindOf,
   attachRequestOf,
@@ -91,7 +92,14 @@ import {
 import { packDirectory } from './export.js';
 import { cgroupUnified, cpuCount, hostNofileHard, shimPids, swapAccounting } from './host.js';
 import { inspectContainer, summarizeContainer } from './inspect.js';
-import { JsonFileWriter, readJsonLog, type LogEntry, type ReadLogOptions } from './jsonlog.js';
+import {
+  createLogWriter,
+  driverReads,
+  logPathFor,
+  readLog,
+  type LogEntry,
+  type ReadLogOptions,
+} from '../../logs/index.js';
 import { labelsMatch, selectContainers, type ListFilters } from './list.js';
 import { NameRegistry, generateId, generateName, lookupId, normalizeName } from './names.js';
 import {
@@ -115,6 +123,8 @@ const EXIT_UNKNOWN = 255;
 const EXIT_CMD_NOT_FOUND = 127;
 const EXIT_EACCES = 126;
 const DEFAULT_STOP_TIMEOUT_S = 10;
+/** How long /system/df waits for layer measurements under way before answering with the last known sizes. */
+const DF_BUDGET_MS = 30;
 /** How long an exit waits for the last output to be read (Docker: 2 s). */
 const DRAIN_TIMEOUT_MS = 2000;
 const LABEL_NAME = 'io.berth.container.name';
@@ -193,6 +203,9 @@ export class ContainerService {
   private subscription?: EventSubscription;
   private shuttingDown = false;
   private readonly mounts: ContainerMounts;
+  private readonly layerSizes = new ContainerSizes({
+    measure: async (id) => (await this.ctr.snapshots.usage(id)).size,
+  });
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -329,7 +342,8 @@ export class ContainerService {
         HasBeenManuallyStopped: false,
         Driver: SNAPSHOTTER,
         Platform: 'linux',
-        LogPath: hostConfig.LogConfig?.Type === 'none' ? '' : path.join(dir, `${id}-json.log`),
+        // Docker shows the path of json-file logs only.
+        LogPath: hostConfig.LogConfig?.Type === 'json-file' ? logPathFor('json-file', { id, dir }) : '',
         HostnamePath: path.join(dir, 'hostname'),
         HostsPath: path.join(dir, 'hosts'),
         ResolvConfPath: path.join(dir, 'resolv.conf'),
@@ -354,6 +368,7 @@ export class ContainerService {
       }
       const entry = this.newEntry(container);
       this.entries.set(id, entry);
+      this.layerSizes.created(id);
       this.event(container, 'create');
       return { Id: id, Warnings: warnings };
     } catch (err) {
@@ -682,9 +697,32 @@ export class ContainerService {
     }
   }
 
+  /** The container's log driver and where it keeps the log ('' for none). */
+  private logTarget(c: Container): { driver: string; file: string } {
+    const driver = c.HostConfig.LogConfig?.Type || 'json-file';
+    return {
+      driver,
+      file: driver === 'json-file' ? c.LogPath : logPathFor(driver, { id: c.ID, dir: this.store.dir(c.ID) }),
+    };
+  }
+
   private openLogger(entry: ContainerEntry): void {
-    if (entry.logger || !entry.c.LogPath) return;
-    entry.logger = new JsonFileWriter(entry.c.LogPath);
+    const c = entry.c;
+    const { driver, file } = this.logTarget(c);
+    if (entry.logger || !file) return;
+    try {
+      entry.logger = createLogWriter(driver, file, c.HostConfig.LogConfig?.Config ?? {}, {
+        id: c.ID,
+        dir: this.store.dir(c.ID),
+        labels: c.Config.Labels ?? {},
+        env: c.Config.Env ?? [],
+      });
+    } catch (err) {
+      log.error('opening the container log failed; output is not logged', {
+        container: c.ID,
+        error: errorMessage(err),
+      });
+    }
     entry.streams.setLogger(entry.logger);
   }
 
@@ -851,6 +889,7 @@ export class ContainerService {
     entry.streams.endRun();
     await this.closeLogger(entry);
     await this.releaseRun(c.ID);
+    this.layerSizes.changed(c.ID);
 
     const runMs = exitedAt - Date.parse(c.State.StartedAt);
     const decision = decideRestart({
@@ -1165,6 +1204,7 @@ export class ContainerService {
       }
       throw err;
     }
+    this.layerSizes.forget(c.ID);
     if (options.removeVolumes) {
       const anonymous = (c.MountPoints ?? []).filter((p) => p.Type === 'volume' && p.Anonymous && p.Name);
       await this.mounts.removeVolumes(anonymous.map((p) => p.Name!));
@@ -1390,6 +1430,29 @@ export class ContainerService {
     );
   }
 
+  /**
+   * Every container with its writable layer's size, for `/system/df`: sizes
+   * come from the background cache (refreshed within a few ms at most), not
+   * from a scan of every layer as dockerd does.
+   */
+  async diskUsage(): Promise<ContainerSummary[]> {
+    await this.layerSizes.refresh(
+      this.entries.keys(),
+      (id) => this.entries.get(id)?.c.State.Running === true,
+      DF_BUDGET_MS,
+    );
+    const summaries = await this.list({ all: true });
+    for (const summary of summaries) summary.SizeRw = this.layerSizes.get(summary.Id);
+    return summaries;
+  }
+
+  /** How many containers (any state) use each image. */
+  imageContainerCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { c } of this.entries.values()) counts.set(c.Image, (counts.get(c.Image) ?? 0) + 1);
+    return counts;
+  }
+
   async top(term: string, psArgs: string): Promise<ContainerTopResponse> {
     const entry = this.find(term);
     const c = entry.c;
@@ -1513,6 +1576,7 @@ export class ContainerService {
         await root.release();
       }
       this.mounts.noteWritten(c.MountPoints ?? [], containerPath);
+      this.layerSizes.changed(c.ID);
       this.event(c, 'extract-to-dir');
     });
   }
@@ -1576,8 +1640,10 @@ export class ContainerService {
     const entry = this.find(term);
     const c = entry.c;
     this.event(c, 'attach');
-    if (request.logs && c.LogPath) {
-      for await (const line of readJsonLog(c.LogPath, { stdout: request.stdout, stderr: request.stderr })) {
+    const target = this.logTarget(c);
+    if (request.logs && target.file && driverReads(target.driver)) {
+      const options = { stdout: request.stdout, stderr: request.stderr };
+      for await (const line of readLog(target.driver, target.file, options)) {
         if (!sink.write(line.stream, Buffer.from(line.log)))
           await new Promise<void>((r) => sink.onceDrain(r));
       }
@@ -1600,12 +1666,12 @@ export class ContainerService {
     detach();
   }
 
-  /** The container's log entries (json-file), optionally following until it stops. */
+  /** The container's log entries, optionally following until it stops. */
   logs(term: string, request: LogsRequest): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
     const entry = this.find(term);
     const c = entry.c;
-    const driver = c.HostConfig.LogConfig?.Type ?? 'json-file';
-    if (driver === 'none' || !c.LogPath) {
+    const { driver, file } = this.logTarget(c);
+    if (!file || !driverReads(driver)) {
       throw invalidParameter(`configured logging driver does not support reading`);
     }
     const stopped = request.follow
@@ -1630,7 +1696,7 @@ export class ContainerService {
       stopped,
       signal: request.signal,
     };
-    return { tty: c.Config.Tty === true, entries: readJsonLog(c.LogPath, options) };
+    return { tty: c.Config.Tty === true, entries: readLog(driver, file, options) };
   }
 
   // ---------------------------------------------------------------- daemon lifecycle
@@ -1682,6 +1748,7 @@ export class ContainerService {
       ),
     );
     await this.restoreRunResources();
+    for (const id of this.entries.keys()) this.layerSizes.changed(id);
     for (const entry of [...this.entries.values()]) {
       const c = entry.c;
       if (c.State.Running || entry.removed) continue;

@@ -7,7 +7,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { log } from '../../common/log.js';
 import type { FifoStreams } from '../../containerd/fifo.js';
-import type { JsonFileWriter, StdStream } from './jsonlog.js';
+import type { LogWriter, StdStream } from '../../logs/index.js';
 
 /** One attached client's output side. */
 export interface OutputSink {
@@ -31,7 +31,7 @@ interface Run {
 export class ContainerStreams {
   private readonly sinks = new Set<OutputSink>();
   private run?: Run;
-  private logger?: JsonFileWriter;
+  private logger?: LogWriter;
   private pendingStdin: Buffer[] = [];
   private pendingStdinBytes = 0;
   private stdinClosed = false;
@@ -54,7 +54,7 @@ export class ContainerStreams {
     return this.run !== undefined;
   }
 
-  setLogger(logger: JsonFileWriter | undefined): void {
+  setLogger(logger: LogWriter | undefined): void {
     this.logger = logger;
   }
 
