@@ -283,6 +283,14 @@ export function fixedNanoTime(time: string): string {
   return `${match[1]}.${(match[2] ?? '').padEnd(9, '0')}${match[3]}`;
 }
 
+/** `logs --details`: the entry's extra attributes as Docker prints them (sorted, query-escaped, comma-separated). */
+export function attributesText(attrs: Record<string, string> | undefined): string {
+  return Object.keys(attrs ?? {})
+    .sort()
+    .map((key) => new URLSearchParams({ [key]: attrs![key] }).toString())
+    .join(',');
+}
+
 async function logs(ctx: RouteContext, backend: ContainerBackend): Promise<void> {
   const q = ctx.query;
   const stdout = boolParam(q, 'stdout');
@@ -306,11 +314,13 @@ async function logs(ctx: RouteContext, backend: ContainerBackend): Promise<void>
     signal: abort.signal,
   });
   const timestamps = boolParamOr(q, 'timestamps', false);
+  const details = boolParam(q, 'details');
   ctx.res.writeHead(200, { 'Content-Type': streamContentType(!tty, atLeast(ctx.version, '1.42')) });
   ctx.res.flushHeaders();
   for await (const entry of entries) {
     if (abort.signal.aborted) break;
-    const text = timestamps ? `${fixedNanoTime(entry.time)} ${entry.log}` : entry.log;
+    const line = details ? `${attributesText(entry.attrs)} ${entry.log}` : entry.log;
+    const text = timestamps ? `${fixedNanoTime(entry.time)} ${line}` : line;
     if (!writeFrame(ctx.res, !tty, entry.stream, Buffer.from(text))) {
       await new Promise<void>((resolve) => {
         ctx.res.once('drain', resolve);
