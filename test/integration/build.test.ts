@@ -277,6 +277,25 @@ describe('the classic stream and image config', () => {
     assert.equal(row.CreatedBy, 'sh -c echo exec-form > /e');
   });
 
+  test("RUN containers get the build's limits, extra hosts and shm size", async () => {
+    const out = await buildOk(
+      {
+        Dockerfile: [
+          'FROM busybox',
+          'RUN (cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) > /memory',
+          'RUN grep -c "10.1.2.3.*extra.example" /etc/hosts > /hosts-match',
+          "RUN df -k /dev/shm | tail -1 | awk '{print $2}' > /shm-kb",
+        ].join('\n'),
+      },
+      {
+        memory: String(96 * 1024 * 1024),
+        extrahosts: 'extra.example:10.1.2.3',
+        shmsize: String(32 * 1024 * 1024),
+      },
+    );
+    assert.equal(await run(out.id, 'cat /memory /hosts-match /shm-kb'), `${96 * 1024 * 1024}\n1\n32768\n`);
+  });
+
   test('errors before any output are plain HTTP errors, with Docker messages', async () => {
     const parse = await build({ Dockerfile: 'FROM busybox\nFROB x\n' });
     assert.equal(parse.status, 400);
