@@ -115,10 +115,23 @@ async function buildOk(
   return outcome as BuildOutcome & { id: string };
 }
 
-async function inspect(image: string): Promise<Record<string, any>> {
+interface InspectedImage {
+  Id: string;
+  Author: string;
+  Config: Record<string, unknown> & {
+    Env: string[];
+    Labels: Record<string, string>;
+    ExposedPorts: Record<string, unknown>;
+    Volumes: Record<string, unknown>;
+    OnBuild: string[] | null;
+    Entrypoint: string[] | null;
+  };
+}
+
+async function inspect(image: string): Promise<InspectedImage> {
   const res = await api(daemon, 'GET', `/images/${image}/json`);
   assert.equal(res.status, 200, res.text);
-  return JSON.parse(res.text) as Record<string, any>;
+  return JSON.parse(res.text) as InspectedImage;
 }
 
 async function history(image: string): Promise<{ CreatedBy: string; Size: number; Id: string }[]> {
