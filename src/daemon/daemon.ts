@@ -19,6 +19,7 @@ import { BuildService } from '../build/service.js';
 import { buildRoutes } from '../api/router/build/routes.js';
 import { EventsService } from '../engine/events/service.js';
 import { ENGINE_VERSION, SystemService } from '../engine/system/service.js';
+import { diskUsage, parseDiskUsageTypes, type DiskUsageSources } from '../engine/system/df.js';
 import { removeStaleTempFiles } from '../store/atomic.js';
 import { RELOADABLE_KEYS, type DaemonConfig } from './config/options.js';
 import { reloadConfig, type CommandLine } from './config/parse.js';
@@ -124,6 +125,7 @@ export class Daemon {
       systemRoutes({
         info: () => this.system.info(),
         version: () => this.system.version(),
+        diskUsage: (types) => diskUsage(this.diskUsageSources(), parseDiskUsageTypes(types)),
         subscribeEvents: (query, onEvent) => {
           const subscription = this.events.subscribe(query, onEvent);
           this.eventListenerCount++;
@@ -147,6 +149,22 @@ export class Daemon {
     const api = new ApiServer(router, { engineVersion: ENGINE_VERSION });
     this.listeners = await openListeners(this.config, api);
     log.info('Daemon has completed initialization');
+  }
+
+  /** Where /system/df gets its figures: each service's own cached accounting. */
+  private diskUsageSources(): DiskUsageSources {
+    return {
+      images: async () => {
+        const chainIds = new Map(this.images.store.all().map((image) => [image.id, image.chainIds]));
+        const summaries = await this.images.list({ all: false, filters: new Map() });
+        return summaries.map((summary) => ({ summary, chainIds: chainIds.get(summary.Id) ?? [] }));
+      },
+      layerSize: (chainId) => this.images.store.layerSize(chainId),
+      containers: () => this.containers.diskUsage(),
+      imageContainerCounts: () => this.containers.imageContainerCounts(),
+      volumes: () => this.volumes.usage(),
+      buildCache: () => this.builder.usage(),
+    };
   }
 
   /** SIGHUP: re-read daemon.json; a bad file is reported and the running config kept. */

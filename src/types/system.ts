@@ -216,9 +216,10 @@ export interface BuildCacheRecord {
 /** `GET /system/df`. */
 export interface SystemDataUsage {
   LayersSize: number;
-  Images: ImageSummary[];
-  Containers: ContainerSummary[];
-  Volumes: Volume[];
+  /** Each list is null when its type was not asked for. */
+  Images: ImageSummary[] | null;
+  Containers: ContainerSummary[] | null;
+  Volumes: Volume[] | null;
   BuildCache: BuildCacheRecord[] | null;
   /** Deprecated. */
   BuilderSize?: number;

@@ -1,4 +1,4 @@
-import { invalidParameter } from '../../../common/errors.js';
+import { invalidParameter, notImplemented } from '../../../common/errors.js';
 import { validateEventFilters } from '../../../engine/events/filter.js';
 import { filtersParam, sendJSON, startJSONStream } from '../../httputils.js';
 import type { Route, RouteContext } from '../../router.js';
@@ -22,6 +22,14 @@ export function systemRoutes(backend: SystemBackend): Route[] {
     { method: 'GET', path: '/version', handler: async ({ res }) => sendJSON(res, 200, await backend.version()) },
     { method: 'GET', path: '/info', handler: async ({ res }) => sendJSON(res, 200, await backend.info()) },
     { method: 'GET', path: '/events', handler: (ctx) => streamEvents(ctx, backend) },
+    {
+      method: 'GET',
+      path: '/system/df',
+      handler: async ({ res, query }) => {
+        if (!backend.diskUsage) throw notImplemented('disk usage is not available in this berthd');
+        sendJSON(res, 200, await backend.diskUsage(query.getAll('type')));
+      },
+    },
   ];
 }
 
