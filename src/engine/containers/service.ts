@@ -77,6 +77,7 @@ import {
   validateRestartPolicy,
 } from './create-config.js';
 import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
+import { parseDetachKeys } from './detach-keys.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
 import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
@@ -174,6 +175,8 @@ export interface AttachRequest {
   /** Replay the log before streaming. */
   logs: boolean;
   stream: boolean;
+  /** The key sequence that detaches (parsed); ctrl-p ctrl-q when absent. */
+  detachKeys?: Buffer;
 }
 
 export interface LogsRequest {
@@ -1660,7 +1663,15 @@ export class ContainerService {
       };
     });
     const detach = entry.streams.attachOutput(sink);
-    if (request.stdin) entry.streams.attachInput(request.stdin);
+    if (request.stdin) {
+      entry.streams.attachInput(request.stdin, {
+        keys: request.detachKeys ?? parseDetachKeys(undefined),
+        onDetach: () => {
+          this.event(c, 'detach');
+          detach();
+        },
+      });
+    }
     const removed = new Promise<void>((resolve) => entry.changes.once('removed', resolve));
     await Promise.race([ended, removed]);
     detach();

@@ -7,6 +7,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { log } from '../../common/log.js';
 import type { FifoStreams } from '../../containerd/fifo.js';
+import { DetachKeyScanner } from './detach-keys.js';
 import type { LogWriter, StdStream } from '../../logs/index.js';
 
 /** One attached client's output side. */
@@ -134,24 +135,40 @@ export class ContainerStreams {
    * Forwards a client's input to the process. When it ends and the
    * container is StdinOnce, the process's stdin is closed.
    */
-  attachInput(input: Readable): void {
-    input.on('data', (chunk: Buffer) => this.writeStdin(chunk));
+  attachInput(input: Readable, detach?: { keys: Buffer; onDetach: () => void }): void {
+    const scanner = detach ? new DetachKeyScanner(detach.keys) : undefined;
+    let detached = false;
+    const onData = (chunk: Buffer): void => {
+      if (detached) return;
+      const scanned = scanner?.feed(chunk) ?? { data: chunk, detached: false };
+      if (scanned.data.length > 0 && !this.writeStdin(scanned.data)) {
+        // The process is not reading: stop reading the client until it does.
+        input.pause();
+        this.run?.fifos.stdin?.once('drain', () => input.resume());
+      }
+      if (scanned.detached) {
+        // Detaching leaves the process's stdin open, unlike the client closing it.
+        detached = true;
+        input.off('data', onData);
+        detach!.onDetach();
+      }
+    };
+    input.on('data', onData);
     input.once('end', () => {
-      if (this.options.stdinOnce()) void this.closeStdin();
+      if (!detached && this.options.stdinOnce()) void this.closeStdin();
     });
     input.on('error', () => undefined);
   }
 
-  private writeStdin(chunk: Buffer): void {
-    if (this.stdinClosed) return;
+  /** False when the process's stdin pipe is full. */
+  private writeStdin(chunk: Buffer): boolean {
+    if (this.stdinClosed) return true;
     const stdin: Writable | undefined = this.run?.fifos.stdin;
-    if (stdin) {
-      stdin.write(chunk);
-      return;
-    }
-    if (this.pendingStdinBytes + chunk.length > MAX_PENDING_STDIN) return;
+    if (stdin) return stdin.write(chunk);
+    if (this.pendingStdinBytes + chunk.length > MAX_PENDING_STDIN) return true;
     this.pendingStdin.push(chunk);
     this.pendingStdinBytes += chunk.length;
+    return true;
   }
 
   private async closeStdin(): Promise<void> {

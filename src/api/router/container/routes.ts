@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { invalidParameter } from '../../../common/errors.js';
 import { errorMessage } from '../../../common/errors.js';
 import { log } from '../../../common/log.js';
+import { parseDetachKeys } from '../../../engine/containers/detach-keys.js';
 import type { WaitCondition } from '../../../engine/containers/service.js';
 import type {
   ContainerConfig,
@@ -230,6 +231,7 @@ async function attach(ctx: RouteContext, backend: ContainerBackend): Promise<voi
     logs: boolParam(q, 'logs'),
     stdout: boolParam(q, 'stdout'),
     stderr: boolParam(q, 'stderr'),
+    detachKeys: parseDetachKeys(q.get('detachKeys') || undefined),
   };
   const contentType = streamContentType(!tty, atLeast(ctx.version, '1.42'));
   const socket = ctx.upgrade?.socket ?? ctx.req.socket;
