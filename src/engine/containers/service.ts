@@ -246,6 +246,21 @@ export class ContainerService {
     return entry;
   }
 
+  /** The live entry of a container, for the engine's I/O services (exec, stats, health); never for routes. */
+  entryOf(term: string): ContainerEntry {
+    return this.find(term);
+  }
+
+  /** Where a container's stdio FIFOs live (its own and its execs'); removed with the container. */
+  stdioDir(id: string): string {
+    return this.fifoDir(id);
+  }
+
+  /** Publishes a container event with the container's attributes (labels, image, name). */
+  publishEvent(c: Container, action: string, extra: Record<string, string> = {}): void {
+    this.event(c, action, extra);
+  }
+
   /** The full ID of a container reference. */
   resolveId(term: string): string {
     return this.find(term).id;
