@@ -10,6 +10,8 @@ import { distributionRoutes } from '../api/router/distribution/routes.js';
 import { ImageService } from '../engine/images/service.js';
 import { ContainerService } from '../engine/containers/service.js';
 import { containerRoutes } from '../api/router/container/routes.js';
+import { ExecService } from '../engine/containers/exec.js';
+import { execRoutes } from '../api/router/exec/routes.js';
 import { containerArchiveRoutes } from '../api/router/container/archive.js';
 import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
@@ -39,6 +41,7 @@ export class Daemon {
   private readonly system: SystemService;
   readonly images: ImageService;
   readonly containers: ContainerService;
+  readonly execs: ExecService;
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   readonly builder: BuildService;
@@ -90,6 +93,7 @@ export class Daemon {
       }),
     });
     this.images.setImageUsageCheck((imageId) => this.containers.imageUser(imageId));
+    this.execs = new ExecService({ containerd: () => this.containerd.client, containers: this.containers });
     this.builder = new BuildService({
       containerd: () => this.containerd.client,
       images: this.images,
@@ -141,6 +145,7 @@ export class Daemon {
     );
     router.add(imageRoutes(this.images));
     router.add(containerRoutes(this.containers));
+    router.add(execRoutes(this.execs));
     router.add(containerArchiveRoutes(this.containers));
     router.add(volumeRoutes(this.volumes));
     router.add(networkRoutes(this.networks));
