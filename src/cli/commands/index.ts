@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { infoCommand } from './system/info.js';
 import { versionCommand } from './system/version.js';
+import { dfCommand } from './system/df.js';
+import { systemPruneCommand } from './system/prune.js';
 import { imageCommand, imageShortcuts } from './image/index.js';
 import { volumeCommand } from './volume/index.js';
 import { containerCommand, containerShortcuts } from './container/index.js';
@@ -14,6 +16,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   program.addCommand(infoCommand(ctx));
   const system = program.command('system').description('Manage berth');
   system.addCommand(infoCommand(ctx));
+  system.addCommand(dfCommand(ctx));
+  system.addCommand(systemPruneCommand(ctx));
   program.addCommand(inheritSettings(volumeCommand(ctx), program));
   program.addCommand(inheritSettings(networkCommand(ctx), program));
   program.addCommand(inheritSettings(imageCommand(ctx), program));

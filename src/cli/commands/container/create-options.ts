@@ -13,6 +13,7 @@ import type {
   PortBinding,
   Ulimit,
 } from '../../../types/container.js';
+import type { EndpointSettings } from '../../../types/network.js';
 import { CliError } from '../../context.js';
 import { fromHumanSize, ramInBytes } from '../../format/units.js';
 
@@ -56,6 +57,8 @@ export interface CreateFlags {
   hostname?: string;
   init?: boolean;
   interactive?: boolean;
+  ip?: string;
+  ip6?: string;
   ipc?: string;
   isolation?: string;
   label?: string[];
@@ -154,6 +157,8 @@ export function addCreateFlags(command: Command): Command {
     .option('-h, --hostname <string>', 'Container host name')
     .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('--ip6 <string>', 'IPv6 address (e.g., 2001:db8::33)')
     .option('--ipc <string>', 'IPC mode to use')
     .option('--isolation <string>', 'Container isolation technology')
     .option('-l, --label <list>', 'Set meta data on a container', collect)
@@ -361,6 +366,35 @@ function parseMount(spec: string): Mount {
         break;
       case 'volume-nocopy':
         mount.VolumeOptions = { ...mount.VolumeOptions, NoCopy: value === '' || value === 'true' };
+        break;
+      case 'volume-subpath':
+        mount.VolumeOptions = { ...mount.VolumeOptions, Subpath: value };
+        break;
+      case 'volume-driver':
+        mount.VolumeOptions = {
+          ...mount.VolumeOptions,
+          DriverConfig: { ...mount.VolumeOptions?.DriverConfig, Name: value },
+        };
+        break;
+      case 'volume-opt':
+      case 'volume-label': {
+        const eq = value.indexOf('=');
+        const [k, v] = eq < 0 ? [value, ''] : [value.slice(0, eq), value.slice(eq + 1)];
+        const options = { ...mount.VolumeOptions };
+        if (key === 'volume-label') options.Labels = { ...options.Labels, [k]: v };
+        else
+          options.DriverConfig = {
+            ...options.DriverConfig,
+            Options: { ...options.DriverConfig?.Options, [k]: v },
+          };
+        mount.VolumeOptions = options;
+        break;
+      }
+      case 'bind-nonrecursive':
+        mount.BindOptions = { ...mount.BindOptions, NonRecursive: value === '' || value === 'true' };
+        break;
+      case 'consistency':
+        mount.Consistency = value as Mount['Consistency'];
         break;
       default:
         fail(`invalid argument "${spec}" for "--mount" flag: unexpected key '${key}' in '${field}'`);
@@ -578,8 +612,16 @@ export function createRequest(
   if (flags.stopTimeout !== undefined) request.StopTimeout = integer(flags.stopTimeout, 'stop-timeout');
   const health = healthcheck(flags);
   if (health) request.Healthcheck = health;
-  if (flags.networkAlias?.length && flags.network) {
-    request.NetworkingConfig = { EndpointsConfig: { [flags.network]: { Aliases: flags.networkAlias } } };
+  const endpoint: EndpointSettings = {};
+  if (flags.networkAlias?.length) endpoint.Aliases = flags.networkAlias;
+  if (flags.ip || flags.ip6) {
+    endpoint.IPAMConfig = {};
+    if (flags.ip) endpoint.IPAMConfig.IPv4Address = flags.ip;
+    if (flags.ip6) endpoint.IPAMConfig.IPv6Address = flags.ip6;
+  }
+  if (flags.link?.length) endpoint.Links = flags.link;
+  if (Object.keys(endpoint).length > 0) {
+    request.NetworkingConfig = { EndpointsConfig: { [flags.network ?? 'default']: endpoint } };
   }
   return request;
 }

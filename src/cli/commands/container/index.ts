@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { attachCommand } from './attach.js';
 import { commitCommand } from './commit.js';
+import { cpCommand } from './cp.js';
 import { createCommand } from './create.js';
 import { diffCommand } from './diff.js';
 import { eventsCommand } from './events.js';
@@ -10,6 +11,7 @@ import { inspectCommand } from './inspect.js';
 import { killCommand } from './kill.js';
 import { logsCommand } from './logs.js';
 import { pauseCommand } from './pause.js';
+import { portCommand } from './port.js';
 import { pruneCommand } from './prune.js';
 import { psCommand } from './ps.js';
 import { renameCommand } from './rename.js';
@@ -27,12 +29,14 @@ import { waitCommand } from './wait.js';
 const shared = (ctx: CliContext): Command[] => [
   attachCommand(ctx),
   commitCommand(ctx),
+  cpCommand(ctx),
   createCommand(ctx),
   diffCommand(ctx),
   exportCommand(ctx),
   killCommand(ctx),
   logsCommand(ctx),
   pauseCommand(ctx),
+  portCommand(ctx),
   renameCommand(ctx),
   restartCommand(ctx),
   runCommand(ctx),
