@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   containerd runc tini busybox-static iptables netavark aardvark-dns
   docker-registry apache2-utils skopeo openssl tmux ca-certificates
+  qemu-user-static binfmt-support
 )
 
 missing=()

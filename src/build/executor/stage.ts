@@ -12,7 +12,7 @@ import { closeFd } from '../../archive/fdops.js';
 import { openInRoot } from '../../archive/resolve.js';
 import type { Descriptor, Mount } from '../../containerd/types.js';
 import { parseGroup, parsePasswd } from '../../oci/user.js';
-import { formatPlatform, hostPlatform, type PlatformSpec } from '../../registry/platform.js';
+import { formatPlatform, type PlatformSpec } from '../../registry/platform.js';
 import { parseSignal } from '../../engine/containers/signals.js';
 import { ContextDigester, type SourcesDigest } from '../context/digest.js';
 import { PatternMatcher } from '../context/dockerignore.js';
@@ -50,6 +50,7 @@ import { prepareRunMounts, removeMountStubs } from './mounts.js';
 import type { StageChannel } from './output.js';
 import { commitLayer, randomKey, withMounted, type ImageView } from './rootfs.js';
 import { runContainer } from './run.js';
+import { ensureEmulation } from './emulation.js';
 import type { BuildRun, StageResult } from './types.js';
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -410,7 +411,6 @@ export class StageBuilder {
   private async runStep(run: RunInstruction, original: RunInstruction): Promise<void> {
     if (run.network === 'host' && this.build.request.networkMode !== 'host')
       throw invalidParameter('RUN --network=host requires the build to run with network mode host');
-    this.checkPlatform();
     const { args, scripts } = commandLine(run, this.shell());
     const saveCmd = runHistoryCommand(args, this.scope.historyArgs());
     const createdBy = saveCmd.join(' ');
@@ -433,6 +433,7 @@ export class StageBuilder {
       return;
     const networkMode = run.network === 'none' ? 'none' : this.build.request.networkMode || 'default';
     await this.commitFiles(key, createdBy, createdBy, config, async (snapshotKey, rootfs) => {
+      await ensureEmulation(this.platform);
       const views: ImageView[] = [];
       const prepared = await prepareRunMounts(run.mounts, scripts, this.runConfig.WorkingDir, {
         contextDir: this.build.contextDir,
@@ -507,15 +508,6 @@ export class StageBuilder {
   private async sourceIdentity(source: StageSource): Promise<string> {
     if (source.kind === 'stage') return (await this.build.stage(source.index)).image.id;
     return source.ref;
-  }
-
-  private checkPlatform(): void {
-    const host = hostPlatform();
-    if (this.platform.architecture !== host.architecture || this.platform.os !== host.os) {
-      throw notImplemented(
-        `RUN for ${formatPlatform(this.platform)} on a ${formatPlatform(host)} host needs emulation (qemu-user-static binfmt), which berth does not set up`,
-      );
-    }
   }
 
   // ------------------------------------------------------------- COPY/ADD
