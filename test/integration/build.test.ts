@@ -17,6 +17,8 @@ import { BERTHD, docker, startDaemon, waitForPing, type TestDaemon } from '../he
 import { seedBusybox } from '../helpers/busybox.js';
 import { api, jsonLines } from '../helpers/images.js';
 import { makeTar, type TarEntry } from '../helpers/archive.js';
+import { buildImage, busyboxLayer, pushImage } from '../helpers/oci-image.js';
+import { startRegistry } from '../helpers/registry.js';
 
 interface Message {
   stream?: string;
@@ -652,6 +654,40 @@ describe('multi-stage builds', () => {
       await run(target.id, '[ "$(md5sum < /copied-busybox)" = "$(md5sum < /bin/busybox)" ] && echo same'),
       'same\n',
     );
+  });
+});
+
+describe('base images', () => {
+  test('FROM pulls a missing image with X-Registry-Config credentials; --pull refreshes it', async () => {
+    const registry = await startRegistry({ htpasswd: { user: 'builder', password: 'pa55' } });
+    try {
+      const image = buildImage({ layers: [await busyboxLayer()], config: { Env: ['FROM_REGISTRY=1'] } });
+      await pushImage(registry.url, 'private/base', 'v1', image, {
+        credentials: { username: 'builder', password: 'pa55' },
+      });
+      const dockerfile = `FROM ${registry.host}/private/base:v1\nRUN echo "$FROM_REGISTRY" > /marker\n`;
+      const denied = await build({ Dockerfile: dockerfile });
+      assert.ok(denied.error, denied.text);
+      const config = Buffer.from(
+        JSON.stringify({ [registry.host]: { username: 'builder', password: 'pa55' } }),
+      ).toString('base64url');
+      const headers = { 'X-Registry-Config': config };
+      const pulled = await buildOk({ Dockerfile: dockerfile }, {}, { headers });
+      assert.ok(
+        pulled.messages.some(
+          (m) => m.status?.startsWith('Pulling from') && m.status.includes('private/base'),
+        ),
+        pulled.body,
+      );
+      assert.equal(await run(pulled.id, 'cat /marker'), '1\n');
+      const again = await buildOk({ Dockerfile: dockerfile }, { pull: '1' }, { headers });
+      assert.ok(
+        again.messages.some((m) => m.status?.includes('Image is up to date')),
+        again.body,
+      );
+    } finally {
+      await registry.stop();
+    }
   });
 });
 
