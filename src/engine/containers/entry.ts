@@ -43,7 +43,11 @@ export class ContainerEntry {
     closeStdin: () => Promise<void>,
   ) {
     this.changes.setMaxListeners(0);
-    this.streams = new ContainerStreams({ stdinOnce: () => this.c.Config.StdinOnce === true, closeStdin });
+    // As Docker: a client closing its input closes a TTY container's stdin never (its detach must not end the shell).
+    this.streams = new ContainerStreams({
+      stdinOnce: () => this.c.Config.StdinOnce === true && this.c.Config.Tty !== true,
+      closeStdin,
+    });
   }
 
   get id(): string {

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import type { ContainerInspect } from '../../../types/container.js';
 import { CliError, ExitStatus, type CliContext } from '../../context.js';
-import { copyOutput, forwardStdin } from './stdio.js';
+import { parseDetachKeys } from '../../../engine/containers/detach-keys.js';
+import { copyOutput, followTerminalSize, forwardStdin } from './stdio.js';
 
 interface AttachFlags {
   detachKeys?: string;
@@ -33,12 +34,30 @@ export function attachCommand(ctx: CliContext): Command {
       const { socket, head } = await api.hijack('POST', `/containers/${info.Id}/attach`, {
         query: { stream: true, stdin, stdout: true, stderr: true, detachKeys: flags.detachKeys },
       });
-      const stop = stdin ? forwardStdin(socket, process.stdin, tty) : () => undefined;
+      let detached = false;
+      const stop = stdin
+        ? forwardStdin(socket, process.stdin, tty, {
+            keys: parseDetachKeys(flags.detachKeys),
+            onDetach: () => {
+              detached = true;
+              socket.destroy();
+            },
+          })
+        : () => undefined;
+      const stopResize = tty
+        ? followTerminalSize((h, w) =>
+            api
+              .request('POST', `/containers/${info.Id}/resize`, { query: { h, w } })
+              .then((r) => r.body.resume()),
+          )
+        : () => undefined;
       try {
         await copyOutput(socket, { tty, stdout: ctx.out, stderr: ctx.err, head });
       } finally {
+        stopResize();
         stop();
       }
+      if (detached) return;
       const after = await api
         .json<ContainerInspect>('GET', `/containers/${info.Id}/json`)
         .catch(() => undefined);

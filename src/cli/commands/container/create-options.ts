@@ -248,7 +248,7 @@ export function parseGoDuration(text: string, flag = 'duration'): number {
 }
 
 /** KEY=VALUE lines of an env or label file; `#` comments and blank lines skipped. */
-function readKeyValueFile(file: string, kind: 'env' | 'label'): string[] {
+export function readKeyValueFile(file: string, kind: 'env' | 'label'): string[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -272,7 +272,7 @@ function readKeyValueFile(file: string, kind: 'env' | 'label'): string[] {
 }
 
 /** `-e KEY` takes KEY from the client's environment (and is dropped when unset). */
-function envEntries(values: string[]): string[] {
+export function envEntries(values: string[]): string[] {
   return values.flatMap((entry) => {
     if (entry.includes('=')) return [entry];
     const value = process.env[entry];

@@ -6,6 +6,7 @@ import { cpCommand } from './cp.js';
 import { createCommand } from './create.js';
 import { diffCommand } from './diff.js';
 import { eventsCommand } from './events.js';
+import { execCommand } from './exec.js';
 import { exportCommand } from './export.js';
 import { inspectCommand } from './inspect.js';
 import { killCommand } from './kill.js';
@@ -32,6 +33,7 @@ const shared = (ctx: CliContext): Command[] => [
   cpCommand(ctx),
   createCommand(ctx),
   diffCommand(ctx),
+  execCommand(ctx),
   exportCommand(ctx),
   killCommand(ctx),
   logsCommand(ctx),

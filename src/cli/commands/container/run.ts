@@ -12,7 +12,8 @@ import {
   type AttachChoice,
   type CreateFlags,
 } from './create-options.js';
-import { copyOutput, forwardStdin } from './stdio.js';
+import { parseDetachKeys } from '../../../engine/containers/detach-keys.js';
+import { copyOutput, followTerminalSize, forwardStdin } from './stdio.js';
 
 interface RunFlags extends CreateFlags {
   detach?: boolean;
@@ -99,29 +100,37 @@ export async function attachAndStart(
   }
   const stopProxy = options.sigProxy && !options.tty ? proxySignals(api, id) : () => undefined;
   let stopStdin = (): void => undefined;
+  let stopResize = (): void => undefined;
+  let detached = false;
   try {
     if (stream) {
-      if (attach.stdin) stopStdin = forwardStdin(stream.socket, process.stdin, options.tty);
-      if (options.tty && process.stdout.isTTY) {
-        const resize = (): void => {
-          void api
-            .request('POST', `/containers/${id}/resize`, {
-              query: { h: process.stdout.rows, w: process.stdout.columns },
-            })
-            .then(
-              (r) => r.body.resume(),
-              () => undefined,
-            );
-        };
-        resize();
-        process.stdout.on('resize', resize);
+      const socket = stream.socket;
+      if (attach.stdin) {
+        stopStdin = forwardStdin(socket, process.stdin, options.tty, {
+          keys: parseDetachKeys(options.detachKeys),
+          onDetach: () => {
+            detached = true;
+            socket.destroy();
+          },
+        });
+      }
+      if (options.tty) {
+        stopResize = followTerminalSize((h, w) =>
+          api.request('POST', `/containers/${id}/resize`, { query: { h, w } }).then((r) => r.body.resume()),
+        );
       }
     }
     await output;
+    if (detached) {
+      // The container goes on; docker run ends as if nothing happened.
+      waitResponse.body.destroy();
+      return 0;
+    }
     const status = await readJsonBody<ContainerWaitResponse>(waitResponse.body);
     if (status.Error?.Message) ctx.err.write(`${status.Error.Message}\n`);
     return status.StatusCode;
   } finally {
+    stopResize();
     stopStdin();
     stopProxy();
   }
@@ -141,6 +150,9 @@ export function runCommand(ctx: CliContext): Command {
   return command.action(async (image: string, args: string[], flags: RunFlags) => {
     const detach = flags.detach === true;
     const attach = attachChoice(flags, detach);
+    if (flags.tty && attach.stdin && !process.stdin.isTTY)
+      throw new CliError('the input device is not a TTY');
+    parseDetachKeys(flags.detachKeys);
     const request = createRequest(flags, image, args, attach);
     if (detach) request.StdinOnce = false;
     let id: string;

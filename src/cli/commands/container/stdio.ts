@@ -4,6 +4,7 @@
  * both ways (stdin half-closed at EOF, a TTY put in raw mode).
  */
 import type { Duplex, Readable, Writable } from 'node:stream';
+import { DetachKeyScanner } from '../../../engine/containers/detach-keys.js';
 
 /** Splits multiplexed frames (8-byte header: stream, 0, 0, 0, size) into the two outputs. */
 export class Demultiplexer {
@@ -56,15 +57,28 @@ export function copyOutput(
 /**
  * Sends the client's stdin to a hijacked connection and half-closes it at
  * EOF (the daemon then closes the container's stdin). A TTY is switched to
- * raw mode while attached.
+ * raw mode while attached. With detach keys, their sequence is kept from the
+ * container and `onDetach` is called instead (as the docker CLI does, so it
+ * detaches at once whatever the daemon does).
  */
-export function forwardStdin(socket: Duplex, stdin: NodeJS.ReadStream, tty: boolean): () => void {
+export function forwardStdin(
+  socket: Duplex,
+  stdin: NodeJS.ReadStream,
+  tty: boolean,
+  detach?: { keys: Buffer; onDetach: () => void },
+): () => void {
   const rawMode = tty && stdin.isTTY === true;
   if (rawMode) stdin.setRawMode(true);
+  const scanner = detach ? new DetachKeyScanner(detach.keys) : undefined;
   const onData = (chunk: Buffer): void => {
-    if (!socket.write(chunk)) {
+    const scanned = scanner?.feed(chunk) ?? { data: chunk, detached: false };
+    if (scanned.data.length > 0 && !socket.write(scanned.data)) {
       stdin.pause();
       socket.once('drain', () => stdin.resume());
+    }
+    if (scanned.detached) {
+      stdin.off('data', onData);
+      detach!.onDetach();
     }
   };
   const onEnd = (): void => {
@@ -79,4 +93,16 @@ export function forwardStdin(socket: Duplex, stdin: NodeJS.ReadStream, tty: bool
     if (rawMode) stdin.setRawMode(false);
     stdin.pause();
   };
+}
+
+/** Sends the terminal's size now and whenever it changes (SIGWINCH); returns a function that stops. */
+export function followTerminalSize(resize: (height: number, width: number) => Promise<unknown>): () => void {
+  const out = process.stdout;
+  if (!out.isTTY) return () => undefined;
+  const send = (): void => {
+    if (out.rows > 0 && out.columns > 0) void resize(out.rows, out.columns).catch(() => undefined);
+  };
+  send();
+  out.on('resize', send);
+  return () => out.off('resize', send);
 }
