@@ -322,6 +322,15 @@ describe('the classic stream and image config', () => {
     assert.equal(tag.status, 400);
     const target = await build({ Dockerfile: 'FROM busybox AS a\n' }, { target: 'nope' });
     assert.equal(target.error, 'target stage "nope" could not be found');
+    const gzipped = await build(
+      {},
+      {},
+      { body: await contextTar({ Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'gz' }, true) },
+    );
+    assert.equal(gzipped.error, undefined, gzipped.body);
+    const bzip2 = await build({}, {}, { body: Buffer.from('425a683917724538509000000000', 'hex') });
+    assert.equal(bzip2.status, 400);
+    assert.equal(bzip2.error, 'unsupported archive compression bzip2: send a plain or gzip-compressed tar');
     const lower = await buildOk({ dockerfile: 'FROM busybox\nRUN touch /lower\n' });
     assert.ok(lower.id);
     const custom = await buildOk(
