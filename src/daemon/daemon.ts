@@ -12,6 +12,7 @@ import { ContainerService } from '../engine/containers/service.js';
 import { containerRoutes } from '../api/router/container/routes.js';
 import { ExecService } from '../engine/containers/exec.js';
 import { execRoutes } from '../api/router/exec/routes.js';
+import { containerWebSocketRoutes } from '../api/router/container/websocket.js';
 import { containerArchiveRoutes } from '../api/router/container/archive.js';
 import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
@@ -146,6 +147,7 @@ export class Daemon {
     router.add(imageRoutes(this.images));
     router.add(containerRoutes(this.containers));
     router.add(execRoutes(this.execs));
+    router.add(containerWebSocketRoutes(this.containers));
     router.add(containerArchiveRoutes(this.containers));
     router.add(volumeRoutes(this.volumes));
     router.add(networkRoutes(this.networks));
