@@ -41,7 +41,7 @@ import { Build } from './executor/build.js';
 import { truncateId } from './executor/gofmt.js';
 import type { BuildImage } from './executor/image.js';
 import { OrderedOutput, type MessageSink } from './executor/output.js';
-import { viewImage } from './executor/rootfs.js';
+import { unmount, viewImage } from './executor/rootfs.js';
 import type { BuildNetworking } from './executor/run.js';
 import type { BuildRequest } from './executor/types.js';
 import { planBuild } from './plan.js';
@@ -104,7 +104,10 @@ export class BuildService {
   }
 
   async start(): Promise<void> {
-    await fs.rm(path.join(this.root, 'tmp'), { recursive: true, force: true }).catch(() => undefined);
+    // A build cut short by a crash may have left mounts in its scratch space: never delete through them.
+    const tmp = path.join(this.root, 'tmp');
+    await unmountUnder(tmp);
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
     await this.cache.start();
     await this.cacheMounts.start();
   }
@@ -308,6 +311,16 @@ export class BuildService {
       }
     };
   }
+}
+
+async function unmountUnder(dir: string): Promise<void> {
+  const mountInfo = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const targets = mountInfo
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((target): target is string => target !== undefined && target.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+  for (const target of targets) await unmount(target);
 }
 
 /** The Dockerfile at `name` in the context (resolved inside it); `Dockerfile` falls back to `dockerfile`. */
