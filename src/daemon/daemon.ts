@@ -13,6 +13,8 @@ import { containerRoutes } from '../api/router/container/routes.js';
 import { ExecService } from '../engine/containers/exec.js';
 import { execRoutes } from '../api/router/exec/routes.js';
 import { containerWebSocketRoutes } from '../api/router/container/websocket.js';
+import { StatsService } from '../engine/containers/stats.js';
+import { containerStatsRoutes } from '../api/router/container/stats.js';
 import { containerArchiveRoutes } from '../api/router/container/archive.js';
 import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
@@ -43,6 +45,7 @@ export class Daemon {
   readonly images: ImageService;
   readonly containers: ContainerService;
   readonly execs: ExecService;
+  readonly stats: StatsService;
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   readonly builder: BuildService;
@@ -95,6 +98,7 @@ export class Daemon {
     });
     this.images.setImageUsageCheck((imageId) => this.containers.imageUser(imageId));
     this.execs = new ExecService({ containerd: () => this.containerd.client, containers: this.containers });
+    this.stats = new StatsService({ containerd: () => this.containerd.client, containers: this.containers });
     this.builder = new BuildService({
       containerd: () => this.containerd.client,
       images: this.images,
@@ -148,6 +152,7 @@ export class Daemon {
     router.add(containerRoutes(this.containers));
     router.add(execRoutes(this.execs));
     router.add(containerWebSocketRoutes(this.containers));
+    router.add(containerStatsRoutes(this.stats));
     router.add(containerArchiveRoutes(this.containers));
     router.add(volumeRoutes(this.volumes));
     router.add(networkRoutes(this.networks));
