@@ -20,6 +20,7 @@ import { restartCommand } from './restart.js';
 import { rmCommand } from './rm.js';
 import { runCommand } from './run.js';
 import { startCommand } from './start.js';
+import { statsCommand } from './stats.js';
 import { stopCommand } from './stop.js';
 import { topCommand } from './top.js';
 import { unpauseCommand } from './unpause.js';
@@ -43,6 +44,7 @@ const shared = (ctx: CliContext): Command[] => [
   restartCommand(ctx),
   runCommand(ctx),
   startCommand(ctx),
+  statsCommand(ctx),
   stopCommand(ctx),
   topCommand(ctx),
   unpauseCommand(ctx),
