@@ -522,6 +522,7 @@ export class StageBuilder {
     const dest = normalizeDest(this.runConfig.WorkingDir, instruction.dest);
     let view: ImageView | undefined;
     let viewIdentity = '';
+    let fromKey: string | undefined;
     const downloads: string[] = [];
     try {
       let digester = this.build.digester;
@@ -530,6 +531,19 @@ export class StageBuilder {
         const source =
           (this.planned.sources.get(original) ?? [])[0] ??
           this.build.plan.resolveSource(instruction.from, instruction.line);
+        // The source image's ID names its content: a hit needs no mount and no digest.
+        const sourceImage =
+          source.kind === 'stage'
+            ? (await this.build.stage(source.index)).image
+            : await this.build.baseImage(source.ref, this.platform, this.channel);
+        fromKey = this.cacheKey(`${cmd} --from=${sourceImage.id} ${dest}`, this.committedConfig(), {
+          sources: instruction.sources,
+          chown: instruction.chown ?? '',
+          chmod: instruction.chmod ?? '',
+          excludes: instruction.excludes,
+          contents: instruction.contents,
+        });
+        if (await this.useLocalCache(fromKey)) return;
         const found = await this.build.view(source, this.platform, this.channel);
         view = found.view;
         viewIdentity = found.image.id;
@@ -582,8 +596,8 @@ export class StageBuilder {
         sources: instruction.sources,
         contents: instruction.contents.map((c) => c.path),
       };
-      const key = this.cacheKey(createdBy, config, extra);
-      if (await this.useCache(key, createdBy, config, comment.trim())) return;
+      const key = fromKey ?? this.cacheKey(createdBy, config, extra);
+      if (fromKey === undefined && (await this.useCache(key, createdBy, config, comment.trim()))) return;
       const mode = instruction.chmod !== undefined ? parseChmod(instruction.chmod) : undefined;
       const sourceRoot = view ? view.root : this.build.contextDir;
       await this.commitFiles(key, createdBy, comment.trim(), config, (_key, mounts) =>
