@@ -721,6 +721,21 @@ describe('build cache', () => {
     assert.deepEqual(usedCache(noCache.text), []);
   });
 
+  test('a file used by one stage rebuilds that stage and what copies from it, not the others', async () => {
+    const stages = (a: string): Record<string, ContextFile> => ({
+      Dockerfile:
+        'FROM busybox AS a\nCOPY a.txt /a\nFROM busybox AS b\nCOPY b.txt /b\nFROM busybox\nCOPY --from=b /b /b\nCOPY --from=a /a /a\n',
+      'a.txt': a,
+      'b.txt': 'b\n',
+    });
+    await buildOk(stages('a1\n'));
+    const same = await buildOk(stages('a1\n'));
+    assert.deepEqual(usedCache(same.text), [2, 4, 6, 7]);
+    const changed = await buildOk(stages('a2\n'));
+    assert.deepEqual(usedCache(changed.text), [4, 6]);
+    assert.equal(await run(changed.id, 'cat /a /b'), 'a2\nb\n');
+  });
+
   test('build args invalidate from their first use; config changes are part of the key', async () => {
     const dockerfile = 'FROM busybox\nARG V=1\nRUN echo first > /first\nRUN echo "$V" > /v\n';
     await buildOk({ Dockerfile: dockerfile });
