@@ -145,7 +145,7 @@ export function summarizeContainer(
     Ports: extras.ports ?? exposedPorts(container),
     Labels: container.Config.Labels ?? {},
     State: statusOf(container.State),
-    Status: statusText(container.State),
+    Status: statusText(container.State, Date.now(), container.State.Health?.Status),
     HostConfig: { NetworkMode: container.HostConfig.NetworkMode || 'bridge' },
     NetworkSettings: { Networks: extras.networks ?? (network ? { [network]: emptyEndpoint() } : {}) },
     Mounts: extras.mounts ?? [],

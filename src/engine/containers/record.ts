@@ -5,7 +5,13 @@
  */
 import { humanDuration } from '../../cli/format/units.js';
 import type { ResolvedUser } from '../../oci/user.js';
-import type { ContainerConfig, ContainerState, ContainerStatus, HostConfig } from '../../types/container.js';
+import type {
+  ContainerConfig,
+  ContainerState,
+  ContainerStatus,
+  Health,
+  HostConfig,
+} from '../../types/container.js';
 import type { MountPointRecord } from './mounts.js';
 import type { EndpointsConfig } from './networking.js';
 
@@ -24,6 +30,8 @@ export interface PersistedState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Containers with a healthcheck: its state (kept by the health monitor). */
+  Health?: Health;
 }
 
 export interface ContainerRecord {
@@ -101,7 +109,8 @@ export function statusText(state: PersistedState, now = Date.now(), health?: str
       return `Restarting (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
     }
     const up = `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
-    return health && health !== 'none' ? `${up} (${health})` : up;
+    if (!health || health === 'none') return up;
+    return `${up} (${health === 'starting' ? 'health: starting' : health})`;
   }
   if (state.RemovalInProgress) return 'Removal In Progress';
   if (state.Dead) return 'Dead';
@@ -124,6 +133,7 @@ export function inspectState(state: PersistedState): ContainerState {
     Error: state.Error,
     StartedAt: state.StartedAt,
     FinishedAt: state.FinishedAt,
+    ...(state.Health ? { Health: state.Health } : {}),
   };
 }
 

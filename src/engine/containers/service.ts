@@ -1420,7 +1420,7 @@ export class ContainerService {
             return new Set<string>();
           }
         },
-        health: () => 'none',
+        health: (c) => c.State.Health?.Status ?? 'none',
       },
     );
     const imageNames = new Map<string, Promise<string>>();
