@@ -256,6 +256,11 @@ export class ContainerService {
     return this.fifoDir(id);
   }
 
+  /** Persists a container's record: for state other services keep in it (State.Health). */
+  async saveState(entry: ContainerEntry): Promise<void> {
+    await this.save(entry);
+  }
+
   /** Publishes a container event with the container's attributes (labels, image, name). */
   publishEvent(c: Container, action: string, extra: Record<string, string> = {}): void {
     this.event(c, action, extra);
