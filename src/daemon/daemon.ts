@@ -15,6 +15,7 @@ import { execRoutes } from '../api/router/exec/routes.js';
 import { containerWebSocketRoutes } from '../api/router/container/websocket.js';
 import { StatsService } from '../engine/containers/stats.js';
 import { containerStatsRoutes } from '../api/router/container/stats.js';
+import { HealthMonitor } from '../engine/containers/health.js';
 import { containerArchiveRoutes } from '../api/router/container/archive.js';
 import { volumeRoutes } from '../api/router/volume/routes.js';
 import { VolumeService } from '../engine/volumes/service.js';
@@ -46,6 +47,7 @@ export class Daemon {
   readonly containers: ContainerService;
   readonly execs: ExecService;
   readonly stats: StatsService;
+  private readonly health: HealthMonitor;
   readonly volumes: VolumeService;
   readonly networks: NetworkService;
   readonly builder: BuildService;
@@ -99,6 +101,12 @@ export class Daemon {
     this.images.setImageUsageCheck((imageId) => this.containers.imageUser(imageId));
     this.execs = new ExecService({ containerd: () => this.containerd.client, containers: this.containers });
     this.stats = new StatsService({ containerd: () => this.containerd.client, containers: this.containers });
+    this.health = new HealthMonitor({
+      entryOf: (term) => this.containers.entryOf(term),
+      saveState: (entry) => this.containers.saveState(entry),
+      publishEvent: (c, action, extra) => this.containers.publishEvent(c, action, extra),
+      runExec: (id, config, options) => this.execs.run(id, config, options),
+    });
     this.builder = new BuildService({
       containerd: () => this.containerd.client,
       images: this.images,
@@ -126,7 +134,12 @@ export class Daemon {
     await this.images.start();
     await this.networks.start();
     await this.volumes.start();
+    // Container events drive the health monitor, from the containers restore starts on.
+    this.events.subscribe({ filters: new Map([['type', ['container']]]) }, (event) =>
+      this.health.onContainerEvent(event.Action, event.Actor.ID),
+    );
     await this.containers.restore();
+    for (const running of await this.containers.list({})) this.health.resume(running.Id);
     await this.builder.start();
     await this.system.start(dataRoot);
     const router = new Router();
