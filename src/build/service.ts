@@ -142,7 +142,7 @@ export class BuildService {
     const client = this.options.containerd();
     let lease: { id: string } | undefined;
     let build: Build | undefined;
-    const output = new OrderedOutput(sink);
+    const output = new OrderedOutput(sink, { live: request.liveStages });
     try {
       await receiveContext(body, contextDir);
       const { dockerfile, name } = await readDockerfile(contextDir, request.dockerfile);

@@ -205,6 +205,27 @@ describe('berth build', () => {
     assert.ok(existsSync(dest));
   });
 
+  test('--progress=plain shows parallel stages live, each line tagged with its stage', async () => {
+    const dir = context('live', {
+      Dockerfile: [
+        'FROM busybox AS left',
+        'RUN echo left-start && sleep 1 && echo left-end',
+        'FROM busybox AS right',
+        'RUN echo right-start && sleep 1 && echo right-end',
+        'FROM busybox',
+        'COPY --from=left /bin/sh /l',
+        'COPY --from=right /bin/sh /r',
+      ].join('\n'),
+    });
+    const out = ok(await berth(daemon, ['build', '--no-cache', '--progress=plain', dir]));
+    const lines = out.split('\n');
+    const at = (line: string): number => lines.indexOf(line);
+    assert.ok(at('[right] right-start') >= 0 && at('[left] left-end') >= 0, out);
+    // Both stages were running at once: the right one started before the left one finished.
+    assert.ok(at('[right] right-start') < at('[left] left-end'), out);
+    assert.match(out, /^Successfully built [0-9a-f]{12}$/m);
+  });
+
   test('berth builder prune', async () => {
     ok(
       await berth(daemon, [

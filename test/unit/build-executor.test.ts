@@ -119,7 +119,7 @@ describe('ordered output of parallel stages', () => {
   test('the earliest unfinished stage is live, later ones are held and released in order', () => {
     const seen: string[] = [];
     const output = new OrderedOutput((m: JSONMessage) => seen.push(m.stream ?? ''));
-    const [a, b, c] = output.open(3);
+    const [a, b, c] = output.open(['a', 'b', 'c']);
     b.stream('b1');
     c.stream('c1');
     a.stream('a1');
@@ -134,10 +134,18 @@ describe('ordered output of parallel stages', () => {
     assert.deepEqual(seen, ['a1', 'b1', 'b2', 'c1']);
   });
 
+  test('live mode sends every stage at once, tagged with its name', () => {
+    const seen: JSONMessage[] = [];
+    const output = new OrderedOutput((m) => seen.push(m), { live: true });
+    const [, b] = output.open(['first', 'second']);
+    b.stream('now');
+    assert.deepEqual(seen, [{ stream: 'now', stage: 'second' }]);
+  });
+
   test('after a failure everything held goes out', () => {
     const seen: string[] = [];
     const output = new OrderedOutput((m) => seen.push(m.stream ?? ''));
-    const [, b] = output.open(2);
+    const [, b] = output.open(['a', 'b']);
     b.stderr('err');
     output.flushAll();
     assert.deepEqual(seen, ['\u001b[91merr\u001b[0m']);

@@ -95,7 +95,7 @@ export class Build implements BuildRun {
       labels.length;
     let step = 1;
     for (const text of this.setup.metaArgSteps) output.stream(`Step ${step++}/${total} : ${text}\n`);
-    const channels = output.open(stages.length);
+    const channels = output.open(stages.map((s) => s.displayName));
     stages.forEach((planned, order) => {
       const first = step;
       step += 1 + planned.stage.instructions.length;

@@ -38,17 +38,34 @@ export class StageChannel {
   }
 }
 
+export interface OutputOptions {
+  /**
+   * Send every stage's messages as they come, each tagged with its stage
+   * (`"stage": name`), for clients that show parallel stages live (berth's
+   * `--progress`); the docker CLI gets the ordered stream.
+   */
+  live?: boolean;
+}
+
 export class OrderedOutput {
   private readonly channels: StageChannel[] = [];
   private readonly done: boolean[] = [];
   private current = 0;
 
-  constructor(private readonly sink: MessageSink) {}
+  constructor(
+    private readonly sink: MessageSink,
+    private readonly options: OutputOptions = {},
+  ) {}
 
-  /** Channels in output order; the first goes live at once. */
-  open(count: number): StageChannel[] {
-    for (let i = 0; i < count; i++) {
-      this.channels.push(new StageChannel(this.sink));
+  /** Channels in output order (named after their stages); the first goes live at once. */
+  open(names: readonly string[]): StageChannel[] {
+    for (const name of names) {
+      const sink: MessageSink = this.options.live
+        ? (message) => this.sink({ ...message, stage: name } as JSONMessage)
+        : this.sink;
+      const channel = new StageChannel(sink);
+      if (this.options.live) channel.goLive();
+      this.channels.push(channel);
       this.done.push(false);
     }
     this.channels[0]?.goLive();

@@ -35,6 +35,8 @@ export interface BuildRequest {
   cacheFrom: string[];
   /** Store and name the result as an image (false when only exporting its filesystem). */
   storeImage: boolean;
+  /** Stream each stage's messages live, tagged with the stage (berth's progress view). */
+  liveStages?: boolean;
 }
 
 export interface StageResult {

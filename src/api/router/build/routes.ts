@@ -125,6 +125,7 @@ export function buildRequestFromQuery(ctx: RouteContext): BuildRequest {
     secrets: secretsParam(header(ctx, SECRETS_HEADER)),
     cacheFrom,
     storeImage: outputs.length === 0 || tags.length > 0,
+    liveStages: query.get('progress') === 'stages',
   };
 }
 

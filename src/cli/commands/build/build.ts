@@ -5,7 +5,7 @@
  */
 import { createWriteStream, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { extractArchive } from '../../../archive/extract.js';
@@ -13,7 +13,8 @@ import { detectCompression } from '../../../archive/decompress.js';
 import { parseJsonStream, type JsonMessage } from '../../format/progress.js';
 import { CliError, type CliContext } from '../../context.js';
 import { configFilePath, credentialsFor, readConfigFile } from '../image/auth.js';
-import { showJsonStream } from '../image/stream.js';
+import { outputIsTerminal, showJsonStream } from '../image/stream.js';
+import { showStageProgress } from './progress.js';
 import { contextTar, locateDockerfile } from './context.js';
 
 interface BuildOptions {
@@ -222,6 +223,13 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
   if (options.cpusetCpus) params.set('cpusetcpus', options.cpusetCpus);
   if (options.cacheFrom.length > 0) params.set('cachefrom', JSON.stringify(options.cacheFrom));
   if (outputs.length > 0) params.set('outputs', JSON.stringify(outputs.map((o) => ({ Type: o.type }))));
+  // plain and tty show parallel stages live; auto does so on a terminal, else prints Docker's stream.
+  const live =
+    !options.quiet &&
+    (options.progress === 'plain' ||
+      options.progress === 'tty' ||
+      (options.progress === 'auto' && outputIsTerminal(ctx)));
+  if (live) params.set('progress', 'stages');
   const headers: Record<string, string> = {
     'Content-Type': 'application/x-tar',
     'X-Registry-Config': registryConfigHeader(ctx),
@@ -246,6 +254,16 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
       if (message.stream) last = message.stream.trim();
     }
     imageId = last;
+  } else if (live) {
+    await showStageProgress(res.body, ctx.out as Writable, {
+      tty: options.progress === 'tty' || (options.progress === 'auto' && outputIsTerminal(ctx)),
+      onAux: (message) => {
+        const id = (message.aux as { ID?: string } | undefined)?.ID;
+        if (id) imageId = id;
+      },
+    }).catch((err: Error) => {
+      throw new CliError(err.message);
+    });
   } else {
     await showJsonStream(ctx, res.body, {
       onAux: (message) => {
