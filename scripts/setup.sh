@@ -10,12 +10,22 @@ APT_PACKAGES=(
   qemu-user-static binfmt-support
 )
 
+# The multi-platform build tests run an arm64 busybox under qemu; its package
+# comes from the arm64 package lists.
+need_update=false
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  need_update=true
+fi
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
-if [ "${#missing[@]}" -gt 0 ]; then
+if [ "${#missing[@]}" -gt 0 ] || [ "$need_update" = true ]; then
   apt-get update -qq
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
