@@ -359,6 +359,75 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     await ok(d('rm', '-f', 'later'));
   });
 
+  test('--hostname, --add-host (host-gateway too), --dns, --dns-search and --dns-option', async () => {
+    const flags = [
+      '--hostname',
+      'myhost',
+      '--domainname',
+      'example.org',
+      '--add-host',
+      'fixed.example:10.1.2.3',
+      '--add-host',
+      'gw:host-gateway',
+      '--dns',
+      '10.9.8.7',
+      '--dns-search',
+      'example.test',
+      '--dns-option',
+      'ndots:3',
+    ];
+    const out = await ok(
+      d(
+        'run',
+        '--rm',
+        ...flags,
+        'busybox',
+        'sh',
+        '-c',
+        'hostname; cat /etc/hosts; echo ---; cat /etc/resolv.conf',
+      ),
+    );
+    const [hostname, hosts, resolv] = [out.split('\n')[0], out.split('---')[0], out.split('---\n')[1]];
+    assert.equal(hostname, 'myhost');
+    assert.match(hosts, /^10\.1\.2\.3\s+fixed\.example$/m);
+    assert.match(hosts, new RegExp(`^${BIP_PREFIX.replace(/\./g, '\\.')}0\\.1\\s+gw$`, 'm'));
+    assert.match(hosts, /\smyhost\.example\.org\s+myhost$/m);
+    assert.match(resolv, /^nameserver 10\.9\.8\.7$/m);
+    assert.match(resolv, /^search example\.test$/m);
+    assert.match(resolv, /^options ndots:3$/m);
+    // On a user network the embedded DNS answers, and forwards to the given servers.
+    const onNet = await ok(
+      d('run', '--rm', '--network', 'netA', '--dns', '10.9.8.7', 'busybox', 'cat', '/etc/resolv.conf'),
+    );
+    const gateway = (JSON.parse(await ok(d('network', 'inspect', 'netA'))) as Doc[])[0].IPAM.Config[0]
+      .Gateway;
+    assert.match(onNet, new RegExp(`^nameserver ${gateway.replace(/\./g, '\\.')}$`, 'm'));
+    assert.doesNotMatch(onNet, /^nameserver 10\.9\.8\.7$/m);
+    // berth's own run takes the same flags.
+    const viaBerth = await berth(daemon, [
+      'run',
+      '--rm',
+      '--network',
+      'netB',
+      '--ip',
+      `${POOL_PREFIX}1.88`,
+      '--network-alias',
+      'bb',
+      'busybox',
+      'busybox',
+      'ip',
+      '-o',
+      '-4',
+      'addr',
+      'show',
+      'eth0',
+    ]);
+    assert.equal(viaBerth.code, 0, viaBerth.stderr);
+    assert.match(viaBerth.stdout, new RegExp(`inet ${POOL_PREFIX.replace(/\./g, '\\.')}1\\.88/24`));
+    const listed = await ok(d('ps', '--filter', 'name=srvA', '--format', '{{.Networks}}'));
+    assert.equal(listed.trim(), 'netA');
+  });
+
   test('an internal network has no route out; a normal one reaches the host', async () => {
     await createNetwork('--internal', 'netI');
     const hostServer = net.createServer((socket) => socket.end('host says hi\n'));
