@@ -54,7 +54,7 @@ export function splitPathDirEntry(p: string): { dir: string; base: string } {
   let cleaned = path.posix.normalize(p);
   if (cleaned.length > 1 && cleaned.endsWith('/')) cleaned = cleaned.slice(0, -1);
   if (specifiesCurrentDir(p)) cleaned = cleaned === '.' ? './.' : `${cleaned}/.`;
-  return { dir: path.posix.dirname(cleaned), base: path.posix.basename(cleaned) };
+  return { dir: path.posix.dirname(cleaned), base: cleaned === '/' ? '/' : path.posix.basename(cleaned) };
 }
 
 /**
