@@ -10,7 +10,7 @@ import { nowNanos } from '../engine/containers/record.js';
 import { jsonFormat, localFormat, type LogFormat } from './formats.js';
 import { LineSplitter } from './lines.js';
 import { LogFile, type RotationOptions } from './logfile.js';
-import { readLogFiles } from './reader.js';
+import { readLogBatches as readBatches, readLogFiles } from './reader.js';
 import type { LogEntry, LogWriter, ReadLogOptions, StdStream } from './types.js';
 
 export const LOG_DRIVER_NAMES = ['json-file', 'local', 'none'] as const;
@@ -154,12 +154,15 @@ export class FileLogWriter implements LogWriter {
     this.file = new LogFile(path, format, rotation);
   }
 
+  /** The messages of one read share one timestamp and become one queued buffer. */
   write(stream: StdStream, chunk: Buffer): boolean {
-    let ok = true;
-    this.splitters[stream].push(chunk, (line, partial) => {
-      ok = this.append(stream, line, partial) && ok;
+    const lines: Buffer[] = [];
+    const partial: boolean[] = [];
+    this.splitters[stream].push(chunk, (line, isPartial) => {
+      lines.push(line);
+      partial.push(isPartial);
     });
-    return ok;
+    return lines.length === 0 || this.append(stream, lines, partial);
   }
 
   onceDrain(callback: () => void): void {
@@ -168,7 +171,7 @@ export class FileLogWriter implements LogWriter {
 
   flushPartial(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      this.splitters[stream].flush((line, partial) => this.append(stream, line, partial));
+      this.splitters[stream].flush((line, partial) => this.append(stream, [line], [partial]));
     }
   }
 
@@ -177,9 +180,9 @@ export class FileLogWriter implements LogWriter {
     await this.file.close();
   }
 
-  private append(stream: StdStream, line: Buffer, partial: boolean): boolean {
+  private append(stream: StdStream, lines: Buffer[], partial: boolean[]): boolean {
     return this.file.append(
-      this.format.encode({ stream, line, partial, nanos: nowNanos(), attrs: this.attrs }),
+      this.format.encodeBatch({ stream, nanos: nowNanos(), attrs: this.attrs, lines, partial }),
     );
   }
 }
@@ -215,6 +218,15 @@ export function driverReads(driver: string): boolean {
 
 export function readLog(driver: string, logPath: string, options: ReadLogOptions): AsyncGenerator<LogEntry> {
   return readLogFiles(formatOf(driver), logPath, options);
+}
+
+/** The same in batches as they are read: what a stream to a client writes at once. */
+export function readLogBatches(
+  driver: string,
+  logPath: string,
+  options: ReadLogOptions,
+): AsyncGenerator<LogEntry[]> {
+  return readBatches(formatOf(driver), logPath, options);
 }
 
 /** A json-file log without rotation or attributes (Docker's default json-file settings). */

@@ -20,6 +20,15 @@ export interface Message {
   attrs?: Record<string, string>;
 }
 
+/** The messages of one read of one stream: they share a time and attributes. */
+export interface MessageBatch {
+  stream: StdStream;
+  nanos: bigint;
+  attrs?: Record<string, string>;
+  lines: Buffer[];
+  partial: boolean[];
+}
+
 /** A stored message as read back, with its time as epoch nanoseconds for filtering. */
 export interface StoredEntry extends LogEntry {
   nanos: bigint;
@@ -28,6 +37,8 @@ export interface StoredEntry extends LogEntry {
 export interface LogFormat {
   readonly name: string;
   encode(message: Message): Buffer;
+  /** All messages of a batch as one buffer of records (one allocation however many lines). */
+  encodeBatch(batch: MessageBatch): Buffer;
   /**
    * Decodes the complete records of `buf` from `start`, calling `each` with
    * each record (undefined for a damaged one) and its byte range. Returns the
@@ -67,6 +78,117 @@ function goJsonString(text: string): string {
   return HTML_UNSAFE.test(json) ? json.replace(HTML_UNSAFE, (c) => HTML_ESCAPES[c]) : json;
 }
 
+function singleBatch(message: Message): MessageBatch {
+  return {
+    stream: message.stream,
+    nanos: message.nanos,
+    attrs: message.attrs,
+    lines: [message.line],
+    partial: [message.partial],
+  };
+}
+
+/** Bytes JSON must escape (controls, quote, backslash), Go also escapes (<, >, &), or that need UTF-8 checks. */
+function needsEscaping(line: Buffer): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const b = line[i];
+    if (b < 0x20 || b === 0x22 || b === 0x5c || b === 0x3c || b === 0x3e || b === 0x26 || b >= 0x80)
+      return true;
+  }
+  return false;
+}
+
+const JSON_HEAD = Buffer.from('{"log":"');
+
+/**
+ * json-file records for a batch. Plain ASCII lines (nearly all output) are
+ * copied as they are; others go through the JSON encoder.
+ */
+function encodeJsonBatch(batch: MessageBatch): Buffer {
+  const attrs =
+    batch.attrs && Object.keys(batch.attrs).length > 0 ? `"attrs":${JSON.stringify(batch.attrs)},` : '';
+  const rest = `","stream":"${batch.stream}",${attrs}"time":"${rfc3339Nano(batch.nanos)}"}\n`;
+  const suffixWhole = Buffer.from('\\n' + rest);
+  const suffixPartial = Buffer.from(rest);
+  const escaped: (Buffer | undefined)[] = [];
+  let size = 0;
+  for (let i = 0; i < batch.lines.length; i++) {
+    const line = batch.lines[i];
+    let body = line;
+    if (needsEscaping(line)) {
+      const json = goJsonString(line.toString('utf8'));
+      body = Buffer.from(json.slice(1, -1));
+      escaped[i] = body;
+    }
+    size += JSON_HEAD.length + body.length + (batch.partial[i] ? suffixPartial.length : suffixWhole.length);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < batch.lines.length; i++) {
+    at += JSON_HEAD.copy(out, at);
+    at += (escaped[i] ?? batch.lines[i]).copy(out, at);
+    at += (batch.partial[i] ? suffixPartial : suffixWhole).copy(out, at);
+  }
+  return out;
+}
+
+const STREAM_MARK = Buffer.from('","stream":"');
+const TIME_MARK = Buffer.from('","time":"');
+const STREAM_STDOUT = Buffer.from('stdout');
+const STREAM_STDERR = Buffer.from('stderr');
+
+/**
+ * The common shape of a record berth (or Docker) wrote, read without the
+ * JSON parser: `{"log":"<text without escapes but a final \n>","stream":"…","time":"…"}`.
+ * Anything else (escapes, attrs, other key orders) goes to JSON.parse.
+ */
+function decodeJsonFast(buf: Buffer, start: number, end: number): StoredEntry | undefined {
+  if (end - start < 40 || buf.compare(JSON_HEAD, 0, JSON_HEAD.length, start, start + JSON_HEAD.length) !== 0)
+    return undefined;
+  const logStart = start + JSON_HEAD.length;
+  const quote = buf.indexOf(0x22, logStart);
+  if (quote < 0 || quote >= end) return undefined;
+  let logEnd = quote;
+  let newline = false;
+  const backslash = buf.indexOf(0x5c, logStart);
+  if (backslash >= 0 && backslash < quote) {
+    // Only a final \n is taken here.
+    if (backslash !== quote - 2 || buf[quote - 1] !== 0x6e) return undefined;
+    logEnd = quote - 2;
+    newline = true;
+  }
+  if (buf.compare(STREAM_MARK, 0, STREAM_MARK.length, quote, quote + STREAM_MARK.length) !== 0)
+    return undefined;
+  const streamAt = quote + STREAM_MARK.length;
+  const isStdout = buf.compare(STREAM_STDOUT, 0, 6, streamAt, streamAt + 6) === 0;
+  if (!isStdout && buf.compare(STREAM_STDERR, 0, 6, streamAt, streamAt + 6) !== 0) return undefined;
+  const timeMark = streamAt + 6;
+  if (buf.compare(TIME_MARK, 0, TIME_MARK.length, timeMark, timeMark + TIME_MARK.length) !== 0)
+    return undefined;
+  const timeStart = timeMark + TIME_MARK.length;
+  // The record ends with `"}` before the newline at `end`.
+  if (buf[end - 1] !== 0x7d || buf[end - 2] !== 0x22) return undefined;
+  const time = buf.toString('latin1', timeStart, end - 2);
+  return {
+    log: buf.toString('utf8', logStart, logEnd) + (newline ? '\n' : ''),
+    stream: isStdout ? 'stdout' : 'stderr',
+    time,
+    nanos: timeNanos(time),
+  };
+}
+
+let lastTime = '';
+let lastNanos = 0n;
+
+/** Consecutive records of a batch share their time: parse it once. */
+function timeNanos(time: string): bigint {
+  if (time !== lastTime) {
+    lastNanos = rfc3339ToNanos(time);
+    lastTime = time;
+  }
+  return lastNanos;
+}
+
 function decodeJsonLine(line: string): StoredEntry | undefined {
   try {
     const entry = JSON.parse(line) as LogEntry;
@@ -88,19 +210,16 @@ export const jsonFormat: LogFormat = {
   name: 'json-file',
   seekable: true,
   encode(message) {
-    const log = message.line.toString('utf8') + (message.partial ? '' : '\n');
-    let text = `{"log":${goJsonString(log)},"stream":"${message.stream}",`;
-    if (message.attrs && Object.keys(message.attrs).length > 0)
-      text += `"attrs":${JSON.stringify(message.attrs)},`;
-    text += `"time":"${rfc3339Nano(message.nanos)}"}\n`;
-    return Buffer.from(text);
+    return encodeJsonBatch(singleBatch(message));
   },
+  encodeBatch: encodeJsonBatch,
   decode(buf, start, each) {
     let at = start;
     for (;;) {
       const newline = buf.indexOf(0x0a, at);
       if (newline < 0) return at;
-      each(decodeJsonLine(buf.toString('utf8', at, newline)), at, newline + 1);
+      const entry = decodeJsonFast(buf, at, newline) ?? decodeJsonLine(buf.toString('utf8', at, newline));
+      each(entry, at, newline + 1);
       at = newline + 1;
     }
   },
@@ -131,26 +250,57 @@ function varint(value: bigint | number, out: number[]): void {
   out.push(Number(v));
 }
 
-function field(tag: number, bytes: Buffer, out: Buffer[]): void {
-  const header: number[] = [tag];
-  varint(bytes.length, header);
-  out.push(Buffer.from(header), bytes);
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    length++;
+  }
+  return length;
 }
 
-function encodeLocal(message: Message): Buffer {
-  const parts: Buffer[] = [];
-  field(0x0a, Buffer.from(message.stream), parts);
-  const time: number[] = [0x10];
-  varint(message.nanos, time);
-  parts.push(Buffer.from(time));
-  field(0x1a, message.line, parts);
-  if (message.partial) parts.push(Buffer.from([0x20, 0x01]));
-  const body = Buffer.concat(parts);
-  const frame = Buffer.allocUnsafe(body.length + 8);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
-  frame.writeUInt32BE(body.length, body.length + 4);
-  return frame;
+function writeVarint(out: Buffer, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[at++] = value;
+  return at;
+}
+
+/** local records for a batch: the source and time fields are encoded once and copied into each. */
+function encodeLocalBatch(batch: MessageBatch): Buffer {
+  const fixed: number[] = [0x0a];
+  varint(batch.stream.length, fixed);
+  fixed.push(...Buffer.from(batch.stream), 0x10);
+  varint(batch.nanos, fixed);
+  const common = Buffer.from(fixed);
+  let size = 0;
+  const bodies: number[] = [];
+  for (let i = 0; i < batch.lines.length; i++) {
+    const length = batch.lines[i].length;
+    const body = common.length + 1 + varintLength(length) + length + (batch.partial[i] ? 2 : 0);
+    bodies.push(body);
+    size += body + 8;
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < batch.lines.length; i++) {
+    const line = batch.lines[i];
+    out.writeUInt32BE(bodies[i], at);
+    at += 4;
+    at += common.copy(out, at);
+    out[at++] = 0x1a;
+    at = writeVarint(out, at, line.length);
+    at += line.copy(out, at);
+    if (batch.partial[i]) {
+      out[at++] = 0x20;
+      out[at++] = 0x01;
+    }
+    out.writeUInt32BE(bodies[i], at);
+    at += 4;
+  }
+  return out;
 }
 
 function readVarint(buf: Buffer, at: number, end: number): { value: bigint; next: number } | undefined {
@@ -164,39 +314,84 @@ function readVarint(buf: Buffer, at: number, end: number): { value: bigint; next
   return undefined;
 }
 
+/** A varint below 2^53 (keys, lengths, flags), as a number; undefined when longer or cut. */
+function readSmallVarint(buf: Buffer, at: number, end: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < end && i < at + 7; i++) {
+    value += (buf[i] & 0x7f) * scale;
+    if ((buf[i] & 0x80) === 0) return { value, next: i + 1 };
+    scale *= 128;
+  }
+  return undefined;
+}
+
+let lastTimeBytes: Buffer = Buffer.alloc(0);
+let lastNanosLocal = 0n;
+let lastTimeLocal = '';
+
+/**
+ * Decodes the time field at `at` into lastNanosLocal/lastTimeLocal and
+ * returns the offset after it (undefined when cut). Records of one batch
+ * share their time, so it is parsed once.
+ */
+function localTime(buf: Buffer, at: number, end: number): number | undefined {
+  let stop = at;
+  while (stop < end && buf[stop] & 0x80) stop++;
+  if (stop >= end) return undefined;
+  const length = stop + 1 - at;
+  if (length !== lastTimeBytes.length || buf.compare(lastTimeBytes, 0, length, at, stop + 1) !== 0) {
+    const v = readVarint(buf, at, end);
+    if (!v) return undefined;
+    lastNanosLocal = BigInt.asIntN(64, v.value);
+    lastTimeLocal = rfc3339Nano(lastNanosLocal);
+    lastTimeBytes = Buffer.from(buf.subarray(at, stop + 1));
+  }
+  return stop + 1;
+}
+
 function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry | undefined {
-  let source = 'stdout';
+  let stderr = false;
   let nanos = 0n;
-  let line: Buffer = Buffer.alloc(0);
+  let time = '';
+  let lineStart = 0;
+  let lineEnd = 0;
   let partial = false;
   let at = start;
   while (at < end) {
-    const key = readVarint(buf, at, end);
+    const key = readSmallVarint(buf, at, end);
     if (!key) return undefined;
     at = key.next;
-    const fieldNo = Number(key.value >> 3n);
-    const wire = Number(key.value & 7n);
-    if (wire === 0) {
+    const fieldNo = Math.floor(key.value / 8);
+    const wire = key.value % 8;
+    if (wire === 0 && fieldNo === 2) {
+      const next = localTime(buf, at, end);
+      if (next === undefined) return undefined;
+      nanos = lastNanosLocal;
+      time = lastTimeLocal;
+      at = next;
+    } else if (wire === 0) {
       const v = readVarint(buf, at, end);
       if (!v) return undefined;
       at = v.next;
-      if (fieldNo === 2) nanos = BigInt.asIntN(64, v.value);
-      else if (fieldNo === 4) partial = v.value !== 0n;
+      if (fieldNo === 4) partial = v.value !== 0n;
     } else if (wire === 2) {
-      const len = readVarint(buf, at, end);
-      if (!len || len.next + Number(len.value) > end) return undefined;
-      const value = buf.subarray(len.next, len.next + Number(len.value));
-      at = len.next + Number(len.value);
-      if (fieldNo === 1) source = value.toString('utf8');
-      else if (fieldNo === 3) line = value;
+      const len = readSmallVarint(buf, at, end);
+      if (!len || len.next + len.value > end) return undefined;
+      if (fieldNo === 1) stderr = buf.toString('latin1', len.next, len.next + len.value) === 'stderr';
+      else if (fieldNo === 3) {
+        lineStart = len.next;
+        lineEnd = len.next + len.value;
+      }
+      at = len.next + len.value;
     } else if (wire === 1) at += 8;
     else if (wire === 5) at += 4;
     else return undefined;
   }
   return {
-    log: line.toString('utf8') + (partial ? '' : '\n'),
-    stream: source === 'stderr' ? 'stderr' : 'stdout',
-    time: rfc3339Nano(nanos),
+    log: buf.toString('utf8', lineStart, lineEnd) + (partial ? '' : '\n'),
+    stream: stderr ? 'stderr' : 'stdout',
+    time: time || rfc3339Nano(0n),
     nanos,
   };
 }
@@ -204,7 +399,8 @@ function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry |
 export const localFormat: LogFormat = {
   name: 'local',
   seekable: false,
-  encode: encodeLocal,
+  encode: (message) => encodeLocalBatch(singleBatch(message)),
+  encodeBatch: encodeLocalBatch,
   decode(buf, start, each) {
     let at = start;
     while (at + 4 <= buf.length) {

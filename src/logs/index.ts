@@ -11,6 +11,7 @@ export {
   parseSize,
   readJsonLog,
   readLog,
+  readLogBatches,
   validateLogOptions,
   type LogContext,
   type LogDriverName,

@@ -199,16 +199,41 @@ async function startPosition(
   return start;
 }
 
-/**
- * Yields the log's entries by the options; with follow, keeps yielding new
- * ones until `stopped` resolves and the current file is read to its end, or
- * the signal aborts.
- */
+/** The entries of a decoded batch the options want; done once past `until`. */
+function selectBatch(
+  entries: StoredEntry[],
+  options: ReadLogOptions,
+  checkSince: boolean,
+): { batch: LogEntry[]; done: boolean } {
+  const batch: LogEntry[] = [];
+  for (const entry of entries) {
+    if (options.until !== undefined && entry.nanos > options.until) return { batch, done: true };
+    if (!matches(entry, options)) continue;
+    if (checkSince && options.since !== undefined && entry.nanos < options.since) continue;
+    batch.push(publicEntry(entry));
+  }
+  return { batch, done: false };
+}
+
+/** The log's entries one by one (see readLogBatches). */
 export async function* readLogFiles(
   format: LogFormat,
   logPath: string,
   options: ReadLogOptions,
 ): AsyncGenerator<LogEntry> {
+  for await (const batch of readLogBatches(format, logPath, options)) yield* batch;
+}
+
+/**
+ * Yields the log's entries by the options, in batches as they are read; with
+ * follow, keeps yielding new ones until `stopped` resolves and the current
+ * file is read to its end, or the signal aborts.
+ */
+export async function* readLogBatches(
+  format: LogFormat,
+  logPath: string,
+  options: ReadLogOptions,
+): AsyncGenerator<LogEntry[]> {
   const signals = options.follow ? logSignals(logPath) : undefined;
   const rotated: FdSource[] = [];
   let wake: (() => void) | undefined;
@@ -239,11 +264,9 @@ export async function* readLogFiles(
         const { entries, next } = await readBatch(format, current, offset, current.size);
         if (next === offset) break;
         offset = next;
-        for (const entry of entries) {
-          if (options.until !== undefined && entry.nanos > options.until) return;
-          if (matches(entry, options) && (options.since === undefined || entry.nanos >= options.since))
-            yield publicEntry(entry);
-        }
+        const { batch, done } = selectBatch(entries, options, true);
+        if (batch.length > 0) yield batch;
+        if (done) return;
       }
     }
     if (!options.follow || !(current instanceof FdSource)) return;
@@ -264,10 +287,9 @@ export async function* readLogFiles(
         const { entries, next } = await readBatch(format, followed, offset, followed.size);
         if (next === offset) break;
         offset = next;
-        for (const entry of entries) {
-          if (options.until !== undefined && entry.nanos > options.until) return;
-          if (matches(entry, options)) yield publicEntry(entry);
-        }
+        const { batch, done } = selectBatch(entries, options, false);
+        if (batch.length > 0) yield batch;
+        if (done) return;
       }
       if (hadRotation) {
         // The writer finished the old file before rotating: it is read to its end now.
