@@ -356,6 +356,12 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     await ok(d('start', 'later'));
     const started = (await inspect('later')).NetworkSettings.Networks;
     assert.ok(started.netA.IPAddress && started.netB.IPAddress);
+    // Disconnected from its NetworkMode network, it comes back on the others only.
+    await ok(d('stop', '-t', '0', 'later'));
+    await ok(d('network', 'disconnect', 'netA', 'later'));
+    await ok(d('start', 'later'));
+    assert.deepEqual(Object.keys((await inspect('later')).NetworkSettings.Networks), ['netB']);
+    assert.equal((await ok(d('exec', 'later', 'busybox', 'ip', '-o', 'link'))).match(/eth\d/g)?.length, 1);
     await ok(d('rm', '-f', 'later'));
   });
 

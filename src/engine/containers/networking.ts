@@ -79,6 +79,30 @@ export function endpointsAtCreate(
   return config;
 }
 
+/**
+ * The network a start attaches first: NetworkMode's, unless the container
+ * was disconnected from it, then the first one it is still configured for.
+ * Undefined when it is on no network at all (it then has only lo, as on Docker).
+ */
+export function startNetworkMode(
+  hostConfig: HostConfig,
+  endpoints: EndpointsConfig | undefined,
+  networks: ContainerNetworks,
+): string | undefined {
+  const mode = primaryName(hostConfig.NetworkMode);
+  if (!endpoints) return mode;
+  const names = Object.keys(endpoints);
+  if (names.length === 0) return undefined;
+  let primary: string | undefined;
+  try {
+    primary = networks.findNetwork(mode).name;
+  } catch {
+    // Removed since create: the start fails below with Docker's "network x not found".
+    return mode;
+  }
+  return endpoints[primary] ? mode : names[0];
+}
+
 export interface AttachInput {
   id: string;
   name: string;
@@ -87,6 +111,8 @@ export interface AttachInput {
   endpoints: EndpointsConfig;
   /** Where the network service writes hosts, resolv.conf and hostname. */
   filesDir: string;
+  /** The network to attach first (see startNetworkMode); NetworkMode's by default. */
+  networkMode?: string;
 }
 
 export function attachRequestOf(input: AttachInput): AttachRequest {
@@ -96,7 +122,7 @@ export function attachRequestOf(input: AttachInput): AttachRequest {
     containerName: input.name.replace(/^\//, ''),
     hostname: config.Hostname ?? '',
     domainname: config.Domainname || undefined,
-    networkMode: primaryName(hc.NetworkMode),
+    networkMode: input.networkMode ?? primaryName(hc.NetworkMode),
     endpointsConfig: input.endpoints,
     macAddress: config.MacAddress || undefined,
     exposedPorts: config.ExposedPorts ?? null,

@@ -89,6 +89,7 @@ import {
   endpointsAtCreate,
   idleNetworkSettings,
   portList,
+  startNetworkMode,
 } from './networking.js';
 import { packDirectory } from './export.js';
 import { cgroupUnified, cpuCount, hostNofileHard, shimPids, swapAccounting } from './host.js';
@@ -762,6 +763,8 @@ export class ContainerService {
   private async attachNetwork(c: Container): Promise<{ netnsPath?: string } | undefined> {
     const networks = this.deps.networks;
     if (!networks || attachKindOf(c.HostConfig) !== 'attach') return undefined;
+    const networkMode = startNetworkMode(c.HostConfig, c.EndpointsConfig, networks);
+    if (networkMode === undefined) return undefined;
     return networks.attachContainer(
       attachRequestOf({
         id: c.ID,
@@ -770,6 +773,7 @@ export class ContainerService {
         hostConfig: c.HostConfig,
         endpoints: c.EndpointsConfig ?? {},
         filesDir: this.store.dir(c.ID),
+        networkMode,
       }),
     );
   }
