@@ -3,6 +3,7 @@
  * conversion to the body of POST /containers/create.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type {
   ContainerCreateRequest,
@@ -454,6 +455,9 @@ function volumes(values: string[]): { anonymous: Record<string, Record<string, n
   const binds: string[] = [];
   for (const value of values) {
     if (value.split(':').length === 1) anonymous[value] = {};
+    // A relative host path is the client's: docker makes it absolute before sending.
+    else if (value.startsWith('.'))
+      binds.push(path.resolve(value.slice(0, value.indexOf(':'))) + value.slice(value.indexOf(':')));
     else binds.push(value);
   }
   return { anonymous, binds };
