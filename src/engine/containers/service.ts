@@ -99,6 +99,7 @@ import {
   driverReads,
   logPathFor,
   readLog,
+  readLogBatches,
   type LogEntry,
   type ReadLogOptions,
 } from '../../logs/index.js';
@@ -1702,7 +1703,7 @@ export class ContainerService {
   }
 
   /** The container's log entries, optionally following until it stops. */
-  logs(term: string, request: LogsRequest): { tty: boolean; entries: AsyncGenerator<LogEntry> } {
+  logs(term: string, request: LogsRequest): { tty: boolean; batches: AsyncGenerator<LogEntry[]> } {
     const entry = this.find(term);
     const c = entry.c;
     const { driver, file } = this.logTarget(c);
@@ -1731,7 +1732,7 @@ export class ContainerService {
       stopped,
       signal: request.signal,
     };
-    return { tty: c.Config.Tty === true, entries: readLog(driver, file, options) };
+    return { tty: c.Config.Tty === true, batches: readLogBatches(driver, file, options) };
   }
 
   // ---------------------------------------------------------------- daemon lifecycle

@@ -46,7 +46,7 @@ export interface ContainerBackend {
   prune(filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
   isTty(term: string): boolean;
   attach(term: string, request: AttachRequest, sink: OutputSink): Promise<void>;
-  logs(term: string, request: LogsRequest): { tty: boolean; entries: AsyncGenerator<LogEntry> };
+  logs(term: string, request: LogsRequest): { tty: boolean; batches: AsyncGenerator<LogEntry[]> };
   resize(term: string, height: number, width: number): Promise<void>;
   commit(request: CommitRequest): Promise<{ Id: string }>;
 }

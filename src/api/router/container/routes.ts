@@ -26,7 +26,7 @@ import {
 import type { Route, RouteContext } from '../../router.js';
 import { compareVersions } from '../../version.js';
 import type { ContainerBackend } from './backend.js';
-import { socketSink, streamContentType, writeFrame } from './streams.js';
+import { frameHeader, socketSink, streamContentType, writeFrame } from './streams.js';
 
 export function containerRoutes(backend: ContainerBackend): Route[] {
   const id = (ctx: RouteContext): string => ctx.params.name;
@@ -306,7 +306,7 @@ async function logs(ctx: RouteContext, backend: ContainerBackend): Promise<void>
   }
   const abort = new AbortController();
   ctx.res.on('close', () => abort.abort());
-  const { tty, entries } = backend.logs(ctx.params.name, {
+  const { tty, batches } = backend.logs(ctx.params.name, {
     follow: boolParam(q, 'follow'),
     stdout,
     stderr,
@@ -319,11 +319,18 @@ async function logs(ctx: RouteContext, backend: ContainerBackend): Promise<void>
   const details = boolParam(q, 'details');
   ctx.res.writeHead(200, { 'Content-Type': streamContentType(!tty, atLeast(ctx.version, '1.42')) });
   ctx.res.flushHeaders();
-  for await (const entry of entries) {
+  for await (const batch of batches) {
     if (abort.signal.aborted) break;
-    const line = details ? `${attributesText(entry.attrs)} ${entry.log}` : entry.log;
-    const text = timestamps ? `${fixedNanoTime(entry.time)} ${line}` : line;
-    if (!writeFrame(ctx.res, !tty, entry.stream, Buffer.from(text))) {
+    // One write per batch read from the log: a frame (or raw bytes) per entry.
+    const parts: Buffer[] = [];
+    for (const entry of batch) {
+      const line = details ? `${attributesText(entry.attrs)} ${entry.log}` : entry.log;
+      const payload = Buffer.from(timestamps ? `${fixedNanoTime(entry.time)} ${line}` : line);
+      if (payload.length === 0) continue;
+      if (!tty) parts.push(frameHeader(entry.stream, payload.length));
+      parts.push(payload);
+    }
+    if (parts.length > 0 && !ctx.res.write(Buffer.concat(parts))) {
       await new Promise<void>((resolve) => {
         ctx.res.once('drain', resolve);
         ctx.res.once('close', resolve);
