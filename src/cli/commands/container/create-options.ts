@@ -14,6 +14,7 @@ import type {
   PortBinding,
   Ulimit,
 } from '../../../types/container.js';
+import { parsePublishSpec } from '../../../network/ports.js';
 import type { EndpointSettings } from '../../../types/network.js';
 import { CliError } from '../../context.js';
 import { fromHumanSize, ramInBytes } from '../../format/units.js';
@@ -293,46 +294,6 @@ function toMap(values: string[] | undefined, flag: string): Record<string, strin
   return map;
 }
 
-function parsePortSpec(spec: string): { ports: string[]; bindings: Record<string, PortBinding[]> } {
-  const [main, proto = 'tcp'] = spec.split('/');
-  const parts = main.split(':');
-  let ip = '';
-  let hostPart = '';
-  let containerPart: string;
-  if (parts.length === 1) containerPart = parts[0];
-  else if (parts.length === 2) [hostPart, containerPart] = parts;
-  else {
-    containerPart = parts[parts.length - 1];
-    hostPart = parts[parts.length - 2];
-    ip = parts
-      .slice(0, -2)
-      .join(':')
-      .replace(/^\[(.*)\]$/, '$1');
-  }
-  const range = (text: string): number[] => {
-    const [low, high = low] = text.split('-').map(Number);
-    if (!Number.isInteger(low) || !Number.isInteger(high) || low < 0 || high > 65535 || high < low) {
-      fail(`invalid containerPort: ${text}`);
-    }
-    return Array.from({ length: high - low + 1 }, (_, i) => low + i);
-  };
-  const containerPorts = range(containerPart);
-  const hostPorts = hostPart ? range(hostPart) : [];
-  if (hostPorts.length > 1 && hostPorts.length !== containerPorts.length) {
-    fail(`invalid ranges specified for container and host Ports: ${containerPart} and ${hostPart}`);
-  }
-  const ports: string[] = [];
-  const bindings: Record<string, PortBinding[]> = {};
-  containerPorts.forEach((port, i) => {
-    const key = `${port}/${proto}`;
-    ports.push(key);
-    const hostPort =
-      hostPorts.length === 0 ? '' : String(hostPorts.length === 1 ? hostPorts[0] : hostPorts[i]);
-    (bindings[key] ??= []).push({ HostIp: ip, HostPort: hostPort });
-  });
-  return { ports, bindings };
-}
-
 function parseMount(spec: string): Mount {
   const mount: Mount = {};
   for (const field of spec.split(',')) {
@@ -512,9 +473,16 @@ export function createRequest(
   }
   const portBindings: Record<string, PortBinding[]> = {};
   for (const spec of flags.publish ?? []) {
-    const { ports, bindings } = parsePortSpec(spec);
-    for (const port of ports) exposed[port] = {};
-    for (const [port, list] of Object.entries(bindings)) (portBindings[port] ??= []).push(...list);
+    let mappings: ReturnType<typeof parsePublishSpec>;
+    try {
+      mappings = parsePublishSpec(spec);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    for (const { port, binding } of mappings) {
+      exposed[port] = {};
+      (portBindings[port] ??= []).push(binding);
+    }
   }
   const { anonymous, binds } = volumes(flags.volume ?? []);
   const tmpfs: Record<string, string> = {};
