@@ -1,0 +1,294 @@
+/** Container I/O pieces without a daemon: detach keys, websocket framing, stats conversion and arithmetic, healthcheck rules. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DetachKeyScanner, parseDetachKeys } from '../../src/engine/containers/detach-keys.js';
+import { FrameDecoder, encodeFrame, websocketAcceptKey } from '../../src/api/router/container/websocket.js';
+import {
+  emptyStats,
+  fromMetrics,
+  parseNetDev,
+  parseProcStat,
+  statsJsonText,
+} from '../../src/engine/containers/stats.js';
+import type { CgroupV1Metrics, CgroupV2Metrics } from '../../src/containerd/metrics.js';
+import {
+  applyResult,
+  nextProbeDelay,
+  probeCommand,
+  probeTimings,
+} from '../../src/engine/containers/health.js';
+import {
+  StatsContext,
+  cpuPercent,
+  memoryUsage,
+  statsValues,
+  type StatsSample,
+} from '../../src/cli/commands/container/stats.js';
+import type { HealthStatus, HealthcheckResult } from '../../src/types/container.js';
+
+describe('detach keys', () => {
+  test("parse Docker's syntax", () => {
+    assert.deepEqual([...parseDetachKeys(undefined)], [16, 17]);
+    assert.deepEqual([...parseDetachKeys('ctrl-a,x,ctrl-@,ctrl-[,ctrl-_')], [1, 0x78, 0, 27, 31]);
+    assert.throws(() => parseDetachKeys('ctrl-1'), /Invalid detach keys \(ctrl-1\) provided/);
+    assert.throws(() => parseDetachKeys('abc'), /Invalid detach keys/);
+  });
+
+  test('the sequence is held back, broken sequences pass through, and it may span reads', () => {
+    const scanner = new DetachKeyScanner(Buffer.from([16, 17]));
+    assert.deepEqual(scanner.feed(Buffer.from('ab\x10')), { data: Buffer.from('ab'), detached: false });
+    assert.deepEqual(scanner.feed(Buffer.from('c')), { data: Buffer.from('\x10c'), detached: false });
+    assert.deepEqual(scanner.feed(Buffer.from('\x10\x10')), { data: Buffer.from('\x10'), detached: false });
+    assert.deepEqual(scanner.feed(Buffer.from('\x11rest')), { data: Buffer.alloc(0), detached: true });
+    const single = new DetachKeyScanner(Buffer.from('q'));
+    assert.deepEqual(single.feed(Buffer.from('xyq')), { data: Buffer.from('xy'), detached: true });
+  });
+});
+
+describe('websocket framing', () => {
+  test('the handshake key of RFC 6455', () => {
+    assert.equal(websocketAcceptKey('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+
+  test('server frames of every length encoding, and masked client frames split across reads', () => {
+    for (const size of [0, 125, 126, 65535, 65536, 200_000]) {
+      const payload = Buffer.alloc(size, 7);
+      const frames = new FrameDecoder().push(encodeFrame(0x2, payload));
+      assert.equal(frames.length, 1);
+      assert.equal(frames[0].opcode, 2);
+      assert.ok(frames[0].payload.equals(payload));
+    }
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const text = Buffer.from('hello');
+    const masked = Buffer.from(text.map((b, i) => b ^ mask[i & 3]));
+    const frame = Buffer.concat([Buffer.from([0x81, 0x80 | text.length]), mask, masked]);
+    const decoder = new FrameDecoder();
+    assert.deepEqual(decoder.push(frame.subarray(0, 4)), []);
+    const [decoded] = decoder.push(frame.subarray(4));
+    assert.equal(decoded.payload.toString(), 'hello');
+    assert.equal(decoded.fin, true);
+  });
+});
+
+const big = 9_223_372_036_854_771_712n;
+
+function v1Metrics(): CgroupV1Metrics {
+  const memory = Object.fromEntries(
+    [
+      'cache',
+      'rss',
+      'rssHuge',
+      'mappedFile',
+      'dirty',
+      'writeback',
+      'pgPgIn',
+      'pgPgOut',
+      'pgFault',
+      'pgMajFault',
+      'inactiveAnon',
+      'activeAnon',
+      'inactiveFile',
+      'activeFile',
+      'unevictable',
+      'hierarchicalSwapLimit',
+      'totalCache',
+      'totalRss',
+      'totalRssHuge',
+      'totalMappedFile',
+      'totalDirty',
+      'totalWriteback',
+      'totalPgPgIn',
+      'totalPgPgOut',
+      'totalPgFault',
+      'totalPgMajFault',
+      'totalInactiveAnon',
+      'totalActiveAnon',
+      'totalActiveFile',
+      'totalUnevictable',
+    ].map((k) => [k, 1n]),
+  ) as unknown as NonNullable<CgroupV1Metrics['memory']>;
+  return {
+    hugetlb: [],
+    network: [],
+    pids: { current: 3n, limit: 0n },
+    cpu: {
+      usage: { total: 5_000_000_000n, kernel: 1_000_000_000n, user: 4_000_000_000n, perCpu: [2n, 3n] },
+      throttling: { periods: 1n, throttledPeriods: 2n, throttledTime: 3n },
+    },
+    memory: {
+      ...memory,
+      hierarchicalMemoryLimit: big,
+      totalInactiveFile: 4096n,
+      usage: { usage: 10_485_760n, max: 20_000_000n, failcnt: 0n, limit: big },
+    },
+    blkio: {
+      ioServiceBytesRecursive: [{ op: 'Read', device: '', major: 8n, minor: 0n, value: 4096n }],
+      ioServicedRecursive: [],
+      ioQueuedRecursive: [],
+      ioServiceTimeRecursive: [],
+      ioWaitTimeRecursive: [],
+      ioMergedRecursive: [],
+      ioTimeRecursive: [],
+      sectorsRecursive: [],
+    },
+  };
+}
+
+describe('stats', () => {
+  test('cgroup v1 metrics become Docker stats, the limit capped at host memory, 64-bit counters exact', () => {
+    const host = 8n * 1024n ** 3n;
+    const stats = fromMetrics({ type: 'cgroups.v1', metrics: v1Metrics() }, host);
+    assert.equal(stats.cpu.cpu_usage.total_usage, 5_000_000_000n);
+    assert.deepEqual(stats.cpu.cpu_usage.percpu_usage, [2n, 3n]);
+    assert.equal(stats.memory_stats.limit, host);
+    assert.equal(stats.memory_stats.stats?.total_inactive_file, 4096n);
+    assert.deepEqual(stats.pids_stats, { current: 3n });
+    assert.deepEqual(stats.blkio_stats.io_service_bytes_recursive, [
+      { major: 8n, minor: 0n, op: 'Read', value: 4096n },
+    ]);
+    assert.equal(stats.blkio_stats.io_serviced_recursive, null);
+    const text = statsJsonText({ limit: stats.memory_stats.stats?.hierarchical_memory_limit, n: 1, s: 'x' });
+    assert.equal(text, '{"limit":9223372036854771712,"n":1,"s":"x"}');
+  });
+
+  test('cgroup v2 metrics: microseconds to nanoseconds, io usage as read/write entries', () => {
+    const metrics: CgroupV2Metrics = {
+      hugetlb: [],
+      pids: { current: 2n, limit: 100n },
+      cpu: {
+        usageUsec: 1500n,
+        userUsec: 1000n,
+        systemUsec: 500n,
+        nrPeriods: 4n,
+        nrThrottled: 1n,
+        throttledUsec: 7n,
+      },
+      memory: {
+        usage: 2048n,
+        usageLimit: 1024n * 1024n,
+        swapUsage: 0n,
+        swapLimit: 0n,
+        inactiveFile: 1024n,
+      } as never,
+      io: { usage: [{ major: 254n, minor: 1n, rbytes: 10n, wbytes: 20n, rios: 1n, wios: 2n }] },
+    };
+    const stats = fromMetrics({ type: 'cgroups.v2', metrics }, 1n << 40n);
+    assert.equal(stats.cpu.cpu_usage.total_usage, 1_500_000n);
+    assert.equal(stats.cpu.cpu_usage.usage_in_kernelmode, 500_000n);
+    assert.equal(stats.cpu.throttling_data.throttled_time, 7000n);
+    assert.equal(stats.memory_stats.limit, 1024n * 1024n);
+    assert.equal(stats.memory_stats.stats?.inactive_file, 1024n);
+    assert.deepEqual(stats.pids_stats, { current: 2n, limit: 100n });
+    assert.deepEqual(
+      stats.blkio_stats.io_service_bytes_recursive?.map((e) => [e.op, e.value]),
+      [
+        ['read', 10n],
+        ['write', 20n],
+      ],
+    );
+  });
+
+  test('/proc/stat and net/dev', () => {
+    const stat = parseProcStat(
+      'cpu  100 0 50 800 10 0 40 0 0 0\ncpu0 50 0 25 400 5 0 20 0 0 0\ncpu1 50 0 25 400 5 0 20 0 0 0\nintr 1\n',
+    );
+    assert.equal(stat.systemNanos, 1000n * 10_000_000n);
+    assert.equal(stat.onlineCpus, 2);
+    const dev = parseNetDev(
+      'Inter-|   Receive\n face |bytes\n    lo: 5 1 0 0 0 0 0 0 5 1 0 0 0 0 0 0\n  eth0: 1000 10 1 2 0 0 0 0 2000 20 3 4 0 0 0 0\n',
+    );
+    assert.deepEqual(Object.keys(dev), ['eth0']);
+    assert.equal(dev.eth0.rx_bytes, 1000n);
+    assert.equal(dev.eth0.tx_dropped, 4n);
+  });
+
+  test("a stopped container's document is Docker's zeroed one", () => {
+    const empty = emptyStats('/c', 'abc');
+    assert.equal(empty.read, '0001-01-01T00:00:00Z');
+    assert.deepEqual(empty.memory_stats, {});
+    assert.equal(empty.cpu_stats.cpu_usage.total_usage, 0);
+  });
+
+  test("the CLI's arithmetic and columns", () => {
+    const sample: StatsSample = {
+      read: '',
+      cpu_stats: { cpu_usage: { total_usage: 3_000_000 }, system_cpu_usage: 20_000_000, online_cpus: 2 },
+      precpu_stats: { cpu_usage: { total_usage: 1_000_000 }, system_cpu_usage: 10_000_000 },
+      memory_stats: {
+        usage: 10 * 1024 * 1024,
+        limit: 100 * 1024 * 1024,
+        stats: { total_inactive_file: 1024 * 1024 },
+      },
+      networks: { eth0: { rx_bytes: 1500, tx_bytes: 500 }, eth1: { rx_bytes: 500, tx_bytes: 0 } },
+      blkio_stats: {
+        io_service_bytes_recursive: [
+          { op: 'Read', value: 2_000_000 },
+          { op: 'write', value: 3 },
+        ],
+      },
+      pids_stats: { current: 4 },
+    };
+    assert.equal(cpuPercent(sample), 40);
+    assert.equal(memoryUsage(sample), 9 * 1024 * 1024);
+    const row = new StatsContext('c', 'a'.repeat(64), '/name', statsValues(sample), true);
+    assert.equal(row.ID(), 'a'.repeat(12));
+    assert.equal(row.Name(), 'name');
+    assert.equal(row.CPUPerc(), '40.00%');
+    assert.equal(row.MemUsage(), '9MiB / 100MiB');
+    assert.equal(row.MemPerc(), '9.00%');
+    assert.equal(row.NetIO(), '2kB / 500B');
+    assert.equal(row.BlockIO(), '2MB / 3B');
+    assert.equal(row.PIDs(), '4');
+    assert.equal(new StatsContext('c', 'x', '', undefined, true).CPUPerc(), '--');
+  });
+});
+
+describe('healthchecks', () => {
+  test('commands: CMD, CMD-SHELL with the default or the container shell, NONE', () => {
+    assert.deepEqual(probeCommand({ Test: ['CMD', 'true', 'x'] }, null), ['true', 'x']);
+    assert.deepEqual(probeCommand({ Test: ['CMD-SHELL', 'exit 1'] }, null), ['/bin/sh', '-c', 'exit 1']);
+    assert.deepEqual(probeCommand({ Test: ['CMD-SHELL', 'x'] }, ['/bin/ash', '-e', '-c']), [
+      '/bin/ash',
+      '-e',
+      '-c',
+      'x',
+    ]);
+    assert.equal(probeCommand({ Test: ['NONE'] }, null), undefined);
+    assert.equal(probeCommand({ Test: [] }, null), undefined);
+    assert.equal(probeCommand(undefined, null), undefined);
+  });
+
+  test("Docker's defaults and schedule", () => {
+    const defaults = probeTimings({});
+    assert.deepEqual(defaults, {
+      intervalMs: 30_000,
+      timeoutMs: 30_000,
+      startPeriodMs: 0,
+      startIntervalMs: 5_000,
+      retries: 3,
+    });
+    const timings = probeTimings({ Interval: 10e9, StartPeriod: 60e9, StartInterval: 1e9 });
+    assert.equal(nextProbeDelay(timings, 0, 'starting'), 1000);
+    assert.equal(nextProbeDelay(timings, 0, 'healthy'), 10_000);
+    assert.equal(nextProbeDelay(timings, 55_000, 'starting'), 5000);
+    assert.equal(nextProbeDelay(timings, 61_000, 'starting'), 10_000);
+  });
+
+  test('status rules: success heals, failures count after the start period, five results kept', () => {
+    const health: { Status: HealthStatus; FailingStreak: number; Log: HealthcheckResult[] | null } = {
+      Status: 'starting',
+      FailingStreak: 0,
+      Log: [],
+    };
+    const result = (code: number): HealthcheckResult => ({ Start: '', End: '', ExitCode: code, Output: '' });
+    assert.equal(applyResult(health, result(1), { retries: 2, withinStartPeriod: true }), 'starting');
+    assert.equal(health.FailingStreak, 0);
+    assert.equal(applyResult(health, result(1), { retries: 2, withinStartPeriod: false }), 'starting');
+    assert.equal(applyResult(health, result(0), { retries: 2, withinStartPeriod: false }), 'healthy');
+    assert.equal(health.FailingStreak, 0);
+    assert.equal(applyResult(health, result(1), { retries: 2, withinStartPeriod: true }), 'healthy');
+    assert.equal(applyResult(health, result(-1), { retries: 2, withinStartPeriod: false }), 'unhealthy');
+    assert.equal(health.FailingStreak, 2);
+    assert.equal(health.Log?.length, 5);
+  });
+});
