@@ -469,15 +469,13 @@ export class ContainerMounts {
     const names = this.mounted.get(containerId);
     this.mounted.delete(containerId);
     for (const name of names ?? []) {
-      await this.volumes
-        ?.unmountForContainer(name, containerId)
-        .catch((err: unknown) =>
-          log.warn('releasing a volume failed', {
-            volume: name,
-            container: containerId,
-            error: errorMessage(err),
-          }),
-        );
+      await this.volumes?.unmountForContainer(name, containerId).catch((err: unknown) =>
+        log.warn('releasing a volume failed', {
+          volume: name,
+          container: containerId,
+          error: errorMessage(err),
+        }),
+      );
     }
   }
 
