@@ -29,6 +29,12 @@ export interface MessageBatch {
   partial: boolean[];
 }
 
+/** Records in one buffer, with where each ends (rotation cuts between records only). */
+export interface EncodedBatch {
+  data: Buffer;
+  ends: number[];
+}
+
 /** A stored message as read back, with its time as epoch nanoseconds for filtering. */
 export interface StoredEntry extends LogEntry {
   nanos: bigint;
@@ -38,7 +44,7 @@ export interface LogFormat {
   readonly name: string;
   encode(message: Message): Buffer;
   /** All messages of a batch as one buffer of records (one allocation however many lines). */
-  encodeBatch(batch: MessageBatch): Buffer;
+  encodeBatch(batch: MessageBatch): EncodedBatch;
   /**
    * Decodes the complete records of `buf` from `start`, calling `each` with
    * each record (undefined for a damaged one) and its byte range. Returns the
@@ -104,7 +110,7 @@ const JSON_HEAD = Buffer.from('{"log":"');
  * json-file records for a batch. Plain ASCII lines (nearly all output) are
  * copied as they are; others go through the JSON encoder.
  */
-function encodeJsonBatch(batch: MessageBatch): Buffer {
+function encodeJsonBatch(batch: MessageBatch): EncodedBatch {
   const attrs =
     batch.attrs && Object.keys(batch.attrs).length > 0 ? `"attrs":${JSON.stringify(batch.attrs)},` : '';
   const rest = `","stream":"${batch.stream}",${attrs}"time":"${rfc3339Nano(batch.nanos)}"}\n`;
@@ -123,13 +129,15 @@ function encodeJsonBatch(batch: MessageBatch): Buffer {
     size += JSON_HEAD.length + body.length + (batch.partial[i] ? suffixPartial.length : suffixWhole.length);
   }
   const out = Buffer.allocUnsafe(size);
+  const ends: number[] = [];
   let at = 0;
   for (let i = 0; i < batch.lines.length; i++) {
     at += JSON_HEAD.copy(out, at);
     at += (escaped[i] ?? batch.lines[i]).copy(out, at);
     at += (batch.partial[i] ? suffixPartial : suffixWhole).copy(out, at);
+    ends.push(at);
   }
-  return out;
+  return { data: out, ends };
 }
 
 const STREAM_MARK = Buffer.from('","stream":"');
@@ -210,7 +218,7 @@ export const jsonFormat: LogFormat = {
   name: 'json-file',
   seekable: true,
   encode(message) {
-    return encodeJsonBatch(singleBatch(message));
+    return encodeJsonBatch(singleBatch(message)).data;
   },
   encodeBatch: encodeJsonBatch,
   decode(buf, start, each) {
@@ -269,7 +277,7 @@ function writeVarint(out: Buffer, at: number, value: number): number {
 }
 
 /** local records for a batch: the source and time fields are encoded once and copied into each. */
-function encodeLocalBatch(batch: MessageBatch): Buffer {
+function encodeLocalBatch(batch: MessageBatch): EncodedBatch {
   const fixed: number[] = [0x0a];
   varint(batch.stream.length, fixed);
   fixed.push(...Buffer.from(batch.stream), 0x10);
@@ -284,6 +292,7 @@ function encodeLocalBatch(batch: MessageBatch): Buffer {
     size += body + 8;
   }
   const out = Buffer.allocUnsafe(size);
+  const ends: number[] = [];
   let at = 0;
   for (let i = 0; i < batch.lines.length; i++) {
     const line = batch.lines[i];
@@ -299,8 +308,9 @@ function encodeLocalBatch(batch: MessageBatch): Buffer {
     }
     out.writeUInt32BE(bodies[i], at);
     at += 4;
+    ends.push(at);
   }
-  return out;
+  return { data: out, ends };
 }
 
 function readVarint(buf: Buffer, at: number, end: number): { value: bigint; next: number } | undefined {
@@ -399,7 +409,7 @@ function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry |
 export const localFormat: LogFormat = {
   name: 'local',
   seekable: false,
-  encode: (message) => encodeLocalBatch(singleBatch(message)),
+  encode: (message) => encodeLocalBatch(singleBatch(message)).data,
   encodeBatch: encodeLocalBatch,
   decode(buf, start, each) {
     let at = start;

@@ -13,7 +13,7 @@ import { createGzip } from 'node:zlib';
 import { errorMessage } from '../common/errors.js';
 import { log } from '../common/log.js';
 import { generationPath } from './files.js';
-import type { LogFormat } from './formats.js';
+import type { EncodedBatch, LogFormat } from './formats.js';
 import { releaseLogSignals, logSignals } from './signals.js';
 
 const writeAsync = promisify(fs.write);
@@ -35,7 +35,7 @@ export interface RotationOptions {
 export class LogFile {
   private fd: number;
   private size: number;
-  private queue: Buffer[] = [];
+  private queue: EncodedBatch[] = [];
   private queuedBytes = 0;
   private flushing?: Promise<void>;
   private compressing: Promise<void> = Promise.resolve();
@@ -54,11 +54,11 @@ export class LogFile {
     if (this.size > 0) this.flushing = this.repairTail().finally(() => this.afterFlush());
   }
 
-  /** Queues a record; false when the queue is full (wait for onceDrain). */
-  append(record: Buffer): boolean {
-    if (this.closed) return true;
-    this.queue.push(record);
-    this.queuedBytes += record.length;
+  /** Queues records; false when the queue is full (wait for onceDrain). */
+  append(records: EncodedBatch): boolean {
+    if (this.closed || records.data.length === 0) return true;
+    this.queue.push(records);
+    this.queuedBytes += records.data.length;
     this.flushing ??= this.flush().finally(() => this.afterFlush());
     return this.queuedBytes < HIGH_WATER;
   }
@@ -88,16 +88,30 @@ export class LogFile {
       let count = 0;
       let rotate = false;
       const { maxSize } = this.rotation;
-      for (const record of this.queue) {
-        if (maxSize > 0 && this.size + bytes > 0 && this.size + bytes + record.length > maxSize) {
+      for (let i = 0; i < this.queue.length; i++) {
+        const item = this.queue[i];
+        const room = maxSize > 0 ? maxSize - (this.size + bytes) : Infinity;
+        if (item.data.length > room) {
+          // Take the records that still fit (a record bigger than max-size goes alone into a new file).
+          let cut = 0;
+          for (const end of item.ends) if (end <= room) cut = end;
+          if (cut === 0 && this.size + bytes === 0) cut = item.ends[0] ?? item.data.length;
+          if (cut > 0 && cut < item.data.length) {
+            this.queue.splice(i, 1, splitBatch(item, 0, cut), splitBatch(item, cut, item.data.length));
+            bytes += cut;
+            count++;
+          } else if (cut === item.data.length) {
+            bytes += cut;
+            count++;
+          }
           rotate = true;
           break;
         }
-        bytes += record.length;
+        bytes += item.data.length;
         count++;
         if (bytes >= MAX_BATCH) break;
       }
-      const batch = this.queue.splice(0, count);
+      const batch = this.queue.splice(0, count).map((item) => item.data);
       if (count > 0) {
         await this.writeBatch(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
         this.queuedBytes -= bytes;
@@ -192,6 +206,14 @@ export class LogFile {
       log.warn('checking the end of the container log failed', { file: this.path, error: errorMessage(err) });
     }
   }
+}
+
+/** The records of `batch` between two of its record boundaries. */
+function splitBatch(batch: EncodedBatch, from: number, to: number): EncodedBatch {
+  return {
+    data: batch.data.subarray(from, to),
+    ends: batch.ends.filter((end) => end > from && end <= to).map((end) => end - from),
+  };
 }
 
 async function readAt(file: string, position: number, length: number): Promise<Buffer> {

@@ -196,6 +196,24 @@ for (const driver of ['json-file', 'local'] as const) {
       assert.deepEqual(tail, numbers.slice(3));
     });
 
+    test('one read of many lines is cut between records when it crosses max-size', async () => {
+      const d = freshDir();
+      const file = path.join(d, 'c.log');
+      const writer = createLogWriter(
+        driver,
+        file,
+        { 'max-size': '1k', 'max-file': '5' },
+        { id: 'c', dir: d, labels: {}, env: [] },
+      )!;
+      writer.write('stdout', Buffer.from(Array.from({ length: 200 }, (_, i) => `line ${i}\n`).join('')));
+      await writer.close();
+      for (const name of readdirSync(d)) assert.ok(readFileSync(path.join(d, name)).length <= 1024, name);
+      const numbers = (await collect(readLog(driver, file, ALL))).map((e) => Number(e.log.split(' ')[1]));
+      assert.equal(numbers.at(-1), 199);
+      numbers.forEach((value, i) => assert.equal(value, numbers[0] + i));
+      assert.ok(numbers.length < 200 && numbers.length > 50, `${numbers.length} kept`);
+    });
+
     test('follow reads every message across rotations while the writer runs', async () => {
       const d = freshDir();
       const file = path.join(d, 'c.log');
