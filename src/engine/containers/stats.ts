@@ -330,7 +330,11 @@ export class StatsService {
     return this.sampleEntry(entry);
   }
 
-  private async sampleEntry(entry: ContainerEntry): Promise<StatsJson> {
+  /**
+   * A sample; its precpu is `chain.previous` for a stream (Docker's: the
+   * stream's previous sample), else the container's last recent sample.
+   */
+  private async sampleEntry(entry: ContainerEntry, chain?: { previous?: Sample }): Promise<StatsJson> {
     const c = entry.c;
     const state = c.State;
     if (!state.Running || state.Restarting) return emptyStats(c.Name, c.ID);
@@ -350,10 +354,12 @@ export class StatsService {
       system_cpu_usage: host.systemNanos,
       online_cpus: host.onlineCpus,
     };
-    const before = this.previous.get(entry);
+    const before = chain ? chain.previous : this.previous.get(entry);
+    const usable = (age: number): boolean =>
+      chain !== undefined || (age >= PREVIOUS_MIN_AGE_MS && age <= PREVIOUS_MAX_AGE_MS);
     let precpu: CpuStatsJson;
     let preread: string;
-    if (before && now - before.at >= PREVIOUS_MIN_AGE_MS && now - before.at <= PREVIOUS_MAX_AGE_MS) {
+    if (before && usable(now - before.at)) {
       precpu = before.cpu;
       preread = before.read;
     } else {
@@ -366,7 +372,9 @@ export class StatsService {
       };
       preread = state.StartedAt;
     }
-    if (!before || now - before.at >= PREVIOUS_MIN_AGE_MS) this.previous.set(entry, { at: now, read, cpu });
+    const sample = { at: now, read, cpu };
+    if (chain) chain.previous = sample;
+    if (!before || now - before.at >= PREVIOUS_MIN_AGE_MS) this.previous.set(entry, sample);
     const stats: StatsJson = {
       read,
       preread,
@@ -414,9 +422,10 @@ export class StatsService {
     entry.changes.on('stopped', onStop);
     entry.changes.on('removed', onStop);
     signal?.addEventListener('abort', onAbort);
+    const chain: { previous?: Sample } = {};
     try {
       for (;;) {
-        yield await this.sampleEntry(entry);
+        yield await this.sampleEntry(entry, chain);
         if (stopped || signal?.aborted) return;
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
