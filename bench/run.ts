@@ -17,7 +17,9 @@ const modules = readdirSync(here)
 
 let failed = false;
 for (const name of modules) {
-  const mod = (await import(pathToFileURL(path.join(here, `${name}.js`)).href)) as { bench?: () => Promise<void> };
+  const mod = (await import(pathToFileURL(path.join(here, `${name}.js`)).href)) as {
+    bench?: () => Promise<void>;
+  };
   if (typeof mod.bench !== 'function') continue;
   process.stdout.write(`\n## ${name}\n`);
   try {

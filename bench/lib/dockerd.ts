@@ -38,15 +38,22 @@ export async function startDocker(): Promise<SideBySideDocker | undefined> {
   const child: ChildProcess = spawn(
     '/usr/sbin/dockerd',
     [
-      '-H', `unix://${socket}`,
-      '--data-root', path.join(dir, 'data'),
-      '--exec-root', path.join(dir, 'exec'),
-      '--pidfile', path.join(dir, 'docker.pid'),
-      '--bridge', 'none',
+      '-H',
+      `unix://${socket}`,
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'docker.pid'),
+      '--bridge',
+      'none',
       '--iptables=false',
       '--ip6tables=false',
-      '--storage-driver', 'overlay2',
-      '--default-ulimit', 'nofile=1024:1024',
+      '--storage-driver',
+      'overlay2',
+      '--default-ulimit',
+      'nofile=1024:1024',
     ],
     { stdio: 'ignore' },
   );
@@ -71,7 +78,8 @@ function killLeftovers(dir: string): void {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir)) process.kill(Number(entry), 'SIGKILL');
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir))
+        process.kill(Number(entry), 'SIGKILL');
     } catch {
       // Already gone.
     }

@@ -16,7 +16,10 @@ export function sendNoContent(res: ServerResponse, status = 204): void {
 }
 
 export function sendText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -88,7 +91,10 @@ export function filtersParam(query: URLSearchParams): Filters {
   for (const [key, value] of Object.entries(parsed)) {
     if (Array.isArray(value)) filters.set(key, value.map(String));
     else if (typeof value === 'object' && value !== null) {
-      filters.set(key, Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]));
+      filters.set(
+        key,
+        Object.keys(value).filter((k) => (value as Record<string, unknown>)[k]),
+      );
     } else throw invalidParameter(`invalid filter '${key}'`);
   }
   return filters;

@@ -42,7 +42,10 @@ export class Router {
   }
 
   /** Returns the handler and params, 'method' when only the method is wrong, or undefined. */
-  match(method: string, path: string): { handler: RouteHandler; params: Record<string, string> } | 'method' | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { handler: RouteHandler; params: Record<string, string> } | 'method' | undefined {
     let pathMatched = false;
     for (const route of this.routes) {
       const found = route.pattern.exec(path);
@@ -61,9 +64,11 @@ export class Router {
 
 function compile(route: Route): CompiledRoute {
   const names: string[] = [];
-  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)(?::\\\.\\\*)?\}/g, (whole, name) => {
-    names.push(name);
-    return whole.includes(':') ? '(.+)' : '([^/]+)';
-  });
+  const source = route.path
+    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+    .replace(/\{(\w+)(?::\\\.\\\*)?\}/g, (whole, name) => {
+      names.push(name);
+      return whole.includes(':') ? '(.+)' : '([^/]+)';
+    });
   return { method: route.method, pattern: new RegExp(`^${source}/?$`), names, handler: route.handler };
 }

@@ -63,7 +63,14 @@ export class ApiServer {
       const matched = this.router.match(req.method ?? 'GET', path);
       if (matched === undefined || matched === 'method') throw notFound('page not found');
       const response = res ?? upgradeResponse(req, upgrade!.socket);
-      await matched.handler({ req, res: response, params: matched.params, query: url.searchParams, version, upgrade });
+      await matched.handler({
+        req,
+        res: response,
+        params: matched.params,
+        query: url.searchParams,
+        version,
+        upgrade,
+      });
     } catch (err) {
       this.fail(req, res, upgrade, err);
     } finally {
@@ -71,10 +78,21 @@ export class ApiServer {
     }
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse | undefined, upgrade: RouteContext['upgrade'], err: unknown): void {
+  private fail(
+    req: IncomingMessage,
+    res: ServerResponse | undefined,
+    upgrade: RouteContext['upgrade'],
+    err: unknown,
+  ): void {
     const status = statusForError(err);
-    if (status >= 500) log.error('Handler for request returned an error', { method: req.method, path: req.url, error: errorMessage(err) });
-    else log.debug('request refused', { method: req.method, path: req.url, status, error: errorMessage(err) });
+    if (status >= 500)
+      log.error('Handler for request returned an error', {
+        method: req.method,
+        path: req.url,
+        error: errorMessage(err),
+      });
+    else
+      log.debug('request refused', { method: req.method, path: req.url, status, error: errorMessage(err) });
     if (res) {
       if (!res.headersSent) sendError(res, err);
       else res.destroy();

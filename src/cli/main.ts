@@ -14,7 +14,11 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--config <string>', 'Location of client config files')
     .option('-D, --debug', 'Enable debug mode')
     .option('-H, --host <list>', 'Daemon socket to connect to', collect)
-    .option('-l, --log-level <string>', 'Set the logging level ("debug", "info", "warn", "error", "fatal")', 'info')
+    .option(
+      '-l, --log-level <string>',
+      'Set the logging level ("debug", "info", "warn", "error", "fatal")',
+      'info',
+    )
     .option('--tls', 'Use TLS; implied by --tlsverify')
     .option('--tlscacert <string>', 'Trust certs signed only by this CA')
     .option('--tlscert <string>', 'Path to TLS certificate file')
@@ -45,7 +49,8 @@ export function buildProgram(ctx: CliContext): Command {
 export function reportError(err: unknown, ctx: CliContext): number {
   if (err instanceof ExitStatus) return err.exitCode;
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+      return 0;
     const message = err.message.replace(/^error: /, '');
     ctx.err.write(`${message}\n`);
     return 125;

@@ -32,8 +32,7 @@ export const notModified = (message = ''): EngineError => new EngineError('NotMo
 export const forbidden = (message: string): EngineError => new EngineError('Forbidden', message);
 export const unauthorized = (message: string): EngineError => new EngineError('Unauthorized', message);
 export const unavailable = (message: string): EngineError => new EngineError('Unavailable', message);
-export const notImplemented = (message: string): EngineError =>
-  new EngineError('NotImplemented', message);
+export const notImplemented = (message: string): EngineError => new EngineError('NotImplemented', message);
 export const systemError = (message: string, cause?: unknown): EngineError =>
   new EngineError('System', message, { cause });
 

@@ -45,7 +45,8 @@ function parseTcp(rest: string, original: string, defaultPort: number): HostAddr
     portText = bracketed[2];
   } else {
     const colon = hostPort.lastIndexOf(':');
-    if (colon >= 0 && hostPort.indexOf(':') !== colon) throw invalidParameter(`Invalid bind address format: ${original}`);
+    if (colon >= 0 && hostPort.indexOf(':') !== colon)
+      throw invalidParameter(`Invalid bind address format: ${original}`);
     host = colon >= 0 ? hostPort.slice(0, colon) : hostPort;
     portText = colon >= 0 ? hostPort.slice(colon + 1) : undefined;
   }

@@ -29,8 +29,13 @@ export class ContainerdConnection {
       this.supervisor.on('restarted', () => log.warn('containerd restarted'));
       address = await this.supervisor.start();
     }
-    this.clientInstance = await ContainerdClient.connect({ address, namespace: this.config['containerd-namespace'] });
-    await this.clientInstance.namespaces.create(this.config['containerd-namespace'], { 'io.berth.owner': 'berthd' });
+    this.clientInstance = await ContainerdClient.connect({
+      address,
+      namespace: this.config['containerd-namespace'],
+    });
+    await this.clientInstance.namespaces.create(this.config['containerd-namespace'], {
+      'io.berth.owner': 'berthd',
+    });
   }
 
   async version(): Promise<{ version: string; commit: string }> {

@@ -3,7 +3,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Server } from 'node:net';
 import { invalidParameter } from '../common/errors.js';
-import { formatHostAddress, isLoopbackHost, parseHostAddress, type HostAddress } from '../common/host-address.js';
+import {
+  formatHostAddress,
+  isLoopbackHost,
+  parseHostAddress,
+  type HostAddress,
+} from '../common/host-address.js';
 import { log } from '../common/log.js';
 import type { ApiServer } from '../api/server.js';
 import { DEFAULT_UNIX_SOCKET, type DaemonConfig } from './config/options.js';
@@ -33,7 +38,13 @@ export async function openListeners(config: DaemonConfig, api: ApiServer): Promi
 
 /** A daemon API reachable from the network without client certificates is root for anyone. */
 function checkAllowed(address: HostAddress, config: DaemonConfig): void {
-  if (address.proto !== 'tcp' || isLoopbackHost(address.host) || config.tlsverify || config['allow-insecure-tcp']) return;
+  if (
+    address.proto !== 'tcp' ||
+    isLoopbackHost(address.host) ||
+    config.tlsverify ||
+    config['allow-insecure-tcp']
+  )
+    return;
   throw invalidParameter(
     `refusing to listen on ${formatHostAddress(address)} without --tlsverify: anyone who reaches it controls this host (set allow-insecure-tcp to override)`,
   );
@@ -93,11 +104,14 @@ function listenActivated(fd: number | undefined, config: DaemonConfig, api: ApiS
   const pid = Number(process.env.LISTEN_PID);
   const count = Number(process.env.LISTEN_FDS);
   if (pid !== process.pid || !Number.isInteger(count) || count < 1) {
-    throw invalidParameter('no sockets found via socket activation: make sure the service was started by systemd');
+    throw invalidParameter(
+      'no sockets found via socket activation: make sure the service was started by systemd',
+    );
   }
   const fds = Array.from({ length: count }, (_, i) => SD_LISTEN_FDS_START + i);
   const chosen = fd === undefined ? fds : fds.filter((f) => f === fd);
-  if (chosen.length === 0) throw invalidParameter(`too few socket activated files passed in by systemd: fd ${fd} not found`);
+  if (chosen.length === 0)
+    throw invalidParameter(`too few socket activated files passed in by systemd: fd ${fd} not found`);
   return Promise.all(
     chosen.map(async (f) => {
       const server = createServer(config, api, config.tls || config.tlsverify);
@@ -108,7 +122,10 @@ function listenActivated(fd: number | undefined, config: DaemonConfig, api: ApiS
   );
 }
 
-function listen(server: Server, options: { path?: string; host?: string; port?: number; fd?: number }): Promise<void> {
+function listen(
+  server: Server,
+  options: { path?: string; host?: string; port?: number; fd?: number },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

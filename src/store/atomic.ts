@@ -59,6 +59,8 @@ export async function removeStaleTempFiles(dir: string): Promise<void> {
     return;
   }
   await Promise.all(
-    names.filter((n) => n.startsWith('.') && n.endsWith('.tmp')).map((n) => fs.rm(path.join(dir, n), { force: true })),
+    names
+      .filter((n) => n.startsWith('.') && n.endsWith('.tmp'))
+      .map((n) => fs.rm(path.join(dir, n), { force: true })),
   );
 }

@@ -47,10 +47,14 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<TestDaem
   const configFile = path.join(dir, 'daemon.json');
   if (options.config) await fs.writeFile(configFile, JSON.stringify(options.config));
   const args = [
-    '--data-root', dataRoot,
-    '--exec-root', execRoot,
-    '--pidfile', pidfile,
-    '--config-file', configFile,
+    '--data-root',
+    dataRoot,
+    '--exec-root',
+    execRoot,
+    '--pidfile',
+    pidfile,
+    '--config-file',
+    configFile,
     ...(options.noDefaultHost ? [] : ['-H', `unix://${socket}`]),
     ...(options.args ?? []),
   ];
@@ -99,7 +103,11 @@ export function ping(socket: string): Promise<number> {
   });
 }
 
-export async function waitForPing(socket: string, exited?: Promise<number | null>, timeoutMs = 30_000): Promise<void> {
+export async function waitForPing(
+  socket: string,
+  exited?: Promise<number | null>,
+  timeoutMs = 30_000,
+): Promise<void> {
   let done = false;
   void exited?.then(() => (done = true));
   const deadline = Date.now() + timeoutMs;
@@ -174,7 +182,10 @@ export function runCommand(
   options: { env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -190,7 +201,11 @@ export function runCommand(
 }
 
 /** The real docker CLI pointed at a test daemon. */
-export function docker(daemon: TestDaemon, args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+export function docker(
+  daemon: TestDaemon,
+  args: string[],
+  options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
   return runCommand('docker', args, {
     ...options,
     env: { DOCKER_HOST: daemon.host, DOCKER_CONFIG: path.join(daemon.dir, 'docker-config'), ...options.env },
@@ -198,7 +213,11 @@ export function docker(daemon: TestDaemon, args: string[], options: { input?: st
 }
 
 /** berth's own CLI pointed at a test daemon. */
-export function berth(daemon: TestDaemon, args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+export function berth(
+  daemon: TestDaemon,
+  args: string[],
+  options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
   return runCommand(process.execPath, [BERTH, ...args], {
     ...options,
     env: { DOCKER_HOST: daemon.host, DOCKER_CONFIG: path.join(daemon.dir, 'docker-config'), ...options.env },

@@ -7,10 +7,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BERTHD, berth, cleanupDaemonDir, docker, runCommand, startDaemon, waitForPing, type TestDaemon } from '../helpers/daemon.js';
+import {
+  BERTHD,
+  berth,
+  cleanupDaemonDir,
+  docker,
+  runCommand,
+  startDaemon,
+  waitForPing,
+  type TestDaemon,
+} from '../helpers/daemon.js';
 import { makeTlsFiles } from '../helpers/tls.js';
 
-function get(socket: string, urlPath: string, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  socket: string,
+  urlPath: string,
+  method = 'GET',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: socket, path: urlPath, method }, (res) => {
       let body = '';
@@ -35,12 +48,32 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs berthd expecting it to refuse to start; returns its exit code and output. */
-async function failingStart(args: string[], config?: Record<string, unknown>): Promise<{ code: number | null; output: string }> {
+async function failingStart(
+  args: string[],
+  config?: Record<string, unknown>,
+): Promise<{ code: number | null; output: string }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-fail-'));
   try {
     const configFile = path.join(dir, 'daemon.json');
     writeFileSync(configFile, JSON.stringify(config ?? {}));
-    const result = await runCommand(process.execPath, [BERTHD, '--data-root', path.join(dir, 'd'), '--exec-root', path.join(dir, 'e'), '--pidfile', path.join(dir, 'p'), '--config-file', configFile, '-H', `unix://${dir}/s.sock`, ...args], { timeoutMs: 20_000 });
+    const result = await runCommand(
+      process.execPath,
+      [
+        BERTHD,
+        '--data-root',
+        path.join(dir, 'd'),
+        '--exec-root',
+        path.join(dir, 'e'),
+        '--pidfile',
+        path.join(dir, 'p'),
+        '--config-file',
+        configFile,
+        '-H',
+        `unix://${dir}/s.sock`,
+        ...args,
+      ],
+      { timeoutMs: 20_000 },
+    );
     return { code: result.code, output: result.stdout + result.stderr };
   } finally {
     await cleanupDaemonDir(dir);
@@ -56,7 +89,7 @@ describe('berthd foundation', () => {
     await daemon?.stop();
   });
 
-  test('/_ping answers with Docker\'s headers, GET and HEAD', async () => {
+  test("/_ping answers with Docker's headers, GET and HEAD", async () => {
     const res = await get(daemon.socket, '/_ping');
     assert.equal(res.status, 200);
     assert.equal(res.body, 'OK');
@@ -75,13 +108,15 @@ describe('berthd foundation', () => {
     assert.equal((await get(daemon.socket, '/v1.24/version')).status, 200);
     const tooNew = await get(daemon.socket, '/v1.99/version');
     assert.equal(tooNew.status, 400);
-    assert.deepEqual(JSON.parse(tooNew.body), { message: 'client version 1.99 is too new. Maximum supported API version is 1.47' });
+    assert.deepEqual(JSON.parse(tooNew.body), {
+      message: 'client version 1.99 is too new. Maximum supported API version is 1.47',
+    });
     const tooOld = await get(daemon.socket, '/v1.12/version');
     assert.equal(tooOld.status, 400);
     assert.match(JSON.parse(tooOld.body).message, /client version 1.12 is too old/);
   });
 
-  test('unknown paths and bad filters get Docker\'s error bodies', async () => {
+  test("unknown paths and bad filters get Docker's error bodies", async () => {
     const missing = await get(daemon.socket, '/v1.47/nothing/here');
     assert.equal(missing.status, 404);
     assert.deepEqual(JSON.parse(missing.body), { message: 'page not found' });
@@ -91,7 +126,9 @@ describe('berthd foundation', () => {
   });
 
   test('/version reports containerd and runc read from them', async () => {
-    const version = JSON.parse((await get(daemon.socket, '/version')).body) as { Components: { Name: string; Version: string }[] };
+    const version = JSON.parse((await get(daemon.socket, '/version')).body) as {
+      Components: { Name: string; Version: string }[];
+    };
     const names = version.Components.map((c) => c.Name);
     assert.deepEqual(names.slice(0, 3), ['Engine', 'containerd', 'runc']);
     assert.match(version.Components[1].Version, /^1\.6\./);
@@ -110,7 +147,7 @@ describe('berthd foundation', () => {
     assert.equal(data.ID, readFileSync(path.join(daemon.dataRoot, 'engine-id'), 'utf8').trim());
   });
 
-  test('the real docker CLI shows berth\'s version and info', async () => {
+  test("the real docker CLI shows berth's version and info", async () => {
     const version = await docker(daemon, ['version']);
     assert.equal(version.code, 0, version.stderr);
     assert.match(version.stdout, /Server: berth/);
@@ -124,7 +161,7 @@ describe('berthd foundation', () => {
     assert.match(full.stdout, /team=berth/);
   });
 
-  test('berth\'s own CLI shows version and info', async () => {
+  test("berth's own CLI shows version and info", async () => {
     const version = await berth(daemon, ['version']);
     assert.equal(version.code, 0, version.stderr);
     assert.match(version.stdout, /Server: berth\n Engine:\n  Version:\s+0\.1\.0/);
@@ -136,7 +173,9 @@ describe('berthd foundation', () => {
   });
 
   test('berth CLI reports an unreachable daemon in one line', async () => {
-    const result = await berth(daemon, ['version'], { env: { DOCKER_HOST: 'unix:///nonexistent/berth.sock' } });
+    const result = await berth(daemon, ['version'], {
+      env: { DOCKER_HOST: 'unix:///nonexistent/berth.sock' },
+    });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /^Cannot connect to the berth daemon at unix:\/\/\/nonexistent\/berth.sock/);
   });
@@ -147,7 +186,10 @@ describe('berthd foundation', () => {
     writeFileSync(daemon.configFile, JSON.stringify({ labels: ['team=berth'], debug: true }));
     daemon.process.kill('SIGHUP');
     await waitFor(async () => (await info(daemon)).Debug === true);
-    const events = await get(daemon.socket, `/events?since=${since}&until=${Date.now() / 1000 + 1}&filters=${encodeURIComponent('{"type":["daemon"]}')}`);
+    const events = await get(
+      daemon.socket,
+      `/events?since=${since}&until=${Date.now() / 1000 + 1}&filters=${encodeURIComponent('{"type":["daemon"]}')}`,
+    );
     assert.match(events.body, /"Action":"reload"/);
     writeFileSync(daemon.configFile, '{"debug": fals');
     daemon.process.kill('SIGHUP');
@@ -161,7 +203,19 @@ describe('berthd foundation', () => {
   });
 
   test('a second berthd with the same pidfile is refused', async () => {
-    const result = await runCommand(process.execPath, [BERTHD, '--pidfile', daemon.pidfile, '--data-root', path.join(daemon.dir, 'x'), '--exec-root', path.join(daemon.dir, 'y'), '--config-file', daemon.configFile, '-H', `unix://${daemon.dir}/other.sock`]);
+    const result = await runCommand(process.execPath, [
+      BERTHD,
+      '--pidfile',
+      daemon.pidfile,
+      '--data-root',
+      path.join(daemon.dir, 'x'),
+      '--exec-root',
+      path.join(daemon.dir, 'y'),
+      '--config-file',
+      daemon.configFile,
+      '-H',
+      `unix://${daemon.dir}/other.sock`,
+    ]);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /pid file found, ensure berthd is not running/);
     assert.equal(readFileSync(daemon.pidfile, 'utf8').trim(), String(daemon.process.pid));
@@ -240,9 +294,28 @@ describe('berthd listeners', () => {
       'os.environ["LISTEN_FDS"] = "1"',
       'os.execv(sys.argv[1], sys.argv[1:])',
     ].join('\n');
-    const child = spawn('python3', ['-c', activate, process.execPath, BERTHD, '-H', 'fd://', '--data-root', `${daemonDir}/d`, '--exec-root', `${daemonDir}/e`, '--pidfile', `${daemonDir}/p`, '--config-file', '/dev/null'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'python3',
+      [
+        '-c',
+        activate,
+        process.execPath,
+        BERTHD,
+        '-H',
+        'fd://',
+        '--data-root',
+        `${daemonDir}/d`,
+        '--exec-root',
+        `${daemonDir}/e`,
+        '--pidfile',
+        `${daemonDir}/p`,
+        '--config-file',
+        '/dev/null',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let output = '';
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -264,20 +337,72 @@ describe('berthd listeners', () => {
     const other = makeTlsFiles(dir, 'other');
     const port = await freePort();
     const daemon = await startDaemon({
-      args: ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', good.ca, '--tlscert', good.serverCert, '--tlskey', good.serverKey],
+      args: [
+        '-H',
+        `tcp://127.0.0.1:${port}`,
+        '--tlsverify',
+        '--tlscacert',
+        good.ca,
+        '--tlscert',
+        good.serverCert,
+        '--tlskey',
+        good.serverKey,
+      ],
     });
     try {
       const host = `tcp://127.0.0.1:${port}`;
       const base = ['-H', host, '--tlsverify', '--tlscacert', good.ca];
-      const ok = await runCommand('docker', [...base, '--tlscert', good.clientCert, '--tlskey', good.clientKey, 'version', '--format', '{{.Server.Platform.Name}}'], { env: { DOCKER_CONFIG: dir } });
+      const ok = await runCommand(
+        'docker',
+        [
+          ...base,
+          '--tlscert',
+          good.clientCert,
+          '--tlskey',
+          good.clientKey,
+          'version',
+          '--format',
+          '{{.Server.Platform.Name}}',
+        ],
+        { env: { DOCKER_CONFIG: dir } },
+      );
       assert.equal(ok.code, 0, ok.stderr);
       assert.equal(ok.stdout.trim(), 'berth');
-      const viaBerth = await runCommand(process.execPath, [path.join(path.dirname(BERTHD), 'berth'), ...base, '--tlscert', good.clientCert, '--tlskey', good.clientKey, 'info', '--format', '{{.ID}}'], { env: { DOCKER_CONFIG: dir } });
+      const viaBerth = await runCommand(
+        process.execPath,
+        [
+          path.join(path.dirname(BERTHD), 'berth'),
+          ...base,
+          '--tlscert',
+          good.clientCert,
+          '--tlskey',
+          good.clientKey,
+          'info',
+          '--format',
+          '{{.ID}}',
+        ],
+        { env: { DOCKER_CONFIG: dir } },
+      );
       assert.equal(viaBerth.code, 0, viaBerth.stderr);
-      const noCert = await runCommand('docker', [...base, 'version', '--format', '{{.Server.Version}}'], { env: { DOCKER_CONFIG: path.join(dir, 'empty') } });
+      const noCert = await runCommand('docker', [...base, 'version', '--format', '{{.Server.Version}}'], {
+        env: { DOCKER_CONFIG: path.join(dir, 'empty') },
+      });
       assert.notEqual(noCert.code, 0);
       assert.doesNotMatch(noCert.stdout, /0\.1\.0/);
-      const wrongCa = await runCommand('docker', [...base, '--tlscert', other.clientCert, '--tlskey', other.clientKey, 'version', '--format', '{{.Server.Version}}'], { env: { DOCKER_CONFIG: dir } });
+      const wrongCa = await runCommand(
+        'docker',
+        [
+          ...base,
+          '--tlscert',
+          other.clientCert,
+          '--tlskey',
+          other.clientKey,
+          'version',
+          '--format',
+          '{{.Server.Version}}',
+        ],
+        { env: { DOCKER_CONFIG: dir } },
+      );
       assert.notEqual(wrongCa.code, 0);
       assert.doesNotMatch(wrongCa.stdout, /0\.1\.0/);
     } finally {

@@ -49,7 +49,9 @@ let containerd: ContainerdClient;
 
 /** Leases a pull could leave behind; the builder's long-lived cache lease is not one of them. */
 async function pullLeases(): Promise<unknown[]> {
-  return (await containerd.leases.list()).filter((lease) => lease.labels?.['io.berth.build-cache'] !== 'true');
+  return (await containerd.leases.list()).filter(
+    (lease) => lease.labels?.['io.berth.build-cache'] !== 'true',
+  );
 }
 
 async function pull(

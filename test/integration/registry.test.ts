@@ -487,7 +487,9 @@ describe('registry with token auth (Bearer)', () => {
       const before = registry.tokenRequests.length;
       const repo = { domain: registry.host, path: 'secure/app' };
       const configs = await Promise.all(
-        Array.from({ length: 5 }, () => fresh.fetchBlobBytes(repo, image.configDescriptor, { credentials: good })),
+        Array.from({ length: 5 }, () =>
+          fresh.fetchBlobBytes(repo, image.configDescriptor, { credentials: good }),
+        ),
       );
       assert.ok(configs.every((c) => c.equals(image.configBytes)));
       assert.equal(registry.tokenRequests.length, before + 1);

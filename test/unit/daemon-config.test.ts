@@ -15,7 +15,22 @@ function configFile(name: string, content: string): string {
 
 describe('berthd command line', () => {
   test('parses dockerd flag names, shorthands and repeats', () => {
-    const cmd = parseCommandLine(['-H', 'unix:///a.sock', '--host=tcp://127.0.0.1:2375', '-D', '--label', 'a=b', '--insecure-registry', 'r:5000', '--log-opt', 'max-size=10m', '--add-runtime', 'crun=/usr/bin/crun', '--max-concurrent-downloads', '7']);
+    const cmd = parseCommandLine([
+      '-H',
+      'unix:///a.sock',
+      '--host=tcp://127.0.0.1:2375',
+      '-D',
+      '--label',
+      'a=b',
+      '--insecure-registry',
+      'r:5000',
+      '--log-opt',
+      'max-size=10m',
+      '--add-runtime',
+      'crun=/usr/bin/crun',
+      '--max-concurrent-downloads',
+      '7',
+    ]);
     assert.deepEqual(cmd.flags.hosts, ['unix:///a.sock', 'tcp://127.0.0.1:2375']);
     assert.equal(cmd.flags.debug, true);
     assert.deepEqual(cmd.flags.labels, ['a=b']);
@@ -41,7 +56,10 @@ describe('berthd command line', () => {
 
 describe('daemon.json', () => {
   test('file values apply and flags add to them', () => {
-    const file = configFile('ok.json', JSON.stringify({ debug: true, labels: ['x=y'], 'registry-mirrors': ['http://127.0.0.1:5000'] }));
+    const file = configFile(
+      'ok.json',
+      JSON.stringify({ debug: true, labels: ['x=y'], 'registry-mirrors': ['http://127.0.0.1:5000'] }),
+    );
     const config = loadConfig(parseCommandLine(['--config-file', file, '--data-root', '/tmp/d']));
     assert.equal(config.debug, true);
     assert.deepEqual(config.labels, ['x=y']);
@@ -51,7 +69,10 @@ describe('daemon.json', () => {
 
   test('an unknown key is refused by name', () => {
     const file = configFile('unknown.json', JSON.stringify({ 'no-such-option': 1 }));
-    assert.throws(() => loadConfig(parseCommandLine(['--config-file', file])), /don't match any configuration option: no-such-option/);
+    assert.throws(
+      () => loadConfig(parseCommandLine(['--config-file', file])),
+      /don't match any configuration option: no-such-option/,
+    );
   });
 
   test('an option given as a flag and in the file is refused, naming it', () => {
@@ -64,7 +85,10 @@ describe('daemon.json', () => {
 
   test('malformed JSON is a clear error', () => {
     const file = configFile('bad.json', '{"debug": tru');
-    assert.throws(() => loadConfig(parseCommandLine(['--config-file', file])), /unable to configure the berth daemon with file .*bad\.json/);
+    assert.throws(
+      () => loadConfig(parseCommandLine(['--config-file', file])),
+      /unable to configure the berth daemon with file .*bad\.json/,
+    );
   });
 
   test('invalid values are refused', () => {
@@ -82,12 +106,19 @@ describe('daemon.json', () => {
     ];
     for (const [content, expected] of cases) {
       const file = configFile('invalid.json', JSON.stringify(content));
-      assert.throws(() => loadConfig(parseCommandLine(['--config-file', file])), expected, JSON.stringify(content));
+      assert.throws(
+        () => loadConfig(parseCommandLine(['--config-file', file])),
+        expected,
+        JSON.stringify(content),
+      );
     }
   });
 
   test('a missing default file is fine, a missing explicit file is not', () => {
-    assert.throws(() => loadConfig(parseCommandLine(['--config-file', path.join(dir, 'absent.json')])), /no such file/);
+    assert.throws(
+      () => loadConfig(parseCommandLine(['--config-file', path.join(dir, 'absent.json')])),
+      /no such file/,
+    );
   });
 
   test('reload changes only reloadable options', () => {

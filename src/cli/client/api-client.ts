@@ -41,9 +41,16 @@ export class ApiClient {
 
   constructor(readonly settings: ConnectionSettings) {
     const { address, tls } = settings;
-    const agentOptions = address.proto === 'unix' ? { socketPath: address.path, keepAlive: true } : { keepAlive: true };
+    const agentOptions =
+      address.proto === 'unix' ? { socketPath: address.path, keepAlive: true } : { keepAlive: true };
     this.agent = tls
-      ? new https.Agent({ ...agentOptions, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify })
+      ? new https.Agent({
+          ...agentOptions,
+          ca: tls.ca,
+          cert: tls.cert,
+          key: tls.key,
+          rejectUnauthorized: tls.verify,
+        })
       : new http.Agent(agentOptions);
     this.version = settings.pinnedVersion;
   }
@@ -63,7 +70,12 @@ export class ApiClient {
   }
 
   /** Sends a request and returns the response as is, whatever its status. */
-  async raw(method: string, path: string, options: RequestOptions = {}, versioned = true): Promise<ApiResponse> {
+  async raw(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+    versioned = true,
+  ): Promise<ApiResponse> {
     const prefix = versioned ? `/v${await this.apiVersion()}` : '';
     const req = this.createRequest(method, prefix + path + queryString(options.query), options);
     return new Promise((resolve, reject) => {
@@ -87,7 +99,11 @@ export class ApiClient {
   }
 
   /** Upgrades the connection (attach, exec start) and returns the raw duplex stream. */
-  async hijack(method: string, path: string, options: RequestOptions = {}): Promise<{ socket: Duplex; head: Buffer; headers: http.IncomingHttpHeaders }> {
+  async hijack(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<{ socket: Duplex; head: Buffer; headers: http.IncomingHttpHeaders }> {
     const prefix = `/v${await this.apiVersion()}`;
     const req = this.createRequest(method, prefix + path + queryString(options.query), {
       ...options,
@@ -96,7 +112,10 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       req.on('upgrade', (res, socket, head) => resolve({ socket, head, headers: res.headers }));
       req.on('response', (res) => {
-        void daemonError({ status: res.statusCode ?? 0, headers: res.headers, body: res }).then(reject, reject);
+        void daemonError({ status: res.statusCode ?? 0, headers: res.headers, body: res }).then(
+          reject,
+          reject,
+        );
       });
       req.on('error', (err) => reject(this.connectionError(err)));
       sendBody(req, options);
@@ -108,8 +127,13 @@ export class ApiClient {
     const headers: Record<string, string> = { 'User-Agent': 'berth-cli', ...options.headers };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     const base = { method, path, headers, agent: this.agent };
-    if (address.proto === 'unix') return http.request({ ...base, socketPath: address.path, host: 'localhost' });
-    const target = { ...base, host: address.proto === 'tcp' ? address.host : 'localhost', port: address.proto === 'tcp' ? address.port : undefined };
+    if (address.proto === 'unix')
+      return http.request({ ...base, socketPath: address.path, host: 'localhost' });
+    const target = {
+      ...base,
+      host: address.proto === 'tcp' ? address.host : 'localhost',
+      port: address.proto === 'tcp' ? address.port : undefined,
+    };
     return tls ? https.request(target) : http.request(target);
   }
 
@@ -157,5 +181,8 @@ async function daemonError(res: ApiResponse): Promise<DaemonError> {
   } catch {
     // Not JSON: keep the daemon's text as it is.
   }
-  return new DaemonError(res.status, message || `${res.status} ${http.STATUS_CODES[res.status] ?? ''}`.trim());
+  return new DaemonError(
+    res.status,
+    message || `${res.status} ${http.STATUS_CODES[res.status] ?? ''}`.trim(),
+  );
 }

@@ -39,7 +39,10 @@ export function configDir(options: GlobalOptions, env: NodeJS.ProcessEnv = proce
 }
 
 /** Resolves where and how to connect, with the docker CLI's precedence: flags, then env, then defaults. */
-export function resolveConnection(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): ConnectionSettings {
+export function resolveConnection(
+  options: GlobalOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): ConnectionSettings {
   const hosts = options.host ?? [];
   if (hosts.length > 1) throw new Error('Specify only one -H');
   const verify = options.tlsverify ?? (env.DOCKER_TLS_VERIFY !== undefined && env.DOCKER_TLS_VERIFY !== '');

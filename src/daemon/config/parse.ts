@@ -62,7 +62,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     }
     const option = byFlag.get(name);
     if (!option || (!long && option.short !== name) || (long && name.length === 1)) {
-      throw invalidParameter(long ? `unknown flag: --${name}` : `unknown shorthand flag: '${name}' in ${arg}`);
+      throw invalidParameter(
+        long ? `unknown flag: --${name}` : `unknown shorthand flag: '${name}' in ${arg}`,
+      );
     }
     let value = inline;
     if (option.kind === 'bool') {
@@ -122,7 +124,9 @@ function applyFlag(flags: PartialConfig, option: OptionDescriptor, text: string)
   switch (option.kind) {
     case 'bool':
       if (text !== 'true' && text !== 'false') {
-        throw invalidParameter(`invalid argument "${text}" for "${flagName}" flag: strconv.ParseBool: parsing "${text}": invalid syntax`);
+        throw invalidParameter(
+          `invalid argument "${text}" for "${flagName}" flag: strconv.ParseBool: parsing "${text}": invalid syntax`,
+        );
       }
       flags[key] = text === 'true';
       return;
@@ -131,7 +135,9 @@ function applyFlag(flags: PartialConfig, option: OptionDescriptor, text: string)
       return;
     case 'int': {
       if (!/^-?\d+$/.test(text)) {
-        throw invalidParameter(`invalid argument "${text}" for "${flagName}" flag: strconv.ParseInt: parsing "${text}": invalid syntax`);
+        throw invalidParameter(
+          `invalid argument "${text}" for "${flagName}" flag: strconv.ParseInt: parsing "${text}": invalid syntax`,
+        );
       }
       flags[key] = Number(text);
       return;
@@ -141,14 +147,17 @@ function applyFlag(flags: PartialConfig, option: OptionDescriptor, text: string)
       return;
     case 'map': {
       const [k, ...rest] = text.split('=');
-      if (!k || rest.length === 0) throw invalidParameter(`invalid argument "${text}" for "${flagName}" flag: expected key=value`);
+      if (!k || rest.length === 0)
+        throw invalidParameter(`invalid argument "${text}" for "${flagName}" flag: expected key=value`);
       flags[key] = { ...((flags[key] as Record<string, string> | undefined) ?? {}), [k]: rest.join('=') };
       return;
     }
     case 'runtime': {
       const [name, ...rest] = text.split('=');
       if (!name || rest.length === 0) {
-        throw invalidParameter(`invalid argument "${text}" for "${flagName}" flag: runtime must be name=path`);
+        throw invalidParameter(
+          `invalid argument "${text}" for "${flagName}" flag: runtime must be name=path`,
+        );
       }
       const runtimes = (flags[key] as Record<string, RuntimeConfig> | undefined) ?? {};
       flags[key] = { ...runtimes, [name]: { path: rest.join('=') } };
@@ -177,17 +186,23 @@ export function readConfigFile(file: string, mustExist: boolean): PartialConfig 
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !mustExist) return {};
-    throw invalidParameter(`unable to configure the berth daemon with file ${file}: ${(err as Error).message}`);
+    throw invalidParameter(
+      `unable to configure the berth daemon with file ${file}: ${(err as Error).message}`,
+    );
   }
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw invalidParameter(`unable to configure the berth daemon with file ${file}: ${(err as Error).message}`);
+    throw invalidParameter(
+      `unable to configure the berth daemon with file ${file}: ${(err as Error).message}`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw invalidParameter(`unable to configure the berth daemon with file ${file}: the file must hold a JSON object`);
+    throw invalidParameter(
+      `unable to configure the berth daemon with file ${file}: the file must hold a JSON object`,
+    );
   }
   const unknown = Object.keys(parsed).filter((k) => !FILE_KEYS.has(k));
   if (unknown.length > 0) {

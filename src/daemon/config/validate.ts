@@ -21,31 +21,48 @@ const typeChecks: Check[] = OPTIONS.map((option) => (config) => {
     runtime: () =>
       isRecord(value) && Object.values(value).every((v) => isRecord(v) && typeof v.path === 'string'),
     pool: () =>
-      Array.isArray(value) && value.every((v) => isRecord(v) && typeof v.base === 'string' && Number.isInteger(v.size)),
+      Array.isArray(value) &&
+      value.every((v) => isRecord(v) && typeof v.base === 'string' && Number.isInteger(v.size)),
   }[option.kind]();
   return ok ? undefined : `invalid value for ${option.key}: ${JSON.stringify(value)}`;
 });
 
 const semanticChecks: Check[] = [
   (c) => (isLogLevel(c['log-level']) ? undefined : `invalid log level: ${c['log-level']}`),
-  (c) => (c['max-concurrent-downloads'] < 0 ? `invalid max concurrent downloads: ${c['max-concurrent-downloads']}` : undefined),
-  (c) => (c['max-concurrent-uploads'] < 0 ? `invalid max concurrent uploads: ${c['max-concurrent-uploads']}` : undefined),
+  (c) =>
+    c['max-concurrent-downloads'] < 0
+      ? `invalid max concurrent downloads: ${c['max-concurrent-downloads']}`
+      : undefined,
+  (c) =>
+    c['max-concurrent-uploads'] < 0
+      ? `invalid max concurrent uploads: ${c['max-concurrent-uploads']}`
+      : undefined,
   (c) => (c['shutdown-timeout'] < -1 ? `invalid shutdown-timeout: ${c['shutdown-timeout']}` : undefined),
   (c) =>
     (LOG_DRIVERS as readonly string[]).includes(c['log-driver'])
       ? undefined
       : `logging driver not supported: ${c['log-driver']} (supported: ${LOG_DRIVERS.join(', ')})`,
-  (c) => (c.bip === undefined || parseCidr(c.bip)?.family === 4 ? undefined : `invalid bip: ${c.bip}: must be an IPv4 CIDR`),
+  (c) =>
+    c.bip === undefined || parseCidr(c.bip)?.family === 4
+      ? undefined
+      : `invalid bip: ${c.bip}: must be an IPv4 CIDR`,
   (c) => c['default-address-pools'].map(checkPool).find((m) => m !== undefined),
-  (c) => (c.bridge === undefined || /^[A-Za-z0-9_.-]{1,15}$/.test(c.bridge) ? undefined : `invalid bridge name: ${c.bridge}`),
+  (c) =>
+    c.bridge === undefined || /^[A-Za-z0-9_.-]{1,15}$/.test(c.bridge)
+      ? undefined
+      : `invalid bridge name: ${c.bridge}`,
   (c) => (c.mtu === undefined || (c.mtu >= 68 && c.mtu <= 65535) ? undefined : `invalid MTU: ${c.mtu}`),
-  (c) => c.labels.map((l) => (/^[^=]+=/.test(l) ? undefined : `invalid label '${l}': must be key=value`)).find(Boolean),
+  (c) =>
+    c.labels
+      .map((l) => (/^[^=]+=/.test(l) ? undefined : `invalid label '${l}': must be key=value`))
+      .find(Boolean),
   (c) => c['registry-mirrors'].map(checkMirror).find((m) => m !== undefined),
   (c) => c['insecure-registries'].map(checkRegistry).find((m) => m !== undefined),
   (c) => checkRuntimes(c),
   (c) => checkHosts(c),
   (c) => (c.tlsverify && !c.tlscacert ? 'tlsverify needs tlscacert' : undefined),
-  (c) => ((c.tls || c.tlsverify) && (!c.tlscert || !c.tlskey) ? 'TLS needs both tlscert and tlskey' : undefined),
+  (c) =>
+    (c.tls || c.tlsverify) && (!c.tlscert || !c.tlskey) ? 'TLS needs both tlscert and tlskey' : undefined,
 ];
 
 function checkPool(pool: { base: string; size: number }): string | undefined {
@@ -60,7 +77,8 @@ function checkPool(pool: { base: string; size: number }): string | undefined {
 function checkMirror(mirror: string): string | undefined {
   try {
     const url = new URL(mirror);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `invalid mirror: unsupported scheme "${url.protocol.slice(0, -1)}" in "${mirror}"`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      return `invalid mirror: unsupported scheme "${url.protocol.slice(0, -1)}" in "${mirror}"`;
     return undefined;
   } catch {
     return `invalid mirror: "${mirror}" is not a valid URI`;
@@ -69,7 +87,8 @@ function checkMirror(mirror: string): string | undefined {
 
 function checkRegistry(registry: string): string | undefined {
   if (registry.includes('://')) return `insecure registry ${registry} should not contain '://'`;
-  if (registry.includes('/') && !parseCidr(registry)) return `insecure registry ${registry} is not a valid CIDR or host`;
+  if (registry.includes('/') && !parseCidr(registry))
+    return `insecure registry ${registry} is not a valid CIDR or host`;
   return undefined;
 }
 
@@ -78,7 +97,9 @@ function checkRuntimes(c: DaemonConfig): string | undefined {
     if ((BUILTIN_RUNTIMES as readonly string[]).includes(name)) return `runtime name '${name}' is reserved`;
   }
   const known = [...BUILTIN_RUNTIMES, ...Object.keys(c.runtimes)];
-  return known.includes(c['default-runtime']) ? undefined : `default runtime ${c['default-runtime']} does not exist`;
+  return known.includes(c['default-runtime'])
+    ? undefined
+    : `default runtime ${c['default-runtime']} does not exist`;
 }
 
 function checkHosts(c: DaemonConfig): string | undefined {

@@ -2,12 +2,26 @@ import { invalidParameter } from '../../common/errors.js';
 import type { EventFilters, EventMessage } from './types.js';
 
 export const EVENT_FILTER_KEYS = [
-  'type', 'event', 'container', 'image', 'label', 'network', 'volume', 'daemon', 'scope', 'plugin', 'node', 'service', 'secret', 'config',
+  'type',
+  'event',
+  'container',
+  'image',
+  'label',
+  'network',
+  'volume',
+  'daemon',
+  'scope',
+  'plugin',
+  'node',
+  'service',
+  'secret',
+  'config',
 ] as const;
 
 export function validateEventFilters(filters: EventFilters): void {
   for (const key of filters.keys()) {
-    if (!(EVENT_FILTER_KEYS as readonly string[]).includes(key)) throw invalidParameter(`invalid filter '${key}'`);
+    if (!(EVENT_FILTER_KEYS as readonly string[]).includes(key))
+      throw invalidParameter(`invalid filter '${key}'`);
   }
 }
 
@@ -15,7 +29,9 @@ function actorMatches(event: EventMessage, type: string, wanted: string[] | unde
   if (!wanted || wanted.length === 0) return true;
   if (event.Type !== type) return false;
   const name = event.Actor.Attributes.name ?? '';
-  return wanted.some((w) => w === event.Actor.ID || w === name || (w.length >= 1 && event.Actor.ID.startsWith(w)));
+  return wanted.some(
+    (w) => w === event.Actor.ID || w === name || (w.length >= 1 && event.Actor.ID.startsWith(w)),
+  );
 }
 
 function imageMatches(event: EventMessage, wanted: string[] | undefined): boolean {

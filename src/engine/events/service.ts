@@ -48,7 +48,7 @@ export class EventsService {
   }
 
   publish(type: string, action: string, id: string, attributes: Record<string, string> = {}): EventMessage {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    const nowNs = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
     const event: EventMessage = {
       Type: type,
       Action: action,
@@ -89,7 +89,9 @@ export class EventsService {
       (query.since === undefined || e.timeNano >= query.since * 1e9) &&
       (query.until === undefined || e.timeNano <= query.until * 1e9);
     const past =
-      query.since === undefined ? [] : this.history.filter((e) => inRange(e) && eventMatches(e, query.filters));
+      query.since === undefined
+        ? []
+        : this.history.filter((e) => inRange(e) && eventMatches(e, query.filters));
     const listener: Listener = (e) => {
       if (inRange(e) && eventMatches(e, query.filters)) onEvent(e);
     };

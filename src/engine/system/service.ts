@@ -47,7 +47,10 @@ export class SystemService {
     const [counts, containerd] = await Promise.all([this.deps.counts(), this.deps.containerdVersion()]);
     const runtimes = Object.fromEntries([
       ['runc', { path: 'runc' }],
-      ...Object.entries(config.runtimes).map(([name, r]) => [name, { path: r.path, runtimeArgs: r.runtimeArgs }]),
+      ...Object.entries(config.runtimes).map(([name, r]) => [
+        name,
+        { path: r.path, runtimeArgs: r.runtimeArgs },
+      ]),
     ]);
     return {
       ID: this.engineId,
@@ -104,7 +107,14 @@ export class SystemService {
       ServerVersion: ENGINE_VERSION,
       Runtimes: runtimes,
       DefaultRuntime: config['default-runtime'],
-      Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
       LiveRestoreEnabled: config['live-restore'],
       Isolation: '',
       InitBinary: 'docker-init',
@@ -138,8 +148,14 @@ export class SystemService {
       },
       { Name: 'containerd', Version: containerd.version, Details: { GitCommit: containerd.commit } },
     ];
-    if (this.runc) components.push({ Name: 'runc', Version: this.runc.version, Details: { GitCommit: this.runc.commit } });
-    if (this.init) components.push({ Name: 'docker-init', Version: this.init.version, Details: { GitCommit: this.init.commit } });
+    if (this.runc)
+      components.push({ Name: 'runc', Version: this.runc.version, Details: { GitCommit: this.runc.commit } });
+    if (this.init)
+      components.push({
+        Name: 'docker-init',
+        Version: this.init.version,
+        Details: { GitCommit: this.init.commit },
+      });
     return {
       Platform: { Name: 'berth' },
       Components: components,
@@ -158,7 +174,14 @@ export class SystemService {
 
 /** Docker reports Go's architecture names. */
 export function goArch(): string {
-  const names: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', s390x: 's390x', ppc64: 'ppc64le' };
+  const names: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    s390x: 's390x',
+    ppc64: 'ppc64le',
+  };
   return names[process.arch] ?? process.arch;
 }
 
@@ -168,7 +191,8 @@ function registryConfig(config: DaemonConfig): Record<string, unknown> {
   const indexConfigs: Record<string, unknown> = {
     'docker.io': { Name: 'docker.io', Mirrors: config['registry-mirrors'], Secure: true, Official: true },
   };
-  for (const host of insecureHosts) indexConfigs[host] = { Name: host, Mirrors: [], Secure: false, Official: false };
+  for (const host of insecureHosts)
+    indexConfigs[host] = { Name: host, Mirrors: [], Secure: false, Official: false };
   return {
     AllowNondistributableArtifactsCIDRs: null,
     AllowNondistributableArtifactsHostnames: null,

@@ -9,6 +9,10 @@ import { copyDirectoryInto, type CopyResult } from '../../archive/index.js';
  * image root. VolumeService.copyUp wraps this with mounting and size
  * accounting; this form is for callers holding a data directory already.
  */
-export function copyUp(imageRootfsDir: string, pathInImage: string, volumeDataDir: string): Promise<CopyResult> {
+export function copyUp(
+  imageRootfsDir: string,
+  pathInImage: string,
+  volumeDataDir: string,
+): Promise<CopyResult> {
   return copyDirectoryInto(imageRootfsDir, pathInImage, volumeDataDir);
 }

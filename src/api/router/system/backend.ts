@@ -8,5 +8,8 @@ export interface SystemBackend {
   version(): Promise<Record<string, unknown>>;
   /** `GET /system/df`; `types` empty means every kind. */
   diskUsage?(types: string[]): Promise<SystemDataUsage>;
-  subscribeEvents(query: EventQuery, onEvent: (event: EventMessage) => void): { past: EventMessage[]; unsubscribe: () => void };
+  subscribeEvents(
+    query: EventQuery,
+    onEvent: (event: EventMessage) => void,
+  ): { past: EventMessage[]; unsubscribe: () => void };
 }

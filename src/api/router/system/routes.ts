@@ -13,13 +13,20 @@ export function systemRoutes(backend: SystemBackend): Route[] {
     res.setHeader('Ostype', 'linux');
     res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
     res.setHeader('Pragma', 'no-cache');
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': req.method === 'HEAD' ? 0 : 2 });
+    res.writeHead(200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': req.method === 'HEAD' ? 0 : 2,
+    });
     res.end(req.method === 'HEAD' ? undefined : 'OK');
   };
   return [
     { method: 'GET', path: '/_ping', handler: ping },
     { method: 'HEAD', path: '/_ping', handler: ping },
-    { method: 'GET', path: '/version', handler: async ({ res }) => sendJSON(res, 200, await backend.version()) },
+    {
+      method: 'GET',
+      path: '/version',
+      handler: async ({ res }) => sendJSON(res, 200, await backend.version()),
+    },
     { method: 'GET', path: '/info', handler: async ({ res }) => sendJSON(res, 200, await backend.info()) },
     { method: 'GET', path: '/events', handler: (ctx) => streamEvents(ctx, backend) },
     {

@@ -17,11 +17,9 @@ export function networkInspectCommand(ctx: CliContext): Command {
       for (const name of names) {
         try {
           found.push(
-            await ctx
-              .client()
-              .json('GET', `/networks/${encodeURIComponent(name)}`, {
-                query: { verbose: flags.verbose ? 'true' : undefined },
-              }),
+            await ctx.client().json('GET', `/networks/${encodeURIComponent(name)}`, {
+              query: { verbose: flags.verbose ? 'true' : undefined },
+            }),
           );
         } catch (err) {
           if (!(err instanceof DaemonError)) throw err;

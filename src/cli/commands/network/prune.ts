@@ -26,11 +26,9 @@ export function networkPruneCommand(ctx: CliContext): Command {
         const answer = await readAnswer();
         if (answer !== 'y' && answer !== 'Y') return;
       }
-      const report = await ctx
-        .client()
-        .json<NetworkPruneResponse>('POST', '/networks/prune', {
-          query: { filters: filtersJSON(flags.filter) },
-        });
+      const report = await ctx.client().json<NetworkPruneResponse>('POST', '/networks/prune', {
+        query: { filters: filtersJSON(flags.filter) },
+      });
       ctx.write(networkPruneReport(report));
     });
 }

@@ -7,7 +7,11 @@ import { bytesSize } from '../../format/units.js';
 type Info = Record<string, unknown> & {
   Plugins?: Record<string, string[] | null>;
   Runtimes?: Record<string, unknown>;
-  RegistryConfig?: { InsecureRegistryCIDRs?: string[]; IndexConfigs?: Record<string, { Secure: boolean; Name: string }>; Mirrors?: string[] };
+  RegistryConfig?: {
+    InsecureRegistryCIDRs?: string[];
+    IndexConfigs?: Record<string, { Secure: boolean; Name: string }>;
+    Mirrors?: string[];
+  };
   SecurityOptions?: string[];
   Labels?: string[];
   Warnings?: string[] | null;
@@ -38,7 +42,14 @@ function printServerInfo(ctx: CliContext, info: Info): void {
   ctx.write(' Plugins:\n');
   for (const kind of ['Volume', 'Network', 'Log']) line(ctx, 2, kind, (info.Plugins?.[kind] ?? []).join(' '));
   line(ctx, 1, 'Swarm', info.Swarm?.LocalNodeState ?? 'inactive');
-  line(ctx, 1, 'Runtimes', Object.keys(info.Runtimes ?? {}).sort().join(' '));
+  line(
+    ctx,
+    1,
+    'Runtimes',
+    Object.keys(info.Runtimes ?? {})
+      .sort()
+      .join(' '),
+  );
   line(ctx, 1, 'Default Runtime', info.DefaultRuntime);
   line(ctx, 1, 'Init Binary', info.InitBinary);
   line(ctx, 1, 'containerd version', info.ContainerdCommit?.ID ?? '');
@@ -86,7 +97,9 @@ function printSecurityOptions(ctx: CliContext, options: string[]): void {
 function printRegistries(ctx: CliContext, info: Info): void {
   const registry = info.RegistryConfig;
   const insecure = [
-    ...Object.values(registry?.IndexConfigs ?? {}).filter((c) => !c.Secure).map((c) => c.Name),
+    ...Object.values(registry?.IndexConfigs ?? {})
+      .filter((c) => !c.Secure)
+      .map((c) => c.Name),
     ...(registry?.InsecureRegistryCIDRs ?? []),
   ];
   if (insecure.length > 0) {
@@ -110,7 +123,9 @@ export function infoCommand(ctx: CliContext): Command {
         ctx.write(renderTemplate(options.format, info) + '\n');
         return;
       }
-      ctx.write(`Client:\n Version:    ${ENGINE_VERSION}\n Context:    default\n Debug Mode: ${Boolean(ctx.globals().debug)}\n\n`);
+      ctx.write(
+        `Client:\n Version:    ${ENGINE_VERSION}\n Context:    default\n Debug Mode: ${Boolean(ctx.globals().debug)}\n\n`,
+      );
       let info: Info;
       try {
         info = await api.json<Info>('GET', '/info');

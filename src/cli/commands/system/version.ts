@@ -39,7 +39,8 @@ function row(indent: string, label: string, value: string): string {
 function printClient(ctx: CliContext, client: Record<string, string>): void {
   ctx.write('Client:\n');
   ctx.write(row(' ', 'Version', client.Version));
-  const downgraded = client.ApiVersion !== client.DefaultAPIVersion ? ` (downgraded from ${client.DefaultAPIVersion})` : '';
+  const downgraded =
+    client.ApiVersion !== client.DefaultAPIVersion ? ` (downgraded from ${client.DefaultAPIVersion})` : '';
   ctx.write(row(' ', 'API version', client.ApiVersion + downgraded));
   ctx.write(row(' ', 'Go version', client.GoVersion));
   ctx.write(row(' ', 'Git commit', client.GitCommit));
