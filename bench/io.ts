@@ -1,0 +1,193 @@
+/**
+ * Container I/O through the real docker CLI, on berthd and (when installed)
+ * on Docker's engine beside it: log throughput (100 MB written by a
+ * container into its json-file log, then streamed back by `docker logs`),
+ * `docker exec c true` latency, and one-shot stats of 20 containers (one
+ * request each, all at once, and `docker stats --no-stream` for the 20).
+ */
+import { execFile, spawn } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { startDaemon } from '../test/helpers/daemon.js';
+import { buildImage, busyboxLayer, pushImage } from '../test/helpers/oci-image.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { startDocker } from './lib/dockerd.js';
+import { median, ratio, report, timeRuns } from './lib/stats.js';
+
+const exec = promisify(execFile);
+const LOG_BYTES = 100 * 1024 * 1024;
+const LINE = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789';
+const EXEC_SAMPLES = 20;
+const STATS_CONTAINERS = 20;
+
+interface Engine {
+  name: string;
+  host: string;
+}
+
+interface Results {
+  /** MB/s a container's output goes into its log. */
+  logWrite: number[];
+  /** MB/s `docker logs` streams it back. */
+  logRead: number[];
+  exec: number[];
+  /** ms for 20 one-shot stats requests at once. */
+  statsApi: number[];
+  statsCli: number[];
+}
+
+function env(engine: Engine): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DOCKER_HOST: engine.host,
+    DOCKER_CONFIG: path.join(os.tmpdir(), 'bench-docker-config'),
+  };
+}
+
+function dockerCli(engine: Engine, args: string[]): Promise<{ stdout: string }> {
+  return exec('docker', args, { env: env(engine), maxBuffer: 64 * 1024 * 1024 });
+}
+
+function engineGet(engine: Engine, urlPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ socketPath: engine.host.replace(/^unix:\/\//, ''), path: urlPath }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => ((res.statusCode ?? 0) >= 400 ? reject(new Error(text)) : resolve(text)));
+      })
+      .on('error', reject);
+  });
+}
+
+/** `docker logs` of a container into nothing; resolves with the byte count. */
+function drainLogs(engine: Engine, container: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['logs', container], {
+      env: env(engine),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let bytes = 0;
+    child.stdout.on('data', (c: Buffer) => (bytes += c.length));
+    child.on('error', reject);
+    child.on('close', () => resolve(bytes));
+  });
+}
+
+async function measure(engine: Engine): Promise<Results> {
+  const logWrite: number[] = [];
+  const logRead: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const name = `logger-${round}`;
+    const started = performance.now();
+    await dockerCli(engine, [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'none',
+      'busybox',
+      'sh',
+      '-c',
+      `yes "${LINE}" | head -c ${LOG_BYTES}`,
+    ]);
+    await dockerCli(engine, ['wait', name]);
+    logWrite.push(LOG_BYTES / 1e6 / ((performance.now() - started) / 1000));
+    const readStart = performance.now();
+    const bytes = await drainLogs(engine, name);
+    if (bytes !== LOG_BYTES) throw new Error(`${engine.name}: docker logs gave ${bytes} bytes`);
+    logRead.push(LOG_BYTES / 1e6 / ((performance.now() - readStart) / 1000));
+    await dockerCli(engine, ['rm', name]);
+  }
+
+  await dockerCli(engine, [
+    'run',
+    '-d',
+    '--name',
+    'exec-target',
+    '--network',
+    'none',
+    'busybox',
+    'sleep',
+    '1000',
+  ]);
+  const execTimes = await timeRuns(EXEC_SAMPLES, () => dockerCli(engine, ['exec', 'exec-target', 'true']));
+  await dockerCli(engine, ['rm', '-f', 'exec-target']);
+
+  const names = Array.from({ length: STATS_CONTAINERS }, (_, i) => `stats-${i}`);
+  await Promise.all(
+    names.map((name) =>
+      dockerCli(engine, ['run', '-d', '--name', name, '--network', 'none', 'busybox', 'sleep', '1000']),
+    ),
+  );
+  const statsApi = await timeRuns(10, () =>
+    Promise.all(
+      names.map((name) => engineGet(engine, `/v1.41/containers/${name}/stats?stream=0&one-shot=1`)),
+    ),
+  );
+  const statsCli = await timeRuns(5, () => dockerCli(engine, ['stats', '--no-stream', ...names]), 1);
+  await dockerCli(engine, ['rm', '-f', ...names]);
+  return { logWrite, logRead, exec: execTimes, statsApi, statsCli };
+}
+
+function print(name: string, r: Results): void {
+  const mbps = (label: string, values: number[]): string =>
+    `${label.padEnd(48)} median ${median(values).toFixed(1).padStart(8)} MB/s  (n=${values.length})`;
+  console.log(mbps(`${name}: 100 MB of output into the log`, r.logWrite));
+  console.log(mbps(`${name}: docker logs streaming it back`, r.logRead));
+  console.log(report(`${name}: docker exec c true`, r.exec));
+  console.log(report(`${name}: ${STATS_CONTAINERS} one-shot stats at once (API)`, r.statsApi));
+  console.log(report(`${name}: docker stats --no-stream, ${STATS_CONTAINERS} containers`, r.statsCli));
+}
+
+export async function bench(): Promise<void> {
+  const registry = await startRegistry();
+  const berthd = await startDaemon();
+  const docker = await startDocker();
+  try {
+    const image = buildImage({ layers: [await busyboxLayer()], config: { Cmd: ['sh'] } });
+    await pushImage(registry.url, 'busybox', 'latest', image);
+    const engines: Engine[] = [{ name: 'berth', host: berthd.host }];
+    if (docker) engines.push({ name: 'docker', host: docker.host });
+    const results = new Map<string, Results>();
+    for (const engine of engines) {
+      await dockerCli(engine, ['pull', '-q', `${registry.host}/busybox:latest`]);
+      await dockerCli(engine, ['tag', `${registry.host}/busybox:latest`, 'busybox:latest']);
+      const measured = await measure(engine);
+      results.set(engine.name, measured);
+      print(engine.name, measured);
+    }
+    const ours = results.get('berth')!;
+    const theirs = results.get('docker');
+    if (!theirs) {
+      console.log('dockerd is not installed: no side-by-side numbers');
+      return;
+    }
+    // Throughputs: higher is better, so the ratio is docker/berth time, i.e. berth/docker speed inverted.
+    console.log(ratio('log write time', median(theirs.logWrite), median(ours.logWrite)));
+    console.log(ratio('logs read time', median(theirs.logRead), median(ours.logRead)));
+    console.log(ratio('exec true latency', median(ours.exec), median(theirs.exec)));
+    console.log(
+      ratio(`${STATS_CONTAINERS} one-shot stats (API)`, median(ours.statsApi), median(theirs.statsApi)),
+    );
+    console.log(ratio('docker stats --no-stream', median(ours.statsCli), median(theirs.statsCli)));
+  } finally {
+    await docker?.stop();
+    await berthd.stop();
+    await registry.stop();
+  }
+}
+
+if (process.argv[1]?.endsWith('io.js') && !process.argv[1].includes('run.js')) {
+  void bench().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
