@@ -258,6 +258,19 @@ describe('healthchecks', () => {
     assert.equal(probeCommand(undefined, null), undefined);
   });
 
+  test("create-time checks with Docker's messages", () => {
+    validateHealthcheck({ Interval: 0, Timeout: 1e6, Retries: 0 });
+    assert.throws(
+      () => validateHealthcheck({ Interval: 999_999 }),
+      /Interval in Healthcheck cannot be less than 1ms/,
+    );
+    assert.throws(
+      () => validateHealthcheck({ StartInterval: 5 }),
+      /StartInterval in Healthcheck cannot be less than 1ms/,
+    );
+    assert.throws(() => validateHealthcheck({ Retries: -1 }), /Retries in Healthcheck cannot be negative/);
+  });
+
   test("Docker's defaults and schedule", () => {
     const defaults = probeTimings({});
     assert.deepEqual(defaults, {

@@ -9,7 +9,7 @@
  * events and are persisted, so after a berthd restart the schedule resumes
  * where it was.
  */
-import { errorMessage } from '../../common/errors.js';
+import { errorMessage, invalidParameter } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import { goDuration } from '../../cli/format/units.js';
 import type { HealthConfig, HealthStatus, HealthcheckResult } from '../../types/container.js';
@@ -35,6 +35,20 @@ export interface HealthHost {
     config: { Cmd: string[]; User?: string; WorkingDir?: string },
     options: { timeoutMs: number; maxOutput: number },
   ): Promise<ExecResult & { timedOut: boolean }>;
+}
+
+/** Durations Docker refuses below 1 ms (zero means the default). */
+const MINIMUM_DURATION_NS = 1_000_000;
+
+/** Docker's checks of a create request's healthcheck, with its messages. */
+export function validateHealthcheck(config: HealthConfig | undefined): void {
+  if (!config) return;
+  for (const field of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval'] as const) {
+    const value = config[field] ?? 0;
+    if (value !== 0 && value < MINIMUM_DURATION_NS)
+      throw invalidParameter(`${field} in Healthcheck cannot be less than 1ms`);
+  }
+  if ((config.Retries ?? 0) < 0) throw invalidParameter('Retries in Healthcheck cannot be negative');
 }
 
 /** The probe command of a config, or undefined when there is none (unset, NONE, unknown type). */

@@ -78,6 +78,7 @@ import {
 } from './create-config.js';
 import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
 import { parseDetachKeys } from './detach-keys.js';
+import { validateHealthcheck } from './health.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
 import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
@@ -327,6 +328,7 @@ export class ContainerService {
     validateRestartPolicy(requestedHostConfig?.RestartPolicy, hostConfig.AutoRemove);
     validateNetworkMode(hostConfig, requestConfig, this.deps.networks !== undefined);
     validateLogConfig(hostConfig);
+    validateHealthcheck(requestConfig.Healthcheck);
     validateNamespaceModes(hostConfig);
     this.runtimeOptions(hostConfig);
     const warnings = validateResources(hostConfig, { ncpu: cpuCount() });
