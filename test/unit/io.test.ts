@@ -16,6 +16,7 @@ import {
   nextProbeDelay,
   probeCommand,
   probeTimings,
+  validateHealthcheck,
 } from '../../src/engine/containers/health.js';
 import {
   StatsContext,
