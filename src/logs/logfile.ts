@@ -5,6 +5,13 @@
  * queue bound), and the file is rotated by size: `<path>` → `<path>.1` → …,
  * keeping max-file files in all, the rotated ones gzip-compressed in the
  * background when asked.
+ *
+ * What a crash of berthd (kill -9) costs: output the container writes while
+ * berthd is away waits in the FIFO (64 KiB), then the container blocks in
+ * write() until the restarted berthd reopens the FIFO; none of it is lost.
+ * What is lost is what berthd had already read but not yet written: at most
+ * one read (64 KiB) plus the queued batch and a line without its newline
+ * yet. The integration test measures it (a handful of lines at ~100 bytes).
  */
 import fs from 'node:fs';
 import { promisify } from 'node:util';

@@ -334,6 +334,10 @@ describe('interactive sessions under tmux', { timeout: 120_000 }, () => {
     await waitForScreen('brun', /\/ #\s*$/m);
     await tmux('send-keys', '-t', 'brun', 'stty size', 'Enter');
     await waitForScreen('brun', /30 100/);
+    await tmux('resize-window', '-t', 'brun', '-x', '110', '-y', '35');
+    await sleep(300);
+    await tmux('send-keys', '-t', 'brun', 'stty size', 'Enter');
+    await waitForScreen('brun', /35 110/);
     await tmux('send-keys', '-t', 'brun', 'C-p', 'C-q');
     assert.equal(await sessionStatus(status), 0);
     assert.equal((await inspect('tty2')).State.Status, 'running');
