@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { ContainerInspect } from '../../../types/container.js';
 import { CliError, ExitStatus, type CliContext } from '../../context.js';
 import { parseDetachKeys } from '../../../engine/containers/detach-keys.js';
+import { proxySignals } from './run.js';
 import { copyOutput, followTerminalSize, forwardStdin } from './stdio.js';
 
 interface AttachFlags {
@@ -51,9 +52,11 @@ export function attachCommand(ctx: CliContext): Command {
               .then((r) => r.body.resume()),
           )
         : () => undefined;
+      const stopProxy = flags.sigProxy !== false && !tty ? proxySignals(api, info.Id) : () => undefined;
       try {
         await copyOutput(socket, { tty, stdout: ctx.out, stderr: ctx.err, head });
       } finally {
+        stopProxy();
         stopResize();
         stop();
       }

@@ -31,7 +31,7 @@ function runError(err: unknown, status = 125): CliError {
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 /** Forwards signals the CLI receives to the container (--sig-proxy, non-TTY). */
-function proxySignals(api: ApiClient, id: string): () => void {
+export function proxySignals(api: ApiClient, id: string): () => void {
   const handlers = PROXIED_SIGNALS.map((signal) => {
     const handler = (): void => {
       void api.request('POST', `/containers/${id}/kill`, { query: { signal } }).then(
