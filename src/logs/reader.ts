@@ -156,43 +156,51 @@ function matches(entry: StoredEntry, options: ReadLogOptions): boolean {
 }
 
 /** Where reading starts for since and tail. */
+/** The first record at or after `at` (epoch ns): the generation holding it, and its offset there. */
+async function positionOf(format: LogFormat, sources: Source[], at: bigint): Promise<Position> {
+  let found: Position = { source: 0, offset: 0 };
+  for (let i = sources.length - 1; i >= 0; i--) {
+    const first = await firstRecord(format, sources[i]);
+    if (first && first.nanos <= at) {
+      found = { source: i, offset: 0 };
+      break;
+    }
+  }
+  const source = sources[found.source];
+  if (!source) return found;
+  const offset = format.seekable
+    ? await searchSince(format, source, at)
+    : await walkBackToSince(format, source, at);
+  return { source: found.source, offset };
+}
+
+/** Where reading starts for since and tail (tail counted back from until, found the same way as since). */
 async function startPosition(
   format: LogFormat,
   sources: Source[],
   options: ReadLogOptions,
 ): Promise<Position> {
-  let start: Position = { source: 0, offset: 0 };
-  const { since, tail } = options;
-  if (since !== undefined) {
-    for (let i = sources.length - 1; i >= 0; i--) {
-      const first = await firstRecord(format, sources[i]);
-      if (first && first.nanos <= since) {
-        start = { source: i, offset: 0 };
-        break;
-      }
-    }
-    const source = sources[start.source];
-    if (source) {
-      const offset = format.seekable
-        ? await searchSince(format, source, since)
-        : await walkBackToSince(format, source, since);
-      start = { source: start.source, offset };
-    }
-  }
+  const { since, until, tail } = options;
+  const start: Position =
+    since !== undefined ? await positionOf(format, sources, since) : { source: 0, offset: 0 };
   if (tail === undefined || tail < 0) return start;
-  if (tail === 0) {
-    const last = sources.length - 1;
-    return { source: Math.max(last, 0), offset: last >= 0 ? sources[last].size : 0 };
-  }
+  const last = sources.length - 1;
+  if (last < 0) return start;
+  if (tail === 0) return { source: last, offset: sources[last].size };
+  const end: Position =
+    until !== undefined
+      ? await positionOf(format, sources, until + 1n)
+      : { source: last, offset: sources[last].size };
   let counted = 0;
-  for (let i = sources.length - 1; i >= start.source; i--) {
-    const reader = new BackwardReader(format, sources[i], sources[i].size);
+  for (let i = Math.min(end.source, last); i >= start.source; i--) {
+    const from = i === end.source && until !== undefined ? end.offset : sources[i].size;
+    const reader = new BackwardReader(format, sources[i], from);
     for (;;) {
       const record = await reader.previous();
       if (!record || (i === start.source && record.start < start.offset)) break;
       const entry = record.entry;
       if (!entry || !matches(entry, options)) continue;
-      if (options.until !== undefined && entry.nanos > options.until) continue;
+      if (until !== undefined && entry.nanos > until) continue;
       if (++counted === tail) return { source: i, offset: record.start };
     }
   }

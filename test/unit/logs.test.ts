@@ -291,7 +291,10 @@ describe('large logs', () => {
     assert.deepEqual(tail.logs, ['999997', '999998', '999999']);
     const early = await timed({ since: at(10), until: at(11) });
     assert.deepEqual(early.logs, ['10', '11']);
-    for (const result of [window, tail, early]) assert.ok(result.ms < 200, `took ${result.ms} ms`);
+    const tailBeforeUntil = await timed({ until: at(1000), tail: 2 });
+    assert.deepEqual(tailBeforeUntil.logs, ['999', '1000']);
+    for (const result of [window, tail, early, tailBeforeUntil])
+      assert.ok(result.ms < 200, `took ${result.ms} ms`);
   });
 
   test('a damaged line in the middle is skipped', async () => {
