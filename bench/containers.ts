@@ -5,62 +5,19 @@
  * beside it (same busybox image from the same local registry). Docker runs
  * with --bridge none, so both engines run containers with --network none.
  */
-import { execFile } from 'node:child_process';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
-import { startDaemon } from '../test/helpers/daemon.js';
-import { buildImage, busyboxLayer, pushImage } from '../test/helpers/oci-image.js';
-import { startRegistry } from '../test/helpers/registry.js';
-import { startDocker } from './lib/dockerd.js';
+import { dockerCli, engineCall, runWhenMain, startEnginesWithBusybox, type Engine } from './lib/engines.js';
 import { median, ratio, report, timeRuns } from './lib/stats.js';
 
-const exec = promisify(execFile);
 const RUN_SAMPLES = 20;
 const CONCURRENT = 20;
 const LISTED = 200;
-
-interface Engine {
-  name: string;
-  host: string;
-}
 
 interface Results {
   run: number[];
   runDefaultNetwork?: number[];
   concurrent: number[];
   ps: number[];
-}
-
-function dockerCli(engine: Engine, args: string[]): Promise<{ stdout: string }> {
-  return exec('docker', args, {
-    env: {
-      ...process.env,
-      DOCKER_HOST: engine.host,
-      DOCKER_CONFIG: path.join(os.tmpdir(), 'bench-docker-config'),
-    },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-}
-
-function engineCall(engine: Engine, method: string, urlPath: string, body?: unknown): Promise<string> {
-  const socketPath = engine.host.replace(/^unix:\/\//, '');
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath, method, path: urlPath, headers: { 'Content-Type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () =>
-          (res.statusCode ?? 0) >= 400 ? reject(new Error(`${urlPath}: ${text}`)) : resolve(text),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
 }
 
 /** Runs `fn` over `items`, `width` at a time. */
@@ -122,18 +79,8 @@ function print(name: string, results: Results): void {
 }
 
 export async function bench(): Promise<void> {
-  const registry = await startRegistry();
-  const berthd = await startDaemon();
-  const docker = await startDocker();
+  const { engines, stop } = await startEnginesWithBusybox();
   try {
-    const image = buildImage({ layers: [await busyboxLayer()], config: { Cmd: ['sh'] } });
-    await pushImage(registry.url, 'busybox', 'latest', image);
-    const engines: Engine[] = [{ name: 'berth', host: berthd.host }];
-    if (docker) engines.push({ name: 'docker', host: docker.host });
-    for (const engine of engines) {
-      await dockerCli(engine, ['pull', '-q', `${registry.host}/busybox:latest`]);
-      await dockerCli(engine, ['tag', `${registry.host}/busybox:latest`, 'busybox:latest']);
-    }
     const results = new Map<string, Results>();
     for (const engine of engines) {
       const measured = await measure(engine, engine.name === 'berth');
@@ -150,18 +97,8 @@ export async function bench(): Promise<void> {
     console.log(ratio(`${CONCURRENT} concurrent run -d`, median(ours.concurrent), median(theirs.concurrent)));
     console.log(ratio(`ps -a with ${LISTED} containers`, median(ours.ps), median(theirs.ps)));
   } finally {
-    await docker?.stop();
-    await berthd.stop();
-    await registry.stop();
+    await stop();
   }
 }
 
-if (process.argv[1]?.endsWith('containers.js') && !process.argv[1].includes('run.js')) {
-  void bench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain('containers.js', bench);

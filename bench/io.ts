@@ -5,28 +5,22 @@
  * `docker exec c true` latency, and one-shot stats of 20 containers (one
  * request each, all at once, and `docker stats --no-stream` for the 20).
  */
-import { execFile, spawn } from 'node:child_process';
-import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
-import { startDaemon } from '../test/helpers/daemon.js';
-import { buildImage, busyboxLayer, pushImage } from '../test/helpers/oci-image.js';
-import { startRegistry } from '../test/helpers/registry.js';
-import { startDocker } from './lib/dockerd.js';
+import {
+  dockerCli,
+  dockerEnv,
+  engineCall,
+  runWhenMain,
+  startEnginesWithBusybox,
+  type Engine,
+} from './lib/engines.js';
 import { median, ratio, report, timeRuns } from './lib/stats.js';
 
-const exec = promisify(execFile);
 const LOG_BYTES = 100 * 1024 * 1024;
 const LINE = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789';
 const EXEC_SAMPLES = 20;
 const STATS_CONTAINERS = 20;
-
-interface Engine {
-  name: string;
-  host: string;
-}
 
 interface Results {
   /** MB/s a container's output goes into its log. */
@@ -39,35 +33,11 @@ interface Results {
   statsCli: number[];
 }
 
-function env(engine: Engine): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    DOCKER_HOST: engine.host,
-    DOCKER_CONFIG: path.join(os.tmpdir(), 'bench-docker-config'),
-  };
-}
-
-function dockerCli(engine: Engine, args: string[]): Promise<{ stdout: string }> {
-  return exec('docker', args, { env: env(engine), maxBuffer: 64 * 1024 * 1024 });
-}
-
-function engineGet(engine: Engine, urlPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ socketPath: engine.host.replace(/^unix:\/\//, ''), path: urlPath }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => ((res.statusCode ?? 0) >= 400 ? reject(new Error(text)) : resolve(text)));
-      })
-      .on('error', reject);
-  });
-}
-
 /** `docker logs` of a container into nothing; resolves with the byte count. */
 function drainLogs(engine: Engine, container: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn('docker', ['logs', container], {
-      env: env(engine),
+      env: dockerEnv(engine),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let bytes = 0;
@@ -126,7 +96,7 @@ async function measure(engine: Engine): Promise<Results> {
   );
   const statsApi = await timeRuns(10, () =>
     Promise.all(
-      names.map((name) => engineGet(engine, `/v1.41/containers/${name}/stats?stream=0&one-shot=1`)),
+      names.map((name) => engineCall(engine, 'GET', `/v1.41/containers/${name}/stats?stream=0&one-shot=1`)),
     ),
   );
   const statsCli = await timeRuns(5, () => dockerCli(engine, ['stats', '--no-stream', ...names]), 1);
@@ -145,18 +115,10 @@ function print(name: string, r: Results): void {
 }
 
 export async function bench(): Promise<void> {
-  const registry = await startRegistry();
-  const berthd = await startDaemon();
-  const docker = await startDocker();
+  const { engines, stop } = await startEnginesWithBusybox();
   try {
-    const image = buildImage({ layers: [await busyboxLayer()], config: { Cmd: ['sh'] } });
-    await pushImage(registry.url, 'busybox', 'latest', image);
-    const engines: Engine[] = [{ name: 'berth', host: berthd.host }];
-    if (docker) engines.push({ name: 'docker', host: docker.host });
     const results = new Map<string, Results>();
     for (const engine of engines) {
-      await dockerCli(engine, ['pull', '-q', `${registry.host}/busybox:latest`]);
-      await dockerCli(engine, ['tag', `${registry.host}/busybox:latest`, 'busybox:latest']);
       const measured = await measure(engine);
       results.set(engine.name, measured);
       print(engine.name, measured);
@@ -176,18 +138,8 @@ export async function bench(): Promise<void> {
     );
     console.log(ratio('docker stats --no-stream', median(ours.statsCli), median(theirs.statsCli)));
   } finally {
-    await docker?.stop();
-    await berthd.stop();
-    await registry.stop();
+    await stop();
   }
 }
 
-if (process.argv[1]?.endsWith('io.js') && !process.argv[1].includes('run.js')) {
-  void bench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runWhenMain('io.js', bench);
