@@ -5,6 +5,7 @@
  */
 import { invalidParameter } from '../../common/errors.js';
 import type { NetworkRecord } from '../../network/store.js';
+import { parseTimestampFilter } from '../images/filters.js';
 import { isPredefined } from './create.js';
 
 export type Filters = Map<string, string[]>;
@@ -48,33 +49,6 @@ export function labelsMatch(values: readonly string[] | undefined, labels: Recor
   });
 }
 
-/** Docker's `until`: a Unix timestamp, an RFC 3339 date/time, or a Go duration before now. */
-export function parseUntil(value: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const duration = parseGoDuration(value);
-  if (duration !== undefined) return now - duration;
-  const parsed = Date.parse(value);
-  if (!Number.isNaN(parsed)) return parsed;
-  throw invalidParameter(`failed to parse value as time or duration: "${value}"`);
-}
-
-function parseGoDuration(text: string): number | undefined {
-  const units: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    µs: 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-  };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(re)) total += Number(amount) * units[unit];
-  return total;
-}
-
 function createdMs(network: NetworkRecord): number {
   return Date.parse(network.Created.replace(/\.(\d{3})\d*Z$/, '.$1Z'));
 }
@@ -113,7 +87,7 @@ export function pruneFilter(filters: Filters): NetworkFilter {
   validateKeys(filters, PRUNE_FILTERS);
   const untilValues = filters.get('until') ?? [];
   if (untilValues.length > 1) throw invalidParameter('more than one until filter specified');
-  const until = untilValues.length === 1 ? parseUntil(untilValues[0]) : undefined;
+  const until = untilValues.length === 1 ? parseTimestampFilter(untilValues[0]) : undefined;
   const notLabels = filters.get('label!') ?? [];
   return {
     matches: (network, inUse) =>
