@@ -3,13 +3,8 @@ import { describe, test } from 'node:test';
 import { parseCreateRequest } from '../../src/api/router/volume/routes.js';
 import { renderVolumes } from '../../src/cli/commands/volume/ls.js';
 import { pruneReport } from '../../src/cli/commands/volume/prune.js';
-import {
-  filtersJSON,
-  inspectJSON,
-  keyValueMap,
-  naturalCompare,
-  volumeForDisplay,
-} from '../../src/cli/commands/volume/shared.js';
+import { filtersJSON, keyValueMap } from '../../src/cli/commands/options.js';
+import { inspectJSON, naturalCompare, volumeForDisplay } from '../../src/cli/commands/volume/shared.js';
 import type { Volume } from '../../src/types/volume.js';
 
 const volume = (name: string, extra: Partial<Volume> = {}): Volume => ({

@@ -16,6 +16,7 @@ import { configFilePath, credentialsFor, readConfigFile } from '../image/auth.js
 import { outputIsTerminal, showJsonStream } from '../image/stream.js';
 import { showStageProgress } from './progress.js';
 import { contextTar, locateDockerfile } from './context.js';
+import { collect } from '../options.js';
 
 interface BuildOptions {
   tag: string[];
@@ -39,8 +40,6 @@ interface BuildOptions {
   cpusetCpus?: string;
   cacheFrom: string[];
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function buildCommand(ctx: CliContext, name = 'build'): Command {
   return new Command(name)

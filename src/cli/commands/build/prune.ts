@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { humanSize, ramInBytes } from '../../format/units.js';
 import type { CliContext } from '../../context.js';
+import { collect } from '../options.js';
 
 interface PruneOptions {
   all?: boolean;
@@ -8,8 +9,6 @@ interface PruneOptions {
   keepStorage?: string;
   force?: boolean;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `berth builder prune`: removes build cache (all of it with --all, else what no image uses). */
 export function builderPruneCommand(ctx: CliContext): Command {

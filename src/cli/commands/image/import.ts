@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { parseNormalizedNamed } from '../../../registry/reference.js';
 import { CliError, type CliContext } from '../../context.js';
-import { collect } from '../volume/shared.js';
+import { collect } from '../options.js';
 import { showJsonStream } from './stream.js';
 
 interface ImportOptions {

@@ -5,7 +5,7 @@ import { CliError, type CliContext } from '../../context.js';
 import { HEADERS, renderList } from '../../format/formatter.js';
 import { TemplateError } from '../../format/template.js';
 import { goTimeString, humanSize, humanSizeWithPrecision, timeAgo, truncateId } from '../../format/units.js';
-import { collect, filtersJSON } from '../volume/shared.js';
+import { collect, filtersJSON } from '../options.js';
 
 /** One row of `docker images`: what --format templates see (docker/cli's imageContext). */
 export class ImageContext {

@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import type { ImagePruneResponse } from '../../../types/image.js';
 import type { CliContext } from '../../context.js';
 import { humanSize } from '../../format/units.js';
-import { collect, filtersJSON, readAnswer } from '../volume/shared.js';
+import { readAnswer } from '../volume/shared.js';
+import { collect, filtersJSON } from '../options.js';
 
 const DANGLING_WARNING = 'WARNING! This will remove all dangling images.\nAre you sure you want to continue?';
 const ALL_WARNING =

@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { CliError, type CliContext } from '../../context.js';
 import { parseAddress } from '../../../network/ip.js';
 import type { EndpointSettings, NetworkConnectRequest } from '../../../types/network.js';
-import { collect, collectSlice } from './options.js';
+import { collectSlice } from './options.js';
+import { collect } from '../options.js';
 
 interface ConnectFlags {
   ip?: string;

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { CliError, type CliContext } from '../../context.js';
 import { parseAddress, parsePrefix, prefixContains, type Prefix } from '../../../network/ip.js';
 import type { IPAMConfig, NetworkCreateRequest, NetworkCreateResponse } from '../../../types/network.js';
-import { collect, collectSlice, keyValueMap, parseBoolFlag } from './options.js';
+import { collectSlice, parseBoolFlag } from './options.js';
+import { collect, keyValueMap } from '../options.js';
 
 interface CreateFlags {
   driver: string;

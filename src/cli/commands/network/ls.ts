@@ -4,7 +4,8 @@ import { HEADERS, renderList } from '../../format/formatter.js';
 import { TemplateError } from '../../format/template.js';
 import type { Network } from '../../../types/network.js';
 import { naturalCompare } from '../volume/shared.js';
-import { collect, filtersJSON, goTimeFromRfc3339 } from './options.js';
+import { collect, filtersJSON } from '../options.js';
+import { goTimeFromRfc3339 } from './options.js';
 
 /** What `docker network ls --format` templates see (docker/cli's networkContext). */
 export class NetworkContext {

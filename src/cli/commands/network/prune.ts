@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import type { NetworkPruneResponse } from '../../../types/network.js';
 import { readAnswer } from '../volume/shared.js';
-import { collect, filtersJSON } from './options.js';
+import { collect, filtersJSON } from '../options.js';
 
 const WARNING =
   'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?';

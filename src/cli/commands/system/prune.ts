@@ -9,8 +9,7 @@ import type { ImageDeleteResponseItem } from '../../../types/image.js';
 import type { CliContext } from '../../context.js';
 import { humanSize } from '../../format/units.js';
 import { filtersQuery } from '../container/filters.js';
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+import { collect } from '../options.js';
 
 interface PruneFlags {
   all?: boolean;

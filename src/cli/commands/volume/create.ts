@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { CliContext } from '../../context.js';
 import { CliError } from '../../context.js';
 import type { Volume } from '../../../types/volume.js';
-import { collect, keyValueMap } from './shared.js';
+import { collect, keyValueMap } from '../options.js';
 
 interface CreateOptions {
   driver: string;

@@ -5,7 +5,8 @@ import { HEADERS, renderList } from '../../format/formatter.js';
 import { TemplateError } from '../../format/template.js';
 import { humanSize } from '../../format/units.js';
 import type { Volume, VolumeListResponse } from '../../../types/volume.js';
-import { collect, filtersJSON, naturalCompare } from './shared.js';
+import { naturalCompare } from './shared.js';
+import { collect, filtersJSON } from '../options.js';
 
 /** What `docker volume ls --format` templates see (docker/cli's volumeContext). */
 export class VolumeContext {

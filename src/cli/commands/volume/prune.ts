@@ -3,7 +3,8 @@ import type { CliContext } from '../../context.js';
 import { CliError } from '../../context.js';
 import { humanSize } from '../../format/units.js';
 import type { VolumePruneResponse } from '../../../types/volume.js';
-import { collect, filtersJSON, readAnswer } from './shared.js';
+import { readAnswer } from './shared.js';
+import { collect, filtersJSON } from '../options.js';
 
 const ANONYMOUS_WARNING =
   'WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue?';
