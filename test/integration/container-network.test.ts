@@ -13,9 +13,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { netavarkHash } from '../../src/engine/networks/sandboxes.js';
 import { seedBusybox } from '../helpers/busybox.js';
+import { httpGetText, udpRoundTrip } from '../helpers/loopback.js';
 import {
   BERTHD,
   berth,
@@ -70,46 +69,18 @@ function httpd(name: string, ...flags: string[]): Promise<string> {
   return ok(d('run', '-d', '--name', name, ...flags, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'));
 }
 
-function fetchText(port: number, urlPath = '/hostname', host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: urlPath, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
-}
-
 /** Fetches until the server in the container is listening (it starts a moment after `run -d` returns). */
 async function fetchSettled(port: number, urlPath = '/hostname'): Promise<string> {
   let lastError: unknown;
   for (let i = 0; i < 50; i++) {
     try {
-      return await fetchText(port, urlPath);
+      return await httpGetText(port, urlPath);
     } catch (err) {
       lastError = err;
       await sleep(100);
     }
   }
   throw lastError;
-}
-
-function udpRoundTrip(port: number, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error('no UDP answer'));
-    }, 1000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(reply.toString());
-    });
-    socket.send(message, port, '127.0.0.1');
-  });
 }
 
 /** An HTTP request over busybox nc from a throwaway container: the body, or '' when nothing answered. */
@@ -264,7 +235,8 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     );
     const port = Number((await ok(d('port', 'udp1', '5353/udp'))).trim().split(':')[1]);
     let answer = '';
-    for (let i = 0; i < 30 && answer === ''; i++) answer = await udpRoundTrip(port, 'ping').catch(() => '');
+    for (let i = 0; i < 30 && answer === ''; i++)
+      answer = await udpRoundTrip(port, 'ping', 1000).catch(() => '');
     assert.equal(answer, 'echo ping');
   });
 
@@ -554,7 +526,7 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     daemon.process.kill('SIGTERM');
     await new Promise((resolve) => daemon.process.once('exit', resolve));
     // berthd is down: the container still answers.
-    assert.equal((await fetchText(port)).trim(), shortId(id));
+    assert.equal((await httpGetText(port, '/hostname')).trim(), shortId(id));
     restarted = spawn(process.execPath, [BERTHD, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
     await waitForPing(daemon.socket);
     const after = await inspect('keeper');
@@ -564,7 +536,7 @@ describe('container networking through the docker CLI', { concurrency: false, ti
       after.NetworkSettings.Networks.netA.IPAddress,
       before.NetworkSettings.Networks.netA.IPAddress,
     );
-    assert.equal((await fetchText(port)).trim(), shortId(id));
+    assert.equal((await httpGetText(port, '/hostname')).trim(), shortId(id));
     assert.equal((await ncGet('netA', 'keeper')).trim(), shortId(id));
     // The port is still held: another container cannot take it.
     const clash = await d('run', '-d', '-p', `127.0.0.1:${port}:80`, 'busybox', 'true');
@@ -573,7 +545,7 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     if (clashId) await d('rm', '-f', clashId);
     await ok(d('stop', '-t', '1', 'keeper'));
     assert.ok(!readdirSync(path.join(daemon.execRoot, 'netns')).includes(id), 'namespace released');
-    await assert.rejects(fetchText(port));
+    await assert.rejects(httpGetText(port, '/hostname'));
     await ok(d('rm', 'keeper'));
   });
 

@@ -17,11 +17,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs, mkdtempSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import dgram from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { httpGetText, udpRoundTrip } from '../helpers/loopback.js';
 import { isEngineError } from '../../src/common/errors.js';
 import { BerthFirewall } from '../../src/network/firewall.js';
 import { NetworkService } from '../../src/engine/networks/service.js';
@@ -95,34 +94,6 @@ async function lookupSettled(
     await sleep(100);
   }
   return answer;
-}
-
-function fetchText(port: number, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: '/', timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-  });
-}
-
-function udpRoundTrip(port: number, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new Error('no UDP answer'));
-    }, 3000);
-    socket.on('message', (reply) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(reply.toString());
-    });
-    socket.send(message, port, '127.0.0.1');
-  });
 }
 
 /** Links, namespaces and the firewall, in comparable form. */
@@ -392,11 +363,11 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     );
     let body = '';
     for (let i = 0; i < 50 && body === ''; i++) {
-      body = await fetchText(tcpLoopback).catch(() => '');
+      body = await httpGetText(tcpLoopback).catch(() => '');
       if (body === '') await sleep(100);
     }
     assert.equal(body, 'hello 80');
-    assert.equal(await fetchText(tcpAny), 'hello 81');
+    assert.equal(await httpGetText(tcpAny), 'hello 81');
     assert.equal(await udpRoundTrip(udp, 'ping'), 'echo ping');
   });
 
@@ -499,7 +470,7 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     );
     assert.ok(await ping(ns('a1'), ipOn('a2', 'na')));
     const port = Number(service.networkSettings(ids.get('p1')!)!.Ports!['80/tcp']![0].HostPort);
-    assert.equal(await fetchText(port), 'hello 80');
+    assert.equal(await httpGetText(port), 'hello 80');
     await assert.rejects(
       service.attachContainer({
         containerId: randomBytes(32).toString('hex'),
