@@ -297,7 +297,8 @@ describe('containers', { timeout: 300_000 }, () => {
     await ok(d('rm', 'onfail', 'always', 'unless'));
   });
 
-  test('an OOM kill sets OOMKilled and emits oom', async () => {
+  test('an OOM kill sets OOMKilled and emits oom', async (t) => {
+    t.after(() => d('rm', '-f', 'oomer'));
     const since = (Date.now() / 1000).toFixed(3);
     const r = await d(
       'run',
@@ -329,8 +330,11 @@ describe('containers', { timeout: 300_000 }, () => {
         '{{.Action}}',
       ),
     );
-    assert.match(actions, /^oom\ndie$/m);
-    await ok(d('rm', 'oomer'));
+    // containerd reports the OOM as soon as the kernel kills, which can be
+    // before the start call has returned; what matters is oom, then die.
+    const order = actions.trim().split('\n');
+    assert.ok(order.includes('oom'), actions);
+    assert.ok(order.indexOf('oom') < order.lastIndexOf('die'), actions);
   });
 
   test('/info counts containers by state', async () => {
