@@ -42,6 +42,14 @@ function emptyEndpoint(): EndpointSettings {
 
 export function networkSettings(container: Container, sandboxKey = ''): NetworkSettings {
   const network = networkNameOf(container.HostConfig);
+  return blankNetworkSettings(network ? { [network]: emptyEndpoint() } : {}, sandboxKey);
+}
+
+/** Docker's NetworkSettings for a container with no live endpoint: everything empty but its networks. */
+export function blankNetworkSettings(
+  networks: Record<string, EndpointSettings>,
+  sandboxKey = '',
+): NetworkSettings {
   return {
     Bridge: '',
     SandboxID: '',
@@ -60,7 +68,7 @@ export function networkSettings(container: Container, sandboxKey = ''): NetworkS
     IPPrefixLen: 0,
     IPv6Gateway: '',
     MacAddress: '',
-    Networks: network ? { [network]: emptyEndpoint() } : {},
+    Networks: networks,
   };
 }
 

@@ -9,6 +9,7 @@ import type { ContainerConfig, HostConfig, NetworkingConfig, Port, PortMap } fro
 import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
 import type { AttachRequest } from '../networks/types.js';
 import type { ContainerNetworks } from './deps.js';
+import { blankNetworkSettings } from './inspect.js';
 
 /** Network name to the endpoint settings the user asked for. */
 export type EndpointsConfig = Record<string, EndpointSettings>;
@@ -171,26 +172,7 @@ export function idleNetworkSettings(
     }
     views[name] = endpointView(settings, id);
   }
-  return {
-    Bridge: '',
-    SandboxID: '',
-    SandboxKey: '',
-    Ports: {},
-    HairpinMode: false,
-    LinkLocalIPv6Address: '',
-    LinkLocalIPv6PrefixLen: 0,
-    SecondaryIPAddresses: null,
-    SecondaryIPv6Addresses: null,
-    EndpointID: '',
-    Gateway: '',
-    GlobalIPv6Address: '',
-    GlobalIPv6PrefixLen: 0,
-    IPAddress: '',
-    IPPrefixLen: 0,
-    IPv6Gateway: '',
-    MacAddress: '',
-    Networks: views,
-  };
+  return blankNetworkSettings(views);
 }
 
 /** The Ports of a list entry (`ps`), from NetworkSettings.Ports: one entry per host binding. */
