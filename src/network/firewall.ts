@@ -13,8 +13,8 @@
  * so they are installed at create and at daemon start and removed with the
  * network. The chains and jumps stay, empty, when the last network goes.
  */
-import { spawn } from 'node:child_process';
 import { formatPrefix, type Family, type Prefix } from './ip.js';
+import { runCommand, type CommandResult } from './run-command.js';
 
 export const ISOLATION_1 = 'BERTH-ISOLATION-1';
 export const ISOLATION_2 = 'BERTH-ISOLATION-2';
@@ -62,12 +62,6 @@ export function networkRules(network: FirewallNetwork, family: Family): Firewall
   return rules;
 }
 
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs iptables (or iptables-restore with `restore`) for a family; replaceable in tests. */
 export type IptablesRunner = (
   family: Family,
@@ -77,18 +71,7 @@ export type IptablesRunner = (
 ) => Promise<CommandResult>;
 
 export const runIptables: IptablesRunner = (family, restore, args, input) =>
-  new Promise((resolve, reject) => {
-    const command = `${family === 4 ? 'iptables' : 'ip6tables'}${restore ? '-restore' : ''}`;
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+  runCommand(`${family === 4 ? 'iptables' : 'ip6tables'}${restore ? '-restore' : ''}`, args, { input });
 
 const BASE_JUMPS: readonly { table: Table; chain: string; target: string }[] = [
   { table: 'filter', chain: 'FORWARD', target: ISOLATION_1 },

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { log } from '../common/log.js';
+import { runCommand, type CommandResult } from './run-command.js';
 
 export const NETAVARK_BINARY = '/usr/lib/podman/netavark';
 export const AARDVARK_BINARY = '/usr/lib/podman/aardvark-dns';
@@ -159,27 +160,16 @@ function errorText(stdout: string, stderr: string, code: number | null): string 
   return lines.join('; ') || `netavark exited with status ${code}`;
 }
 
-function runWithInput(
+async function runWithInput(
   command: string,
   args: string[],
   input: string,
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (stderr.trim() !== '')
-        log.debug('netavark', { args: args.slice(4).join(' '), stderr: stderr.trim() });
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+): Promise<CommandResult> {
+  const result = await runCommand(command, args, { input, env });
+  if (result.stderr.trim() !== '')
+    log.debug('netavark', { args: args.slice(4).join(' '), stderr: result.stderr.trim() });
+  return result;
 }
 
 /** One container line of an aardvark-dns network file: `<id> <v4s> <v6s> <names>[ <dns servers>]`. */

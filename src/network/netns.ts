@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
+import { runCommand, type CommandResult } from './run-command.js';
 
 function run(command: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -82,20 +83,6 @@ export async function netnsExists(file: string): Promise<boolean> {
 }
 
 /** Runs a command inside a network namespace (nsenter); used to inspect, never to configure. */
-export function runInNetns(
-  file: string,
-  command: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${file}`, command, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+export function runInNetns(file: string, command: string, args: string[]): Promise<CommandResult> {
+  return runCommand('nsenter', [`--net=${file}`, command, ...args]);
 }
