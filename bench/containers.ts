@@ -6,7 +6,14 @@
  * with --bridge none, so both engines run containers with --network none.
  */
 import { performance } from 'node:perf_hooks';
-import { dockerCli, engineCall, runWhenMain, startEnginesWithBusybox, type Engine } from './lib/engines.js';
+import {
+  dockerCli,
+  engineCall,
+  measureSideBySide,
+  runWhenMain,
+  startEnginesWithBusybox,
+  type Engine,
+} from './lib/engines.js';
 import { median, ratio, report, timeRuns } from './lib/stats.js';
 
 const RUN_SAMPLES = 20;
@@ -81,18 +88,13 @@ function print(name: string, results: Results): void {
 export async function bench(): Promise<void> {
   const { engines, stop } = await startEnginesWithBusybox();
   try {
-    const results = new Map<string, Results>();
-    for (const engine of engines) {
-      const measured = await measure(engine, engine.name === 'berth');
-      results.set(engine.name, measured);
-      print(engine.name, measured);
-    }
-    const ours = results.get('berth')!;
-    const theirs = results.get('docker');
-    if (!theirs) {
-      console.log('dockerd is not installed: no side-by-side numbers');
-      return;
-    }
+    const compared = await measureSideBySide(
+      engines,
+      (engine) => measure(engine, engine.name === 'berth'),
+      print,
+    );
+    if (!compared) return;
+    const { ours, theirs } = compared;
     console.log(ratio('run --rm latency', median(ours.run), median(theirs.run)));
     console.log(ratio(`${CONCURRENT} concurrent run -d`, median(ours.concurrent), median(theirs.concurrent)));
     console.log(ratio(`ps -a with ${LISTED} containers`, median(ours.ps), median(theirs.ps)));

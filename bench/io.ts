@@ -11,6 +11,7 @@ import {
   dockerCli,
   dockerEnv,
   engineCall,
+  measureSideBySide,
   runWhenMain,
   startEnginesWithBusybox,
   type Engine,
@@ -117,18 +118,9 @@ function print(name: string, r: Results): void {
 export async function bench(): Promise<void> {
   const { engines, stop } = await startEnginesWithBusybox();
   try {
-    const results = new Map<string, Results>();
-    for (const engine of engines) {
-      const measured = await measure(engine);
-      results.set(engine.name, measured);
-      print(engine.name, measured);
-    }
-    const ours = results.get('berth')!;
-    const theirs = results.get('docker');
-    if (!theirs) {
-      console.log('dockerd is not installed: no side-by-side numbers');
-      return;
-    }
+    const compared = await measureSideBySide(engines, measure, print);
+    if (!compared) return;
+    const { ours, theirs } = compared;
     // Throughputs: higher is better, so the ratio is docker/berth time, i.e. berth/docker speed inverted.
     console.log(ratio('log write time', median(theirs.logWrite), median(ours.logWrite)));
     console.log(ratio('logs read time', median(theirs.logRead), median(ours.logRead)));

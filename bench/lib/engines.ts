@@ -83,6 +83,30 @@ export async function startEnginesWithBusybox(): Promise<SideBySideEngines> {
   }
 }
 
+/**
+ * Measures each engine in turn, printing each one's numbers; returns berth's
+ * and docker's results to compare, or undefined (said on stdout) without dockerd.
+ */
+export async function measureSideBySide<R>(
+  engines: Engine[],
+  measure: (engine: Engine) => Promise<R>,
+  print: (name: string, results: R) => void,
+): Promise<{ ours: R; theirs: R } | undefined> {
+  const results = new Map<string, R>();
+  for (const engine of engines) {
+    const measured = await measure(engine);
+    results.set(engine.name, measured);
+    print(engine.name, measured);
+  }
+  const ours = results.get('berth')!;
+  const theirs = results.get('docker');
+  if (!theirs) {
+    console.log('dockerd is not installed: no side-by-side numbers');
+    return undefined;
+  }
+  return { ours, theirs };
+}
+
 /** Runs `bench` when `file` (a compiled bench module) is the script node was started with, not bench/run.js. */
 export function runWhenMain(file: string, bench: () => Promise<void>): void {
   if (!process.argv[1]?.endsWith(file) || process.argv[1].includes('run.js')) return;
