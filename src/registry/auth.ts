@@ -8,21 +8,11 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { EngineError, errorMessage, unauthorized } from '../common/errors.js';
 import { log } from '../common/log.js';
+import type { AuthConfig } from '../types/system.js';
 import { discard, headerValues, methodWord, readBody, type HttpTransport } from './transport.js';
 
-/** The X-Registry-Auth JSON shape (Docker's AuthConfig). */
-export interface RegistryCredentials {
-  username?: string;
-  password?: string;
-  /** base64("user:password"), as stored in ~/.docker/config.json. */
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  /** OAuth2 refresh token returned by a previous login. */
-  identitytoken?: string;
-  /** Bearer token to send as is. */
-  registrytoken?: string;
-}
+/** The X-Registry-Auth JSON shape: identity tokens are OAuth2 refresh tokens, registry tokens Bearer tokens sent as is. */
+export type RegistryCredentials = AuthConfig;
 
 export interface Challenge {
   /** Lower-cased scheme: "basic", "bearer". */
