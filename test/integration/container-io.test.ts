@@ -25,6 +25,7 @@ import {
   waitForPing,
   type CommandResult,
   type TestDaemon,
+  apiCall,
 } from '../helpers/daemon.js';
 import { seedBusybox } from '../helpers/busybox.js';
 
@@ -44,20 +45,8 @@ async function ok(result: Promise<CommandResult>): Promise<string> {
 const d = (...args: string[]): Promise<CommandResult> => docker(daemon, args);
 const b = (...args: string[]): Promise<CommandResult> => berth(daemon, args);
 
-function api(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: daemon.socket, method, path: urlPath, headers: { 'Content-Type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const api = (method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> =>
+  apiCall(daemon.socket, method, urlPath, body);
 
 async function inspect(name: string): Promise<Doc> {
   return JSON.parse(await ok(d('inspect', name)))[0];

@@ -1,3 +1,4 @@
+import { DEFAULT_CAPABILITIES } from '../../src/oci/capabilities.js';
 /**
  * The containerd module against a real containerd 1.6 it supervises itself:
  * image import and unpack, containers with FIFO stdio, exec, metrics, events,
@@ -53,22 +54,7 @@ async function tarOf(files: { name: string; content: string }[]): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-const CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
+const CAPABILITIES = [...DEFAULT_CAPABILITIES];
 
 function ociSpec(id: string, args: string[]): Record<string, unknown> {
   return {

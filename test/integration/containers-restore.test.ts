@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +19,7 @@ import {
   waitForPing,
   type CommandResult,
   type TestDaemon,
+  apiCall,
 } from '../helpers/daemon.js';
 
 /** An inspect document or API answer, checked field by field. */
@@ -37,20 +37,8 @@ async function ok(result: Promise<CommandResult>): Promise<string> {
   return r.stdout;
 }
 
-function api(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: daemon.socket, method, path: urlPath, headers: { 'Content-Type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const api = (method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> =>
+  apiCall(daemon.socket, method, urlPath, body);
 
 async function apiOk(method: string, urlPath: string, body?: unknown): Promise<Doc> {
   const res = await api(method, urlPath, body);

@@ -7,10 +7,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { berth, docker, startDaemon, type CommandResult, type TestDaemon } from '../helpers/daemon.js';
+import {
+  berth,
+  docker,
+  startDaemon,
+  type CommandResult,
+  type TestDaemon,
+  apiCall,
+} from '../helpers/daemon.js';
 import { seedBusybox } from '../helpers/busybox.js';
 
 /** An inspect document or API answer, checked field by field. */
@@ -28,21 +34,8 @@ async function ok(result: Promise<CommandResult>): Promise<string> {
 const d = (...args: string[]): Promise<CommandResult> => docker(daemon, args);
 const b = (...args: string[]): Promise<CommandResult> => berth(daemon, args);
 
-/** An Engine API call over the daemon's socket. */
-function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: daemon.socket, method, path, headers: { 'Content-Type': 'application/json' } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const api = (method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string }> =>
+  apiCall(daemon.socket, method, urlPath, body);
 
 async function inspect(name: string): Promise<Doc> {
   return JSON.parse(await ok(d('inspect', name)))[0];
