@@ -26,6 +26,7 @@ import {
 import type { Route, RouteContext } from '../../router.js';
 import { compareVersions } from '../../version.js';
 import type { ContainerBackend } from './backend.js';
+import { beginHijack, readUpgradeBody } from './hijack.js';
 import { frameHeader, socketSink, streamContentType, writeFrame } from './streams.js';
 
 export function containerRoutes(backend: ContainerBackend): Route[] {
@@ -233,18 +234,16 @@ async function attach(ctx: RouteContext, backend: ContainerBackend): Promise<voi
     stderr: boolParam(q, 'stderr'),
     detachKeys: parseDetachKeys(q.get('detachKeys') || undefined),
   };
-  const contentType = streamContentType(!tty, atLeast(ctx.version, '1.42'));
-  const socket = ctx.upgrade?.socket ?? ctx.req.socket;
-  socket.write(
-    ctx.upgrade
-      ? `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`
-      : `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`,
-  );
+  // Docker ignores an attach request's body (dockerode sends its options
+  // there too); only the bytes after it are the container's stdin.
+  const early = ctx.upgrade ? (await readUpgradeBody(ctx)).rest : Buffer.alloc(0);
+  const socket = beginHijack(ctx, streamContentType(!tty, atLeast(ctx.version, '1.42')));
   let stdin: PassThrough | undefined;
   if (wantStdin && ctx.upgrade) {
     stdin = new PassThrough();
-    if (ctx.upgrade.head.length > 0) stdin.write(ctx.upgrade.head);
+    if (early.length > 0) stdin.write(early);
     socket.on('data', (chunk: Buffer) => stdin!.write(chunk));
+    socket.resume();
     socket.once('end', () => stdin!.end());
   }
   const sink = socketSink(socket, {
@@ -257,7 +256,6 @@ async function attach(ctx: RouteContext, backend: ContainerBackend): Promise<voi
     sink.end();
     stdin?.end();
   });
-  socket.on('error', () => undefined);
   try {
     await backend.attach(term, { ...request, stdin }, sink);
   } catch (err) {
