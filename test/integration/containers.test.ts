@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -53,6 +54,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 /** The container's cgroup directory under a v1 controller (berth's parent is /berth). */
 const cgroupFile = (controller: string, id: string, file: string): string =>
   `/sys/fs/cgroup/${controller}/berth/${id}/${file}`;
+
+/** Mount points at or under `dir`, from berthd's (and this process's) mount namespace. */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mountPoint) => mountPoint?.startsWith(dir));
+}
 
 describe('containers', { timeout: 300_000 }, () => {
   before(async () => {
@@ -323,11 +332,106 @@ describe('containers', { timeout: 300_000 }, () => {
         '{{.Action}}',
       ),
     );
-    // containerd reports the OOM as soon as the kernel kills, which can be
-    // before the start call has returned; what matters is oom, then die.
-    const order = actions.trim().split('\n');
-    assert.ok(order.includes('oom'), actions);
-    assert.ok(order.indexOf('oom') < order.lastIndexOf('die'), actions);
+    // containerd can report the OOM before the start call has returned; berth
+    // holds it until start is out. The kernel may report more than one OOM.
+    const order = actions
+      .trim()
+      .split('\n')
+      .filter((action, i, all) => action !== 'oom' || all[i - 1] !== 'oom');
+    assert.deepEqual(order, ['create', 'attach', 'start', 'oom', 'die'], actions);
+  });
+
+  test('ipc: a shareable /dev/shm is seen by container:<owner>; private and host; Docker errors', async (t) => {
+    const hostFile = `/dev/shm/berth-ipc-test-${process.pid}`;
+    writeFileSync(hostFile, 'from the host\n');
+    t.after(async () => {
+      rmSync(hostFile, { force: true });
+      await d('rm', '-f', 'ipc-owner', 'ipc-private');
+    });
+    const ownerId = (
+      await ok(
+        d(
+          'run',
+          '-d',
+          '--name',
+          'ipc-owner',
+          '--ipc',
+          'shareable',
+          '--shm-size',
+          '32m',
+          'busybox',
+          'sh',
+          '-c',
+          'echo owner > /dev/shm/mark; sleep 300',
+        ),
+      )
+    ).trim();
+    const ownerShm = path.join(daemon.dataRoot, 'containers', ownerId, 'mounts', 'shm');
+    assert.deepEqual(mountsUnder(ownerShm), [ownerShm], 'the owner /dev/shm is a mount berth manages');
+    await waitFor(
+      'the owner mark',
+      async () => (await d('exec', 'ipc-owner', 'cat', '/dev/shm/mark')).code === 0,
+    );
+    const ownerNs = await ok(d('exec', 'ipc-owner', 'busybox', 'readlink', '/proc/self/ns/ipc'));
+
+    const joined = await ok(
+      d(
+        'run',
+        '--rm',
+        '--ipc',
+        'container:ipc-owner',
+        'busybox',
+        'sh',
+        '-c',
+        'cat /dev/shm/mark; busybox readlink /proc/self/ns/ipc; df -k /dev/shm | tail -1; echo joiner > /dev/shm/back',
+      ),
+    );
+    const [mark, joinedNs, df] = joined.trim().split('\n');
+    assert.equal(mark, 'owner');
+    assert.equal(joinedNs + '\n', ownerNs);
+    assert.equal(df.trim().split(/\s+/)[1], String(32 * 1024), df);
+    assert.equal(await ok(d('exec', 'ipc-owner', 'cat', '/dev/shm/back')), 'joiner\n');
+
+    // private (the default) keeps its own, empty /dev/shm and namespace.
+    const own = await ok(
+      d('run', '--rm', 'busybox', 'sh', '-c', 'ls -A /dev/shm; busybox readlink /proc/self/ns/ipc'),
+    );
+    assert.equal(own.trim().split('\n').length, 1, own);
+    assert.notEqual(own, ownerNs);
+    // host: the host's /dev/shm and IPC namespace.
+    const host = await ok(
+      d(
+        'run',
+        '--rm',
+        '--ipc',
+        'host',
+        'busybox',
+        'sh',
+        '-c',
+        `cat ${hostFile}; busybox readlink /proc/self/ns/ipc`,
+      ),
+    );
+    assert.equal(host, `from the host\n${readlinkSync('/proc/self/ns/ipc')}\n`);
+
+    // Docker's errors: a donor that is not shareable, one that is not running.
+    await ok(d('run', '-d', '--name', 'ipc-private', 'busybox', 'sleep', '300'));
+    const privateJoin = await d('run', '--rm', '--ipc', 'container:ipc-private', 'busybox', 'true');
+    assert.equal(privateJoin.code, 125);
+    assert.match(
+      privateJoin.stderr,
+      /failed to join IPC namespace: container ipc-private: non-shareable IPC \(hint: use IpcMode:shareable for the donor container\)/,
+    );
+    await ok(d('stop', '-t', '0', 'ipc-owner'));
+    assert.deepEqual(mountsUnder(ownerShm), [], 'the owner /dev/shm is unmounted when it stops');
+    assert.equal(existsSync(ownerShm), false);
+    const stoppedJoin = await d('run', '--rm', '--ipc', 'container:ipc-owner', 'busybox', 'true');
+    assert.equal(stoppedJoin.code, 125);
+    assert.match(stoppedJoin.stderr, /failed to join IPC namespace: Container ipc-owner is not running/);
+    // Each run of the owner gets a fresh tmpfs, unmounted again when it is removed.
+    await ok(d('start', 'ipc-owner'));
+    assert.deepEqual(mountsUnder(ownerShm), [ownerShm]);
+    await ok(d('rm', '-f', 'ipc-owner'));
+    assert.deepEqual(mountsUnder(ownerShm), []);
   });
 
   test('/info counts containers by state', async () => {

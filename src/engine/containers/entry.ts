@@ -34,6 +34,13 @@ export class ContainerEntry {
   manualRestart = false;
   /** OOM reported during the current run. */
   oomKilled = false;
+  /**
+   * Whether the current run's `start` event is out. containerd can report
+   * a task event (oom) before the start call returns; such events wait in
+   * `heldTaskEvents` so clients see start first, as on Docker.
+   */
+  startPublished = false;
+  private heldTaskEvents: (() => void)[] = [];
   removed = false;
   private chain: Promise<unknown> = Promise.resolve();
   private saving: Promise<unknown> = Promise.resolve();
@@ -52,6 +59,26 @@ export class ContainerEntry {
 
   get id(): string {
     return this.c.ID;
+  }
+
+  /** Publishes a task event now, or once the current run's start is published. */
+  publishTaskEvent(publish: () => void): void {
+    if (this.startPublished) publish();
+    else this.heldTaskEvents.push(publish);
+  }
+
+  /** A run begins: its task events wait for its start event. */
+  runStarting(): void {
+    this.startPublished = false;
+    this.heldTaskEvents = [];
+  }
+
+  /** The start event is out (or, for a reattached run, needs none): held task events follow it. */
+  runStartPublished(): void {
+    this.startPublished = true;
+    const held = this.heldTaskEvents;
+    this.heldTaskEvents = [];
+    for (const publish of held) publish();
   }
 
   /** Runs `fn` after every operation queued before it on this container. */

@@ -59,6 +59,11 @@ export interface ContainerRecord {
   ResolvConfPath: string;
   /** The user the process runs as, resolved from the image's /etc/passwd at create time. */
   User: ResolvedUser;
+  /**
+   * Docker's ShmPath: the host directory a run binds at /dev/shm (its own
+   * shareable tmpfs, the host's, or its IPC donor's); unset for private and none.
+   */
+  ShmPath?: string;
   /** sha256 of the spec last given to containerd, so start skips an unchanged update. */
   SpecDigest?: string;
   /** The networks the container is configured for: network name to requested endpoint settings. */

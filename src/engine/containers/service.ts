@@ -50,6 +50,7 @@ import { containerResources, validateResources } from '../../oci/resources.js';
 import { buildSpec, type SpecInput } from '../../oci/spec.js';
 import { serializeSpec, type OciResources } from '../../oci/types.js';
 import type { OciMount } from '../../oci/types.js';
+import type { Mount } from '../../containerd/types.js';
 import type { ResolvedUser } from '../../oci/user.js';
 import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
 import type { NetworkRef } from '../networks/types.js';
@@ -82,6 +83,7 @@ import { validateHealthcheck } from './health.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { writeEtcFiles } from './etc-files.js';
 import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
+import { ContainerIpc, type RunIpc } from './ipc.js';
 import { ContainerMounts, mountPointView, planMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
 import {
@@ -209,6 +211,7 @@ export class ContainerService {
   private subscription?: EventSubscription;
   private shuttingDown = false;
   private readonly mounts: ContainerMounts;
+  private readonly ipc: ContainerIpc;
   private readonly layerSizes = new ContainerSizes({
     measure: async (id) => (await this.ctr.snapshots.usage(id)).size,
   });
@@ -216,6 +219,10 @@ export class ContainerService {
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
     this.mounts = new ContainerMounts(deps.volumes);
+    this.ipc = new ContainerIpc(
+      (id) => this.store.dir(id),
+      (term) => this.find(term),
+    );
     deps.networks?.setContainerHooks({
       connect: (container, network, endpoint) => this.connectNetwork(container, network, endpoint),
       disconnect: (container, network, force) => this.disconnectNetwork(container, network, force),
@@ -451,20 +458,15 @@ export class ContainerService {
    * Prepares the writable snapshot (key = container ID) on the image's top
    * layer and the containerd container that holds it, under a lease so GC
    * cannot take the snapshot before the container references it. The user
-   * is resolved here, against the image's files.
+   * is resolved against the image's files for the placeholder spec; an
+   * unknown user is an error of start, not create, as on Docker.
    */
   private async createContainerdContainer(c: Container, image: { chainId: string }): Promise<void> {
     const lease = await this.ctr.leases.create({ expiresInMs: 5 * 60_000 });
     try {
       const leased = this.ctr.withLease(lease.id);
       const mounts = await leased.snapshots.prepare(c.ID, image.chainId);
-      await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
-      c.User = await resolveUserInLayers(
-        layersOf(mounts),
-        this.scratchDir(),
-        c.Config.User,
-        c.HostConfig.GroupAdd,
-      );
+      c.User = await this.resolveUser(c, mounts).catch(() => c.User);
       const spec = this.buildSpec(c, { placeholderNamespaces: true });
       const specText = serializeSpec(spec);
       c.SpecDigest = digest(specText);
@@ -483,6 +485,16 @@ export class ContainerService {
     } finally {
       await this.ctr.leases.delete(lease.id).catch(() => undefined);
     }
+  }
+
+  /**
+   * The container's User against its own /etc/passwd and /etc/group (the
+   * image's, with whatever the container changed), as Docker resolves it at
+   * every start.
+   */
+  private async resolveUser(c: Container, mounts: Mount[]): Promise<ResolvedUser> {
+    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
+    return resolveUserInLayers(layersOf(mounts), this.scratchDir(), c.Config.User, c.HostConfig.GroupAdd);
   }
 
   private runcOptions(c: Container) {
@@ -512,7 +524,7 @@ export class ContainerService {
    */
   private buildSpec(
     c: Container,
-    options: { placeholderNamespaces?: boolean; netnsPath?: string; mounts?: OciMount[] } = {},
+    options: { placeholderNamespaces?: boolean; netnsPath?: string; mounts?: OciMount[]; ipc?: RunIpc } = {},
   ): ReturnType<typeof buildSpec> {
     const hc = c.HostConfig;
     const namespaceOf = (mode: string | undefined, ns: string): string | undefined => {
@@ -537,8 +549,9 @@ export class ContainerService {
       namespacePaths: {
         network,
         pid: namespaceOf(hc.PidMode, 'pid'),
-        ipc: namespaceOf(hc.IpcMode, 'ipc'),
+        ipc: options.placeholderNamespaces ? namespaceOf(hc.IpcMode, 'ipc') : options.ipc?.namespacePath,
       },
+      shmPath: options.ipc?.shmPath,
       mounts: options.mounts ?? this.mounts.plannedMounts(c.MountPoints ?? []),
       hostNofileHard: this.nofileHard,
       initPath: this.deps.initPath,
@@ -592,11 +605,17 @@ export class ContainerService {
     const c = entry.c;
     let fifos: FifoSet | undefined;
     let taskCreated = false;
+    entry.runStarting();
     try {
       this.adoptSharedHostname(c);
+      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
+      c.User = await this.resolveUser(c, entry.mounts).catch((err) => {
+        throw systemError(errorMessage(err), err);
+      });
+      const ipc = await this.ipc.prepare(c);
       const mounts = await this.mounts.mountForRun(c.ID, c.MountPoints ?? []);
       const network = await this.attachNetwork(c);
-      const specText = serializeSpec(this.buildSpec(c, { netnsPath: network?.netnsPath, mounts }));
+      const specText = serializeSpec(this.buildSpec(c, { netnsPath: network?.netnsPath, mounts, ipc }));
       const specDigest = digest(specText);
       if (specDigest !== c.SpecDigest) {
         await this.updateContainerdSpec(c, specText);
@@ -607,7 +626,6 @@ export class ContainerService {
         terminal: c.Config.Tty === true,
       });
       this.openLogger(entry);
-      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
       entry.oomKilled = false;
       const request: CreateTaskRequest = {
         containerId: c.ID,
@@ -664,6 +682,7 @@ export class ContainerService {
     c.HasBeenStartedBefore = true;
     await this.save(entry);
     this.event(c, 'start');
+    entry.runStartPublished();
   }
 
   /**
@@ -781,7 +800,7 @@ export class ContainerService {
     );
   }
 
-  /** Everything a run held outside the container: its network and its volumes. */
+  /** Everything a run held outside the container: its network, its volumes and its shareable /dev/shm. */
   private async releaseRun(id: string): Promise<void> {
     await this.deps.networks
       ?.detachContainer(id)
@@ -789,6 +808,7 @@ export class ContainerService {
         log.warn('releasing the network of a container failed', { container: id, error: errorMessage(err) }),
       );
     await this.mounts.unmountAfterRun(id);
+    await this.ipc.release(id);
   }
 
   /** The live NetworkSettings of a running container, or its configured networks otherwise. */
@@ -1816,6 +1836,7 @@ export class ContainerService {
     };
     for (const entry of this.entries.values()) {
       if (running(entry.id)) await this.mounts.restoreRun(entry.id, entry.c.MountPoints ?? []);
+      else if (entry.c.HostConfig.IpcMode === 'shareable') await this.ipc.release(entry.id);
     }
     await this.deps.networks
       ?.restore(async (id) => running(id))
@@ -1898,6 +1919,7 @@ export class ContainerService {
       });
     }
     entry.currentPid = task.pid;
+    entry.runStartPublished();
     const wasRunning = c.State.Running && !c.State.Restarting && c.State.Pid === task.pid;
     Object.assign(c.State, {
       Running: true,
@@ -1944,7 +1966,7 @@ export class ContainerService {
     entry.oomKilled = true;
     entry.c.State.OOMKilled = true;
     void this.save(entry).catch(() => undefined);
-    this.event(entry.c, 'oom');
+    entry.publishTaskEvent(() => this.event(entry.c, 'oom'));
   }
 
   /**
