@@ -434,6 +434,36 @@ describe('containers', { timeout: 300_000 }, () => {
     assert.deepEqual(mountsUnder(ownerShm), []);
   });
 
+  test('User is resolved against the container own /etc/passwd at every start', async (t) => {
+    t.after(() => d('rm', '-f', 'user-late'));
+    // As on Docker, create accepts a user the image does not know; start refuses it.
+    await ok(d('create', '--name', 'user-late', '-u', 'app', 'busybox', 'sh', '-c', 'id -u; exec sleep 300'));
+    const refused = await d('start', 'user-late');
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /unable to find user app: no matching entries in passwd file/);
+
+    const passwd = path.join(daemon.dir, 'user-late-passwd');
+    writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234::/home/app:/bin/sh\n');
+    await ok(d('cp', passwd, 'user-late:/etc/passwd'));
+    await ok(d('start', 'user-late'));
+    await waitFor('the first id', async () => (await ok(d('logs', 'user-late'))) === '1234\n');
+
+    // A change made from inside the container takes effect at its next start.
+    await ok(
+      d(
+        'exec',
+        '-u',
+        '0',
+        'user-late',
+        'sh',
+        '-c',
+        "printf 'root:x:0:0::/root:/bin/sh\\napp:x:4321:4321::/home/app:/bin/sh\\n' > /etc/passwd",
+      ),
+    );
+    await ok(d('restart', '-t', '0', 'user-late'));
+    await waitFor('the second id', async () => (await ok(d('logs', 'user-late'))) === '1234\n4321\n');
+  });
+
   test('/info counts containers by state', async () => {
     await ok(d('run', '-d', '--name', 'count-run', 'busybox', 'sleep', '100'));
     await ok(d('run', '-d', '--name', 'count-paused', 'busybox', 'sleep', '100'));
