@@ -16,6 +16,7 @@ import {
   nextProbeDelay,
   probeCommand,
   probeTimings,
+  mergeHealthcheck,
   validateHealthcheck,
 } from '../../src/engine/containers/health.js';
 import {
@@ -257,6 +258,40 @@ describe('healthchecks', () => {
     assert.equal(probeCommand({ Test: ['NONE'] }, null), undefined);
     assert.equal(probeCommand({ Test: [] }, null), undefined);
     assert.equal(probeCommand(undefined, null), undefined);
+  });
+
+  test("merge with the image's HEALTHCHECK: each unset field is the image's (moby's merge)", () => {
+    const s = 1_000_000_000;
+    const image = {
+      Test: ['CMD-SHELL', 'true'],
+      Interval: 30 * s,
+      Timeout: 5 * s,
+      StartPeriod: 10 * s,
+      StartInterval: 2 * s,
+      Retries: 4,
+    };
+    const json = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
+    // As the CLIs send it: only --health-interval set, every other field zero or empty.
+    const onlyInterval = {
+      Test: [],
+      Interval: 7 * s,
+      Timeout: 0,
+      StartPeriod: 0,
+      StartInterval: 0,
+      Retries: 0,
+    };
+    assert.deepEqual(json(mergeHealthcheck(onlyInterval, image)), { ...image, Interval: 7 * s });
+    assert.deepEqual(json(mergeHealthcheck({ Test: ['CMD', 'x'] }, image)), { ...image, Test: ['CMD', 'x'] });
+    assert.deepEqual(json(mergeHealthcheck({ StartInterval: 3 * s, Retries: 1 }, image)), {
+      ...image,
+      StartInterval: 3 * s,
+      Retries: 1,
+    });
+    // NONE is a Test like any other: the image's timings stay, the check is off.
+    assert.deepEqual(mergeHealthcheck({ Test: ['NONE'] }, image)?.Test, ['NONE']);
+    assert.equal(mergeHealthcheck(undefined, image), image);
+    assert.deepEqual(mergeHealthcheck({ Interval: s }, undefined), { Interval: s });
+    assert.equal(mergeHealthcheck(undefined, undefined), undefined);
   });
 
   test("create-time checks with Docker's messages", () => {
