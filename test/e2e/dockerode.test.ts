@@ -219,7 +219,8 @@ describe('dockerode', () => {
     ]);
     const stream = await client.buildImage(tarStream(context), { t: 'dockerode-built:1', rm: true });
     const progress = await new Promise<{ stream?: string; error?: string; aux?: { ID?: string } }[]>(
-      (resolve, reject) => client.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))),
+      (resolve, reject) =>
+        client.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))),
     );
     const failures = progress.filter((p) => p.error);
     assert.deepEqual(failures, []);
