@@ -8,7 +8,7 @@ import path from 'node:path';
 import { invalidParameter } from '../common/errors.js';
 import { nowNanos } from '../engine/containers/record.js';
 import { jsonFormat, localFormat, type LogFormat } from './formats.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter, type LinePart } from './lines.js';
 import { LogFile, type RotationOptions } from './logfile.js';
 import { readLogBatches as readBatches, readLogFiles } from './reader.js';
 import type { LogEntry, LogWriter, ReadLogOptions, StdStream } from './types.js';
@@ -157,12 +157,12 @@ export class FileLogWriter implements LogWriter {
   /** The messages of one read share one timestamp and become one queued buffer. */
   write(stream: StdStream, chunk: Buffer): boolean {
     const lines: Buffer[] = [];
-    const partial: boolean[] = [];
-    this.splitters[stream].push(chunk, (line, isPartial) => {
+    const parts: (LinePart | undefined)[] = [];
+    this.splitters[stream].push(chunk, (line, part) => {
       lines.push(line);
-      partial.push(isPartial);
+      parts.push(part);
     });
-    return lines.length === 0 || this.append(stream, lines, partial);
+    return lines.length === 0 || this.append(stream, lines, parts);
   }
 
   onceDrain(callback: () => void): void {
@@ -171,7 +171,7 @@ export class FileLogWriter implements LogWriter {
 
   flushPartial(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      this.splitters[stream].flush((line, partial) => this.append(stream, [line], [partial]));
+      this.splitters[stream].flush((line, part) => this.append(stream, [line], [part]));
     }
   }
 
@@ -180,9 +180,9 @@ export class FileLogWriter implements LogWriter {
     await this.file.close();
   }
 
-  private append(stream: StdStream, lines: Buffer[], partial: boolean[]): boolean {
+  private append(stream: StdStream, lines: Buffer[], parts: (LinePart | undefined)[]): boolean {
     return this.file.append(
-      this.format.encodeBatch({ stream, nanos: nowNanos(), attrs: this.attrs, lines, partial }),
+      this.format.encodeBatch({ stream, nanos: nowNanos(), attrs: this.attrs, lines, parts }),
     );
   }
 }

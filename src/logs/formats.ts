@@ -5,17 +5,19 @@
  * so tools that read Docker's <id>-json.log read berth's.
  *
  * local: Docker's compact format, a protobuf `LogEntry` (source=1,
- * time_nano=2, line=3, partial=4) framed by its big-endian uint32 length
- * before and after, so the file can be walked backwards from its end.
+ * time_nano=2, line=3, partial=4, partial_log_metadata=5 {last=1, id=2,
+ * ordinal=3}) framed by its big-endian uint32 length before and after, so
+ * the file can be walked backwards from its end.
  */
 import { rfc3339Nano, rfc3339ToNanos } from '../engine/containers/record.js';
+import { continuesLine, type LinePart } from './lines.js';
 import type { LogEntry, StdStream } from './types.js';
 
-/** One message to store. `line` excludes the newline; partial lines get none when read back. */
+/** One message to store. `line` excludes the newline; parts that do not end their line get none when read back. */
 export interface Message {
   stream: StdStream;
   line: Buffer;
-  partial: boolean;
+  part?: LinePart;
   nanos: bigint;
   attrs?: Record<string, string>;
 }
@@ -26,7 +28,8 @@ export interface MessageBatch {
   nanos: bigint;
   attrs?: Record<string, string>;
   lines: Buffer[];
-  partial: boolean[];
+  /** Per line: which part of a split line it is (undefined for whole lines). */
+  parts: (LinePart | undefined)[];
 }
 
 /** Records in one buffer, with where each ends (rotation cuts between records only). */
@@ -38,6 +41,8 @@ export interface EncodedBatch {
 /** A stored message as read back, with its time as epoch nanoseconds for filtering. */
 export interface StoredEntry extends LogEntry {
   nanos: bigint;
+  /** local: the part of a split line this message is, as stored. */
+  part?: LinePart;
 }
 
 export interface LogFormat {
@@ -90,7 +95,7 @@ function singleBatch(message: Message): MessageBatch {
     nanos: message.nanos,
     attrs: message.attrs,
     lines: [message.line],
-    partial: [message.partial],
+    parts: [message.part],
   };
 }
 
@@ -126,7 +131,10 @@ function encodeJsonBatch(batch: MessageBatch): EncodedBatch {
       body = Buffer.from(json.slice(1, -1));
       escaped[i] = body;
     }
-    size += JSON_HEAD.length + body.length + (batch.partial[i] ? suffixPartial.length : suffixWhole.length);
+    size +=
+      JSON_HEAD.length +
+      body.length +
+      (continuesLine(batch.parts[i]) ? suffixPartial.length : suffixWhole.length);
   }
   const out = Buffer.allocUnsafe(size);
   const ends: number[] = [];
@@ -134,7 +142,7 @@ function encodeJsonBatch(batch: MessageBatch): EncodedBatch {
   for (let i = 0; i < batch.lines.length; i++) {
     at += JSON_HEAD.copy(out, at);
     at += (escaped[i] ?? batch.lines[i]).copy(out, at);
-    at += (batch.partial[i] ? suffixPartial : suffixWhole).copy(out, at);
+    at += (continuesLine(batch.parts[i]) ? suffixPartial : suffixWhole).copy(out, at);
     ends.push(at);
   }
   return { data: out, ends };
@@ -276,6 +284,26 @@ function writeVarint(out: Buffer, at: number, value: number): number {
   return at;
 }
 
+/** PartialLogEntryMetadata as field 5 of a LogEntry, after partial=true (field 4). */
+function encodeLinePart(part: LinePart): Buffer {
+  const body: number[] = [];
+  if (part.last) body.push(0x08, 0x01);
+  const id = Buffer.from(part.id, 'latin1');
+  if (id.length > 0) {
+    body.push(0x12);
+    varint(id.length, body);
+    body.push(...id);
+  }
+  if (part.ordinal !== 0) {
+    body.push(0x18);
+    // int32: a negative value is sign-extended to ten bytes, as protobuf does.
+    varint(BigInt.asUintN(64, BigInt(part.ordinal)), body);
+  }
+  const head = [0x20, 0x01, 0x2a];
+  varint(body.length, head);
+  return Buffer.from([...head, ...body]);
+}
+
 /** local records for a batch: the source and time fields are encoded once and copied into each. */
 function encodeLocalBatch(batch: MessageBatch): EncodedBatch {
   const fixed: number[] = [0x0a];
@@ -285,9 +313,13 @@ function encodeLocalBatch(batch: MessageBatch): EncodedBatch {
   const common = Buffer.from(fixed);
   let size = 0;
   const bodies: number[] = [];
+  const partFields: (Buffer | undefined)[] = [];
   for (let i = 0; i < batch.lines.length; i++) {
     const length = batch.lines[i].length;
-    const body = common.length + 1 + varintLength(length) + length + (batch.partial[i] ? 2 : 0);
+    const part = batch.parts[i];
+    const partField = part ? encodeLinePart(part) : undefined;
+    partFields.push(partField);
+    const body = common.length + 1 + varintLength(length) + length + (partField?.length ?? 0);
     bodies.push(body);
     size += body + 8;
   }
@@ -302,10 +334,8 @@ function encodeLocalBatch(batch: MessageBatch): EncodedBatch {
     out[at++] = 0x1a;
     at = writeVarint(out, at, line.length);
     at += line.copy(out, at);
-    if (batch.partial[i]) {
-      out[at++] = 0x20;
-      out[at++] = 0x01;
-    }
+    const partField = partFields[i];
+    if (partField) at += partField.copy(out, at);
     out.writeUInt32BE(bodies[i], at);
     at += 4;
     ends.push(at);
@@ -360,6 +390,34 @@ function localTime(buf: Buffer, at: number, end: number): number | undefined {
   return stop + 1;
 }
 
+/** PartialLogEntryMetadata (last=1, id=2, ordinal=3); undefined when damaged. */
+function decodeLinePart(buf: Buffer, start: number, end: number): LinePart | undefined {
+  const part: LinePart = { id: '', ordinal: 0, last: false };
+  let at = start;
+  while (at < end) {
+    const key = readSmallVarint(buf, at, end);
+    if (!key) return undefined;
+    at = key.next;
+    const fieldNo = Math.floor(key.value / 8);
+    const wire = key.value % 8;
+    if (wire === 0) {
+      const v = readVarint(buf, at, end);
+      if (!v) return undefined;
+      at = v.next;
+      if (fieldNo === 1) part.last = v.value !== 0n;
+      else if (fieldNo === 3) part.ordinal = Number(BigInt.asIntN(32, v.value));
+    } else if (wire === 2) {
+      const len = readSmallVarint(buf, at, end);
+      if (!len || len.next + len.value > end) return undefined;
+      if (fieldNo === 2) part.id = buf.toString('utf8', len.next, len.next + len.value);
+      at = len.next + len.value;
+    } else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else return undefined;
+  }
+  return part;
+}
+
 function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry | undefined {
   let stderr = false;
   let nanos = 0n;
@@ -367,6 +425,7 @@ function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry |
   let lineStart = 0;
   let lineEnd = 0;
   let partial = false;
+  let part: LinePart | undefined;
   let at = start;
   while (at < end) {
     const key = readSmallVarint(buf, at, end);
@@ -392,18 +451,27 @@ function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry |
       else if (fieldNo === 3) {
         lineStart = len.next;
         lineEnd = len.next + len.value;
+      } else if (fieldNo === 5) {
+        part = decodeLinePart(buf, len.next, len.next + len.value);
+        if (!part) return undefined;
       }
       at = len.next + len.value;
     } else if (wire === 1) at += 8;
     else if (wire === 5) at += 4;
     else return undefined;
   }
-  return {
-    log: buf.toString('utf8', lineStart, lineEnd) + (partial ? '' : '\n'),
+  // A partial record without metadata (older writers) continues its line, as Docker reads it.
+  if (partial) part ??= { id: '', ordinal: 0, last: false };
+  else part = undefined;
+  const entry: StoredEntry = {
+    // Unlike Docker, whose reader leaves the newline off the last part too, the line comes back whole.
+    log: buf.toString('utf8', lineStart, lineEnd) + (continuesLine(part) ? '' : '\n'),
     stream: stderr ? 'stderr' : 'stdout',
     time: time || rfc3339Nano(0n),
     nanos,
   };
+  if (part) entry.part = part;
+  return entry;
 }
 
 export const localFormat: LogFormat = {

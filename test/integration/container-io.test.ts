@@ -565,9 +565,32 @@ describe('logs', { timeout: 120_000 }, () => {
     ]);
   });
 
+  test('a line longer than 16 KiB through the local driver comes back whole', async () => {
+    const script = "head -c 40000 /dev/zero | tr '\\0' x; echo; echo after";
+    try {
+      await ok(d('run', '--name', 'longline', '--log-driver', 'local', 'busybox', 'sh', '-c', script));
+      const out = await ok(d('logs', 'longline'));
+      assert.equal(out, `${'x'.repeat(40_000)}\nafter\n`);
+      assert.equal(await ok(d('logs', '--tail', '1', 'longline')), 'after\n');
+    } finally {
+      await d('rm', '-f', 'longline');
+    }
+  });
+
   test('local and none drivers; bad options refused at create', async () => {
+    // stdout and stderr are separate pipes: the pause puts the stderr line last in the log.
     await ok(
-      d('run', '--name', 'localer', '--log-driver', 'local', 'busybox', 'sh', '-c', 'seq 1 5; echo bad >&2'),
+      d(
+        'run',
+        '--name',
+        'localer',
+        '--log-driver',
+        'local',
+        'busybox',
+        'sh',
+        '-c',
+        'seq 1 5; sleep 0.2; echo bad >&2',
+      ),
     );
     assert.equal(await ok(d('logs', '--tail', '3', 'localer')), '4\n5\n');
     assert.equal((await d('logs', 'localer')).stderr, 'bad\n');

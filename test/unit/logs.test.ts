@@ -13,9 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import protobuf from 'protobufjs';
 import { rfc3339Nano } from '../../src/engine/containers/record.js';
-import { jsonFormat, localFormat, type LogFormat } from '../../src/logs/formats.js';
-import { LineSplitter, MAX_MESSAGE } from '../../src/logs/lines.js';
+import { jsonFormat, localFormat, type LogFormat, type StoredEntry } from '../../src/logs/formats.js';
+import { LineSplitter, MAX_MESSAGE, type LinePart } from '../../src/logs/lines.js';
 import {
   FileLogWriter,
   createLogWriter,
@@ -58,7 +59,6 @@ function writeSynthetic(format: LogFormat, file: string, count: number, from = 0
       format.encode({
         stream: i % 3 === 0 ? 'stderr' : 'stdout',
         line: Buffer.from(`line ${i}`),
-        partial: false,
         nanos: BASE + BigInt(i) * 1_000_000_000n,
       }),
     );
@@ -67,21 +67,117 @@ function writeSynthetic(format: LogFormat, file: string, count: number, from = 0
 }
 
 describe('messages', () => {
-  test('lines split at newlines and into 16 KiB partial messages, as Docker copies them', () => {
+  test('lines split at newlines and into 16 KiB parts, numbered as Docker copies them', () => {
     const splitter = new LineSplitter();
-    const out: [number, boolean][] = [];
-    const emit = (line: Buffer, partial: boolean): number => out.push([line.length, partial]);
+    const out: [number, LinePart | undefined][] = [];
+    const emit = (line: Buffer, part?: LinePart): number => out.push([line.length, part]);
     splitter.push(Buffer.from('a'.repeat(MAX_MESSAGE) + '\nshort\n' + 'b'.repeat(MAX_MESSAGE + 5)), emit);
     splitter.push(Buffer.from('bb\nrest'), emit);
     splitter.flush(emit);
+    const [a, b, rest] = [out[0][1]?.id, out[3][1]?.id, out[5][1]?.id];
+    assert.match(a ?? '', /^[0-9a-f]{64}$/);
+    assert.notEqual(a, b);
+    assert.notEqual(b, rest);
     assert.deepEqual(out, [
-      [MAX_MESSAGE, true],
-      [0, false],
-      [5, false],
-      [MAX_MESSAGE, true],
-      [7, false],
-      [4, true],
+      [MAX_MESSAGE, { id: a, ordinal: 1, last: false }],
+      // The newline right after a full part ends the line with an empty last part.
+      [0, { id: a, ordinal: 2, last: true }],
+      [5, undefined],
+      [MAX_MESSAGE, { id: b, ordinal: 1, last: false }],
+      [7, { id: b, ordinal: 2, last: true }],
+      // End of output without a newline: a part that is not last, as Docker's copier leaves it.
+      [4, { id: rest, ordinal: 1, last: false }],
     ]);
+  });
+
+  test("local records: LogEntry's bytes, partial_log_metadata (field 5) included", () => {
+    const id = 'ab'.repeat(32);
+    const record = localFormat.encode({
+      stream: 'stdout',
+      line: Buffer.from('hi'),
+      part: { id, ordinal: 2, last: true },
+      nanos: 1n,
+    });
+    // entry.proto: source=1 string, time_nano=2 int64, line=3 bytes, partial=4 bool,
+    // partial_log_metadata=5 {last=1 bool, id=2 string, ordinal=3 int32}.
+    const body = Buffer.concat([
+      Buffer.from([0x0a, 6]),
+      Buffer.from('stdout'),
+      Buffer.from([0x10, 1, 0x1a, 2]),
+      Buffer.from('hi'),
+      Buffer.from([0x20, 1, 0x2a, 2 + 2 + 64 + 2, 0x08, 1, 0x12, 64]),
+      Buffer.from(id),
+      Buffer.from([0x18, 2]),
+    ]);
+    const size = Buffer.alloc(4);
+    size.writeUInt32BE(body.length);
+    assert.deepEqual(record, Buffer.concat([size, body, size]));
+    // The same bytes through protobufjs with entry.proto's message types.
+    const metadata = new protobuf.Type('PartialLogEntryMetadata')
+      .add(new protobuf.Field('last', 1, 'bool'))
+      .add(new protobuf.Field('id', 2, 'string'))
+      .add(new protobuf.Field('ordinal', 3, 'int32'));
+    const logEntry = new protobuf.Type('LogEntry')
+      .add(new protobuf.Field('source', 1, 'string'))
+      .add(new protobuf.Field('timeNano', 2, 'int64'))
+      .add(new protobuf.Field('line', 3, 'bytes'))
+      .add(new protobuf.Field('partial', 4, 'bool'))
+      .add(new protobuf.Field('partialLogMetadata', 5, 'PartialLogEntryMetadata'));
+    new protobuf.Root().add(metadata).add(logEntry);
+    assert.deepEqual(logEntry.toObject(logEntry.decode(body), { longs: String, bytes: String }), {
+      source: 'stdout',
+      timeNano: '1',
+      line: Buffer.from('hi').toString('base64'),
+      partial: true,
+      partialLogMetadata: { last: true, id, ordinal: 2 },
+    });
+    const decoded: unknown[] = [];
+    localFormat.decode(record, 0, (entry) => decoded.push(entry && { log: entry.log, part: entry.part }));
+    // The last part ends the line: it comes back with its newline.
+    assert.deepEqual(decoded, [{ log: 'hi\n', part: { id, ordinal: 2, last: true } }]);
+    // A part that is not the last: no newline, and proto3 leaves last=false out.
+    const first = localFormat.encode({
+      stream: 'stderr',
+      line: Buffer.from('x'),
+      part: { id, ordinal: 1, last: false },
+      nanos: 1n,
+    });
+    // After the length (4), source (8), time (2) and line (3): partial, then the metadata from its id.
+    const afterLine = 4 + 8 + 2 + 3;
+    assert.deepEqual(first.subarray(afterLine, afterLine + 5), Buffer.from([0x20, 1, 0x2a, 68, 0x12]));
+    // Docker's records from before the metadata (partial=4 alone) continue their line too.
+    const bare = Buffer.from([0, 0, 0, 7, 0x1a, 1, 0x79, 0x10, 5, 0x20, 1, 0, 0, 0, 7]);
+    const entries: unknown[] = [];
+    for (const buf of [first, bare])
+      localFormat.decode(buf, 0, (entry) => entries.push(entry && [entry.log, entry.stream, entry.part]));
+    assert.deepEqual(entries, [
+      ['x', 'stderr', { id, ordinal: 1, last: false }],
+      ['y', 'stdout', { id: '', ordinal: 0, last: false }],
+    ]);
+  });
+
+  test('a line longer than 16 KiB through the local driver: parts on disk, the line whole when read', async () => {
+    const d = freshDir();
+    const file = path.join(d, 'local.log');
+    const writer = createLogWriter('local', file, {}, { id: 'c', dir: d, labels: {}, env: [] })!;
+    const long = Buffer.alloc(40 * 1024, 'q');
+    writer.write('stdout', Buffer.concat([long.subarray(0, 20_000)]));
+    writer.write('stdout', Buffer.concat([long.subarray(20_000), Buffer.from('\nnext\n')]));
+    await writer.close();
+    const records: StoredEntry[] = [];
+    localFormat.decode(readFileSync(file), 0, (entry) => records.push(entry!));
+    assert.deepEqual(
+      records.map((r) => [r.log.length, r.part?.ordinal, r.part?.last]),
+      [
+        [MAX_MESSAGE, 1, false],
+        [MAX_MESSAGE, 2, false],
+        [long.length - 2 * MAX_MESSAGE + 1, 3, true],
+        [5, undefined, undefined],
+      ],
+    );
+    assert.equal(new Set(records.slice(0, 3).map((r) => r.part?.id)).size, 1);
+    const text = (await collect(readLog('local', file, ALL))).map((e) => e.log).join('');
+    assert.equal(text, `${long.toString()}\nnext\n`);
   });
 
   test('sizes and options are checked with Docker’s messages', () => {
@@ -249,7 +345,6 @@ for (const driver of ['json-file', 'local'] as const) {
       const whole = format.encode({
         stream: 'stdout',
         line: Buffer.from('torn away'),
-        partial: false,
         nanos: BASE,
       });
       appendFileSync(file, whole.subarray(0, whole.length - 3));
