@@ -1,6 +1,11 @@
 /** Container I/O pieces without a daemon: detach keys, websocket framing, stats conversion and arithmetic, healthcheck rules. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import protobuf from 'protobufjs';
 import { DetachKeyScanner, parseDetachKeys } from '../../src/engine/containers/detach-keys.js';
 import { FrameDecoder, encodeFrame, websocketAcceptKey } from '../../src/api/router/container/websocket.js';
 import {
@@ -11,6 +16,7 @@ import {
   statsJsonText,
 } from '../../src/engine/containers/stats.js';
 import type { CgroupV1Metrics, CgroupV2Metrics } from '../../src/containerd/metrics.js';
+import { decodeAny } from '../../src/containerd/any.js';
 import {
   applyResult,
   nextProbeDelay,
@@ -27,6 +33,30 @@ import {
   type StatsSample,
 } from '../../src/cli/commands/container/stats.js';
 import type { HealthStatus, HealthcheckResult } from '../../src/types/container.js';
+
+/**
+ * containerd's own io.containerd.cgroups.v2 proto, from Debian's package,
+ * fetched into a temporary directory (the project keeps its own copy; this
+ * checks it against the real one). Undefined when apt cannot fetch it.
+ */
+function fetchContainerdV2Proto(): string | undefined {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-cgroups-proto-'));
+  try {
+    const quiet = { cwd: dir, stdio: 'ignore' as const, timeout: 60_000 };
+    execFileSync('apt-get', ['download', 'golang-github-containerd-cgroups-dev'], quiet);
+    const deb = readdirSync(dir).find((f) => f.endsWith('.deb'));
+    if (!deb) return undefined;
+    execFileSync('dpkg', ['-x', deb, 'x'], quiet);
+    const proto = 'x/usr/share/gocode/src/github.com/containerd/cgroups/v2/stats/metrics.proto';
+    return readFileSync(path.join(dir, proto), 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const containerdV2Proto = fetchContainerdV2Proto();
 
 describe('detach keys', () => {
   test("parse Docker's syntax", () => {
@@ -153,42 +183,80 @@ describe('stats', () => {
     assert.equal(text, '{"limit":9223372036854771712,"n":1,"s":"x"}');
   });
 
-  test('cgroup v2 metrics: microseconds to nanoseconds, io usage as read/write entries', () => {
-    const metrics: CgroupV2Metrics = {
-      hugetlb: [],
-      pids: { current: 2n, limit: 100n },
-      cpu: {
-        usageUsec: 1500n,
-        userUsec: 1000n,
-        systemUsec: 500n,
-        nrPeriods: 4n,
-        nrThrottled: 1n,
-        throttledUsec: 7n,
-      },
-      memory: {
-        usage: 2048n,
-        usageLimit: 1024n * 1024n,
-        swapUsage: 0n,
-        swapLimit: 0n,
-        inactiveFile: 1024n,
-      } as never,
-      io: { usage: [{ major: 254n, minor: 1n, rbytes: 10n, wbytes: 20n, rios: 1n, wios: 2n }] },
-    };
-    const stats = fromMetrics({ type: 'cgroups.v2', metrics }, 1n << 40n);
-    assert.equal(stats.cpu.cpu_usage.total_usage, 1_500_000n);
-    assert.equal(stats.cpu.cpu_usage.usage_in_kernelmode, 500_000n);
-    assert.equal(stats.cpu.throttling_data.throttled_time, 7000n);
-    assert.equal(stats.memory_stats.limit, 1024n * 1024n);
-    assert.equal(stats.memory_stats.stats?.inactive_file, 1024n);
-    assert.deepEqual(stats.pids_stats, { current: 2n, limit: 100n });
-    assert.deepEqual(
-      stats.blkio_stats.io_service_bytes_recursive?.map((e) => [e.op, e.value]),
-      [
-        ['read', 10n],
-        ['write', 20n],
-      ],
-    );
-  });
+  test(
+    "cgroup v2: a Metrics message encoded from containerd's own proto comes out as Docker's fields",
+    { skip: containerdV2Proto === undefined && 'cannot fetch golang-github-containerd-cgroups-dev with apt' },
+    () => {
+      const root = protobuf.parse(containerdV2Proto!, { keepCase: true }).root;
+      const Metrics = root.lookupType('io.containerd.cgroups.v2.Metrics');
+      // Every counter distinct, the large ones past 2^53 so precision loss shows.
+      const big = (n: number): string => (2n ** 60n + BigInt(n)).toString();
+      const memoryFields = Metrics.lookupType('MemoryStat').fieldsArray.map((f) => f.name);
+      const memory: Record<string, string> = {};
+      memoryFields.forEach((name, i) => (memory[name] = big(100 + i)));
+      memory.usage_limit = (2n ** 64n - 1n).toString();
+      const message = Metrics.fromObject({
+        pids: { current: 7, limit: 4096 },
+        cpu: {
+          usage_usec: big(1),
+          user_usec: 2000,
+          system_usec: 3000,
+          nr_periods: 4,
+          nr_throttled: 5,
+          throttled_usec: 6,
+        },
+        memory,
+        rdma: { current: [{ device: 'mlx', hca_handles: 1, hca_objects: 2 }] },
+        io: { usage: [{ major: 254, minor: 1, rbytes: big(2), wbytes: 20, rios: 3, wios: 4 }] },
+        hugetlb: [{ current: 1, max: 2, pagesize: '2MB' }],
+        memory_events: { low: 1, high: 2, max: 3, oom: 9, oom_kill: 1 },
+      });
+      const value = Buffer.from(Metrics.encode(message).finish());
+      const metrics = decodeAny({ typeUrl: 'io.containerd.cgroups.v2.Metrics', value }) as CgroupV2Metrics;
+      const host = 16n * 1024n ** 3n;
+      const stats = fromMetrics({ type: 'cgroups.v2', metrics }, host);
+      assert.deepEqual(stats.cpu, {
+        cpu_usage: {
+          total_usage: (2n ** 60n + 1n) * 1000n,
+          usage_in_kernelmode: 3_000_000n,
+          usage_in_usermode: 2_000_000n,
+        },
+        throttling_data: { periods: 4n, throttled_periods: 5n, throttled_time: 6000n },
+      });
+      // Docker's v2 memory.stat keys: every MemoryStat field but the usage and swap counters.
+      const expectedStats: Record<string, bigint> = {};
+      memoryFields.forEach((name, i) => {
+        if (!['usage', 'usage_limit', 'swap_usage', 'swap_limit'].includes(name))
+          expectedStats[name] = 2n ** 60n + BigInt(100 + i);
+      });
+      assert.equal(Object.keys(expectedStats).length, 31);
+      assert.deepEqual(stats.memory_stats, {
+        usage: 2n ** 60n + BigInt(100 + memoryFields.indexOf('usage')),
+        // No limit set ("max"): the host's memory, as Docker caps it.
+        limit: host,
+        failcnt: 9n,
+        stats: expectedStats,
+      });
+      assert.deepEqual(stats.pids_stats, { current: 7n, limit: 4096n });
+      assert.deepEqual(stats.blkio_stats, {
+        io_service_bytes_recursive: [
+          { major: 254n, minor: 1n, op: 'read', value: 2n ** 60n + 2n },
+          { major: 254n, minor: 1n, op: 'write', value: 20n },
+        ],
+        io_serviced_recursive: null,
+        io_queue_recursive: null,
+        io_service_time_recursive: null,
+        io_wait_time_recursive: null,
+        io_merged_recursive: null,
+        io_time_recursive: null,
+        sectors_recursive: null,
+      });
+      assert.equal(
+        statsJsonText({ total: stats.cpu.cpu_usage.total_usage }),
+        `{"total":${(2n ** 60n + 1n) * 1000n}}`,
+      );
+    },
+  );
 
   test('/proc/stat and net/dev', () => {
     const stat = parseProcStat(

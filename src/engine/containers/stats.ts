@@ -296,19 +296,18 @@ function fromV2(m: CgroupV2Metrics, cap: (limit: bigint) => bigint) {
     }
     memory.usage = m.memory.usage;
     memory.limit = cap(m.memory.usageLimit);
+    // Docker's failcnt on v2: the oom count of memory.events.
+    if (m.memoryEvents) memory.failcnt = m.memoryEvents.oom;
     memory.stats = stats;
   }
+  // Docker reports bytes only on v2 (its other blkio lists stay empty).
   const serviceBytes: BlkioEntryJson[] = [];
-  const serviced: BlkioEntryJson[] = [];
   for (const u of m.io?.usage ?? []) {
     serviceBytes.push({ major: u.major, minor: u.minor, op: 'read', value: u.rbytes });
     serviceBytes.push({ major: u.major, minor: u.minor, op: 'write', value: u.wbytes });
-    serviced.push({ major: u.major, minor: u.minor, op: 'read', value: u.rios });
-    serviced.push({ major: u.major, minor: u.minor, op: 'write', value: u.wios });
   }
   const blkioStats = emptyBlkio();
   blkioStats.io_service_bytes_recursive = serviceBytes.length ? serviceBytes : null;
-  blkioStats.io_serviced_recursive = serviced.length ? serviced : null;
   const pids: StatsJson['pids_stats'] = {};
   if (m.pids) {
     pids.current = m.pids.current;
