@@ -71,6 +71,7 @@ describe('containers', { timeout: 300_000 }, () => {
 
   after(async () => {
     if (!daemon) return;
+    if (process.env.BERTH_TEST_LOGS) console.error(daemon.logs());
     await d('rm', '-f', ...(await d('ps', '-aq')).stdout.split('\n').filter(Boolean));
     await daemon.stop();
   });
@@ -597,6 +598,49 @@ describe('containers', { timeout: 300_000 }, () => {
     );
     await ok(d('rm', '-f', 'work2'));
     await ok(d('rmi', 'committed:v1'));
+  });
+
+  test('commit: the layer holds what docker diff shows, not the mount points the runtime needs', async (t) => {
+    t.after(async () => {
+      await d('rm', '-f', 'layered');
+      await d('rmi', 'layered:v1');
+    });
+    await ok(
+      d(
+        'run',
+        '--name',
+        'layered',
+        '--init',
+        '--tmpfs',
+        '/scratch',
+        '-t',
+        'busybox',
+        'sh',
+        '-c',
+        'mkdir -p /a/b; echo x > /etc/extra; echo y > /new',
+      ),
+    );
+    const diff = (await ok(d('diff', 'layered'))).trim().split('\n');
+    assert.deepEqual(diff, ['A /a', 'A /a/b', 'C /etc', 'A /etc/extra', 'A /new']);
+    await ok(d('commit', 'layered', 'layered:v1'));
+    const saved = path.join(daemon.dir, 'layered.tar');
+    await ok(d('save', '-o', saved, 'layered:v1'));
+    const manifest = JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json']).toString());
+    const layers: string[] = manifest[0].Layers;
+    const top = path.join(daemon.dir, 'layered-top.tar');
+    writeFileSync(
+      top,
+      execFileSync('tar', ['-xOf', saved, layers[layers.length - 1]], { maxBuffer: 1 << 30 }),
+    );
+    const listing = execFileSync('tar', ['-tf', top])
+      .toString()
+      .trim()
+      .split('\n')
+      .map((entry) => `/${entry.replace(/^\.?\/+/, '').replace(/\/$/, '')}`)
+      .sort();
+    assert.deepEqual(listing, diff.map((line) => line.slice(2)).sort());
+    // The committed image still runs, with its own /etc files mounted over.
+    assert.equal(await ok(d('run', '--rm', 'layered:v1', 'cat', '/new', '/etc/extra')), 'y\nx\n');
   });
 
   test('wait conditions and docker wait', async () => {

@@ -1,5 +1,19 @@
-/** Pure pieces of the container model: names and IDs, states and times, restart decisions, /etc files, listing. */
+/** Pieces of the container model: names and IDs, states and times, restart decisions, /etc files, listing, the init layer. */
 import assert from 'node:assert/strict';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { isEngineError } from '../../src/common/errors.js';
 import { hostsFile, resolvConf } from '../../src/engine/containers/etc-files.js';
@@ -20,6 +34,7 @@ import {
   statusText,
   type Container,
 } from '../../src/engine/containers/record.js';
+import { initLayerPaths, populateInitLayer } from '../../src/engine/containers/rootfs.js';
 import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, decideRestart } from '../../src/engine/containers/restart.js';
 import { parsePsOutput } from '../../src/engine/containers/top.js';
 
@@ -332,5 +347,43 @@ describe('top', () => {
       ['root', '201', '200', '0', '10:01', '?', '00:00:00', 'sleep 100'],
     ]);
     assert.throws(() => parsePsOutput('USER COMMAND\nroot x', new Set([1])), /Couldn't find PID field/);
+  });
+});
+
+describe('init layer', () => {
+  test('adds only the mount points the image lacks, keeping copied-up directories as the image has them', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-init-'));
+    try {
+      const image = path.join(dir, 'image');
+      const upper = path.join(dir, 'upper');
+      mkdirSync(path.join(image, 'etc'), { recursive: true });
+      mkdirSync(path.join(image, 'proc'));
+      mkdirSync(upper);
+      writeFileSync(path.join(image, 'etc/hosts'), '127.0.0.1 image\n');
+      symlinkSync('/elsewhere', path.join(image, 'sbin'));
+      chmodSync(path.join(image, 'etc'), 0o751);
+      const imageTime = new Date('2020-01-02T03:04:05Z');
+      utimesSync(path.join(image, 'etc'), imageTime, imageTime);
+
+      await populateInitLayer(
+        { upper, lowers: [image] },
+        initLayerPaths({ Init: true, Tmpfs: { '/scratch/': 'size=1m' } }),
+      );
+
+      const listing = (rel: string): string[] => readdirSync(path.join(upper, rel)).sort();
+      assert.deepEqual(listing(''), ['dev', 'etc', 'scratch', 'sys']);
+      assert.deepEqual(listing('dev'), ['console', 'pts', 'shm']);
+      // The image's /etc/hosts is kept; the missing files are empty mount points.
+      assert.deepEqual(listing('etc'), ['hostname', 'resolv.conf']);
+      assert.equal(statSync(path.join(upper, 'etc/hostname')).size, 0);
+      const etc = statSync(path.join(upper, 'etc'));
+      assert.equal(etc.mode & 0o7777, 0o751);
+      assert.equal(etc.mtime.getTime(), imageTime.getTime());
+      // /sbin is a link in the image: the runtime resolves it, so nothing is made for docker-init.
+      assert.equal(existsSync(path.join(upper, 'sbin')), false);
+      assert.equal(statSync(path.join(upper, 'sys')).mode & 0o777, 0o755);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -72,7 +72,9 @@ async function diffLayer(
   container: Container,
 ): Promise<{ mediaType: string; digest: string; size: number; diffId: string }> {
   const viewKey = `commit-view-${randomBytes(6).toString('hex')}`;
-  const lower = await leased.snapshots.view(viewKey, container.ImageChainId);
+  // The init layer under the writable snapshot (mount points the runtime needs) stays out, as in Docker.
+  const parent = (await leased.snapshots.stat(container.ID)).parent ?? container.ImageChainId;
+  const lower = await leased.snapshots.view(viewKey, parent);
   try {
     const upper = await leased.snapshots.mounts(container.ID);
     const layer = await leased.diff.diff(lower, upper, {

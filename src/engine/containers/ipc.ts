@@ -103,6 +103,8 @@ export class ContainerIpc {
   /** Unmounts a container's own /dev/shm tmpfs, if it has one mounted. */
   async release(id: string): Promise<void> {
     const target = shmMountPath(this.dirOf(id));
+    // Most containers never had one: no need to read the mount table for them.
+    if (!statSync(target, { throwIfNoEntry: false })) return;
     try {
       await unmount(target);
       await fs.rmdir(target);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { systemError } from '../../common/errors.js';
 import type { Mount } from '../../containerd/types.js';
+import { CONTAINER_INIT_PATH } from '../../oci/mounts.js';
 import { resolveUser, type ResolvedUser } from '../../oci/user.js';
 import type { ContainerChange } from '../../types/container.js';
 
@@ -67,6 +68,83 @@ async function findInLayers(layers: Layers, relPath: string): Promise<{ file?: s
     return { file: path.join(dir, ...parts), symlink: false };
   }
   return { symlink: false };
+}
+
+/** The committed snapshot under a container's writable one, as Docker names its init layer. */
+export function initSnapshotName(containerId: string): string {
+  return `${containerId}-init`;
+}
+
+/** Mount points the runtime would otherwise create in the container's writable layer. */
+export interface InitLayerPaths {
+  dirs: string[];
+  files: string[];
+}
+
+/**
+ * What Docker's init layer holds: the mount points of /proc, /sys, /dev and
+ * the per-container /etc files, plus the init binary's and the tmpfs
+ * mounts' of this container. With them below the writable layer, runc finds
+ * them in place and docker diff and commit see only what the process did.
+ */
+export function initLayerPaths(hostConfig: {
+  Init?: boolean | null;
+  Tmpfs?: Record<string, string> | null;
+}): InitLayerPaths {
+  const dirs = ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', ...Object.keys(hostConfig.Tmpfs ?? {})];
+  const files = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/dev/console'];
+  if (hostConfig.Init) files.push(CONTAINER_INIT_PATH);
+  return { dirs: dirs.map((d) => path.posix.normalize(d)), files };
+}
+
+/** The parent of a root-relative path; '' for the root. */
+function parentOf(rel: string): string {
+  const parent = path.posix.dirname(rel);
+  return parent === '.' ? '' : parent;
+}
+
+/**
+ * Fills the writable layer of a fresh snapshot with the mount points the
+ * image lacks (empty files, 0755 directories, as Docker's init layer). A
+ * directory of the image that must hold a new entry is copied up with its
+ * owner, mode and times, so the merged view of it is unchanged. Paths behind
+ * a symbolic link are left to the runtime, which resolves links in the root.
+ */
+export async function populateInitLayer(layers: Layers, paths: InitLayerPaths): Promise<void> {
+  const copiedUp: { dir: string; atime: Date; mtime: Date }[] = [];
+  const ensureDir = async (rel: string): Promise<boolean> => {
+    if (rel === '') return true;
+    const inUpper = await lstatOrUndefined(path.join(layers.upper, rel));
+    if (inUpper) return inUpper.isDirectory();
+    if (!(await ensureDir(parentOf(rel)))) return false;
+    const found = await findInLayers(layers, rel);
+    if (found.symlink) return false;
+    const target = path.join(layers.upper, rel);
+    const below = found.file ? await fs.lstat(found.file) : undefined;
+    if (below && !below.isDirectory()) return false;
+    await fs.mkdir(target, { mode: 0o755 });
+    if (below) {
+      await fs.chmod(target, below.mode & 0o7777);
+      await fs.lchown(target, below.uid, below.gid);
+      copiedUp.push({ dir: target, atime: below.atime, mtime: below.mtime });
+    }
+    return true;
+  };
+  for (const [list, isDir] of [
+    [paths.dirs, true],
+    [paths.files, false],
+  ] as const) {
+    for (const containerPath of list) {
+      const rel = containerPath.replace(/^\/+/, '');
+      const found = await findInLayers(layers, rel);
+      if (found.file || found.symlink) continue;
+      if (!(await ensureDir(parentOf(rel)))) continue;
+      if (isDir) await ensureDir(rel);
+      else await fs.writeFile(path.join(layers.upper, rel), '', { mode: 0o755, flag: 'wx' });
+    }
+  }
+  // Creating entries touched the copied-up directories: they get the image's times back, deepest first.
+  for (const { dir, atime, mtime } of copiedUp.reverse()) await fs.utimes(dir, atime, mtime);
 }
 
 /**

@@ -118,7 +118,15 @@ import {
   type Container,
 } from './record.js';
 import { decideRestart, restartOnBoot } from './restart.js';
-import { filesystemChanges, layersOf, resolveUserInLayers, withReadOnlyRootfs } from './rootfs.js';
+import {
+  filesystemChanges,
+  initLayerPaths,
+  initSnapshotName,
+  layersOf,
+  populateInitLayer,
+  resolveUserInLayers,
+  withReadOnlyRootfs,
+} from './rootfs.js';
 import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
@@ -465,7 +473,7 @@ export class ContainerService {
     const lease = await this.ctr.leases.create({ expiresInMs: 5 * 60_000 });
     try {
       const leased = this.ctr.withLease(lease.id);
-      const mounts = await leased.snapshots.prepare(c.ID, image.chainId);
+      const mounts = await this.prepareSnapshots(leased, c, image.chainId);
       c.User = await this.resolveUser(c, mounts).catch(() => c.User);
       const spec = this.buildSpec(c, { placeholderNamespaces: true });
       const specText = serializeSpec(spec);
@@ -480,11 +488,35 @@ export class ContainerService {
         snapshotKey: c.ID,
       });
     } catch (err) {
-      await this.ctr.snapshots.remove(c.ID).catch(() => undefined);
+      await this.removeSnapshots(c.ID).catch(() => undefined);
       throw err;
     } finally {
       await this.ctr.leases.delete(lease.id).catch(() => undefined);
     }
+  }
+
+  /**
+   * The container's init layer (Docker's `<id>-init`: the mount points the
+   * runtime needs, committed on the image) and its writable snapshot on top.
+   */
+  private async prepareSnapshots(leased: ContainerdClient, c: Container, chainId: string): Promise<Mount[]> {
+    const init = initSnapshotName(c.ID);
+    const active = `${init}-active`;
+    const initMounts = await leased.snapshots.prepare(active, chainId);
+    try {
+      await populateInitLayer(layersOf(initMounts), initLayerPaths(c.HostConfig));
+      await leased.snapshots.commit(init, active);
+    } catch (err) {
+      await leased.snapshots.remove(active).catch(() => undefined);
+      throw err;
+    }
+    return leased.snapshots.prepare(c.ID, init);
+  }
+
+  /** The writable snapshot, then the init layer under it (absent for containers made before berth had one). */
+  private async removeSnapshots(id: string): Promise<void> {
+    await this.ctr.snapshots.remove(id);
+    await this.ctr.snapshots.remove(initSnapshotName(id));
   }
 
   /**
@@ -1265,7 +1297,7 @@ export class ContainerService {
 
   /** Snapshot first, then the record: without the record containerd's GC may take the snapshot first. */
   private async removeContainerdContainer(id: string): Promise<void> {
-    await this.ctr.snapshots.remove(id);
+    await this.removeSnapshots(id);
     try {
       await this.ctr.containers.delete(id);
     } catch (err) {
