@@ -21,8 +21,13 @@ import {
   OPERATION_LEASE_LABEL,
   ociImage,
   storeLocalImage,
+  storeLocalIndex,
+  type IndexEntry,
 } from '../engine/images/content.js';
+import { formatPlatform, type PlatformSpec } from '../registry/platform.js';
+import type { JSONMessage } from '../types/image.js';
 import { danglingName, recordNameOf } from '../engine/images/references.js';
+import { allChainIds } from '../engine/images/store.js';
 import type { ImageService } from '../engine/images/service.js';
 import {
   familiarString,
@@ -95,7 +100,8 @@ export class BuildService {
         const chains = new Set<string>();
         for (const image of options.images.store.all()) {
           ids.add(image.id);
-          for (const id of image.chainIds) chains.add(id);
+          for (const id of allChainIds(image)) chains.add(id);
+          for (const variant of image.variants ?? []) ids.add(variant.configDescriptor.digest);
         }
         return { ids, chains };
       },
@@ -135,23 +141,41 @@ export class BuildService {
     signal: AbortSignal,
   ): Promise<BuildResult> {
     const tags = request.tags.map((t) => BuildService.parseTag(t));
+    const platforms = requestedPlatforms(request.platform);
     const buildId = randomBytes(12).toString('hex');
     const scratchDir = path.join(this.root, 'tmp', buildId);
     const contextDir = path.join(scratchDir, 'context');
     await fs.mkdir(scratchDir, { recursive: true, mode: 0o700 });
     const client = this.options.containerd();
     let lease: { id: string } | undefined;
-    let build: Build | undefined;
-    const output = new OrderedOutput(sink, { live: request.liveStages });
+    const builds: Build[] = [];
+    // Each platform's stream comes out whole, in the order asked, while all build at once.
+    const byPlatform = new OrderedOutput(sink);
+    const channels = byPlatform.open(platforms.map((p) => p ?? ''));
+    if (request.liveStages) for (const channel of channels) channel.goLive();
+    const outputs = platforms.map((platform, i) => {
+      const channelSink: MessageSink = (message) => channels[i].message(message);
+      const tagged: MessageSink =
+        platform !== undefined && platforms.length > 1 && request.liveStages
+          ? (message) => {
+              const stage = (message as { stage?: string }).stage ?? '';
+              channelSink({ ...message, stage: `[${platform}] ${stage}`.trim() } as JSONMessage);
+            }
+          : channelSink;
+      return new OrderedOutput(tagged, { live: request.liveStages });
+    });
+    const output = outputs[0];
     try {
       await receiveContext(body, contextDir);
       const { dockerfile, name } = await readDockerfile(contextDir, request.dockerfile);
       const parsed = parseStages(dockerfile);
-      const plan = planBuild(parsed, {
-        buildArgs: request.buildArgs,
-        target: request.target || undefined,
-        platform: request.platform || undefined,
-      });
+      const plans = platforms.map((platform) =>
+        planBuild(parsed, {
+          buildArgs: request.buildArgs,
+          target: request.target || undefined,
+          platform,
+        }),
+      );
       const ignore = await loadDockerignore(contextDir, name);
       const digester = new ContextDigester(contextDir, { filter: ignore.filter });
       lease = await client.leases.create({
@@ -159,39 +183,69 @@ export class BuildService {
         labels: { [OPERATION_LEASE_LABEL]: 'build' },
       });
       const leased = client.withLease(lease.id);
-      for (const warning of plan.warnings) output.message({ stream: `\u001b[91m${warning}\n\u001b[0m` });
-      build = new Build({
-        leased,
-        images: this.options.images,
-        cache: this.cache,
-        cacheMounts: this.cacheMounts,
-        networking: this.options.networking,
-        execRoot: this.options.execRoot,
-        plan,
-        request,
-        contextDir,
-        filter: ignore.filter,
-        digester,
-        scratchDir,
-        output,
-        signal,
-        metaArgSteps: parsed.metaArgs.map((a) => a.original),
-      });
-      const result = await build.run();
-      if (plan.unusedBuildArgsWarning) output.stream(`${plan.unusedBuildArgsWarning}\n`);
-      const final = result.image;
-      if (final.id === '') throw invalidParameter('No image was generated. Is your Dockerfile empty?');
-      if (request.storeImage || tags.length > 0) await this.storeImage(leased, final, tags);
-      output.stream(`Successfully built ${truncateId(final.id)}\n`);
-      for (const tag of tags) output.stream(`Successfully tagged ${familiarString(tag)}\n`);
-      return { id: final.id, tags: tags.map((t) => familiarString(t)) };
+      for (const warning of plans[0].warnings) output.message({ stream: `\u001b[91m${warning}\n\u001b[0m` });
+      const results = await Promise.all(
+        plans.map(async (plan, i) => {
+          const platformScratch = platforms.length > 1 ? path.join(scratchDir, `platform-${i}`) : scratchDir;
+          await fs.mkdir(platformScratch, { recursive: true, mode: 0o700 });
+          if (platforms.length > 1) outputs[i].stream(`Building for ${platforms[i]}\n`);
+          const build = new Build({
+            leased,
+            images: this.options.images,
+            cache: this.cache,
+            cacheMounts: this.cacheMounts,
+            networking: this.options.networking,
+            execRoot: this.options.execRoot,
+            plan,
+            request,
+            contextDir,
+            filter: ignore.filter,
+            digester,
+            scratchDir: platformScratch,
+            output: outputs[i],
+            signal,
+            metaArgSteps: parsed.metaArgs.map((a) => a.original),
+          });
+          builds.push(build);
+          try {
+            const result = await build.run();
+            if (result.image.id === '')
+              throw invalidParameter('No image was generated. Is your Dockerfile empty?');
+            return result;
+          } finally {
+            byPlatform.finish(i);
+          }
+        }),
+      );
+      if (plans[0].unusedBuildArgsWarning) output.stream(`${plans[0].unusedBuildArgsWarning}\n`);
+      const finals = results.map((r) => r.image);
+      let id: string;
+      if (finals.length === 1) {
+        id = finals[0].id;
+        if (request.storeImage || tags.length > 0) await this.storeImage(leased, finals[0], tags);
+      } else {
+        const variants = results.map((r) => ({ image: r.image, platform: r.platform }));
+        id = await this.storeMultiPlatform(leased, variants, tags, request.storeImage || tags.length > 0);
+        sink({
+          aux: {
+            ID: id,
+            Platforms: variants.map((v) => ({ Platform: formatPlatform(v.platform), ID: v.image.id })),
+          },
+        } as JSONMessage);
+      }
+      sink({ stream: `Successfully built ${truncateId(id)}\n` });
+      for (const tag of tags) sink({ stream: `Successfully tagged ${familiarString(tag)}\n` });
+      return { id, tags: tags.map((t) => familiarString(t)) };
     } catch (err) {
-      output.flushAll();
+      byPlatform.flushAll();
+      for (const each of outputs) each.flushAll();
       throw err;
     } finally {
-      await build?.settle();
-      build?.release();
-      await build?.closeNetworks();
+      for (const build of builds) {
+        await build.settle();
+        build.release();
+        await build.closeNetworks();
+      }
       if (lease) await client.leases.delete(lease.id).catch(() => undefined);
       await fs
         .rm(scratchDir, { recursive: true, force: true })
@@ -211,17 +265,55 @@ export class BuildService {
     const existing = images.store.get(final.id);
     let manifest: Descriptor;
     if (existing) {
-      manifest = existing.manifest;
+      manifest = existing.target;
     } else {
       const local = ociImage(final.config, final.layers);
       await storeLocalImage(leased, local);
       manifest = local.manifestDescriptor;
     }
+    await this.nameImage(final.id, manifest, tags, existing !== undefined);
+  }
+
+  /**
+   * Stores one image per platform and an index over them, named by `tags`
+   * (dangling without tags) when `keep`; returns the index digest, the ID
+   * of a multi-platform image.
+   */
+  private async storeMultiPlatform(
+    leased: ContainerdClient,
+    variants: { image: BuildImage; platform: PlatformSpec }[],
+    tags: ParsedReference[],
+    keep: boolean,
+  ): Promise<string> {
+    const entries: IndexEntry[] = [];
+    for (const { image, platform } of variants) {
+      const local = ociImage(image.config, image.layers);
+      await storeLocalImage(leased, local);
+      entries.push({ manifest: local.manifestDescriptor, platform });
+    }
+    const index = await storeLocalIndex(leased, entries);
+    if (keep)
+      await this.nameImage(
+        index.digest,
+        index,
+        tags,
+        this.options.images.store.get(index.digest) !== undefined,
+      );
+    return index.digest;
+  }
+
+  private async nameImage(
+    id: string,
+    target: Descriptor,
+    tags: ParsedReference[],
+    existed: boolean,
+  ): Promise<void> {
+    const images = this.options.images;
     await images.store.serialize(async () => {
-      if (tags.length === 0 && !existing) await images.store.setRecord(danglingName(final.id), manifest);
-      for (const tag of tags) await images.store.setRecord(recordNameOf(tag), manifest);
+      if (tags.length === 0 && !existed) await images.store.setRecord(danglingName(id), target);
+      for (const tag of tags) await images.store.setRecord(recordNameOf(tag), target);
     });
-    for (const tag of tags) images.logEvent(final.id, familiarString(tag), 'tag');
+    for (const tag of tags) images.logEvent(id, familiarString(tag), 'tag');
   }
 
   /** `POST /build/prune`: build cache records and cache mounts. */
@@ -311,6 +403,19 @@ export class BuildService {
       }
     };
   }
+}
+
+/** `platform=a,b`: each platform once, in the order given; none asked means the default one. */
+export function requestedPlatforms(platform: string | undefined): (string | undefined)[] {
+  const list = [
+    ...new Set(
+      (platform ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+  ];
+  return list.length > 0 ? list : [undefined];
 }
 
 async function unmountUnder(dir: string): Promise<void> {

@@ -9,11 +9,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { api, jsonLines } from '../helpers/images.js';
+import { berth, docker, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { api, containerdOf, jsonLines } from '../helpers/images.js';
 import { makeTar } from '../helpers/archive.js';
 import { buildImage, buildIndex, buildTar, busyboxLayer, pushImage } from '../helpers/oci-image.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
@@ -125,5 +133,161 @@ describe('builds for another platform', () => {
     const out = await build(dockerfile, 'platform=linux/arm64');
     assert.equal(out.error, undefined, out.text);
     assert.ok(out.text.includes('built on x86_64 for arm64 from amd64\naarch64\n'), out.text);
+  });
+});
+
+interface IndexDoc {
+  mediaType: string;
+  manifests: { digest: string; mediaType: string; platform?: { os: string; architecture: string } }[];
+}
+
+async function registryGet(url: string, accept: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url, { headers: { Accept: accept } });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('builds for several platforms at once', () => {
+  const dockerfile = (base: string): string =>
+    `FROM ${base}\nRUN echo several && uname -m && uname -m > /arch\nCMD ["cat", "/arch"]\n`;
+  const both = 'platform=' + encodeURIComponent('linux/amd64,linux/arm64');
+
+  test('one image over an index: listed once, inspected and run as the host platform', async (t) => {
+    if (skip) return t.skip(skip);
+    const out = await build(dockerfile(reference), `${both}&t=multi:1`);
+    assert.equal(out.error, undefined, out.text);
+    assert.ok(out.text.includes('Building for linux/amd64\n'), out.text);
+    assert.ok(out.text.includes('Building for linux/arm64\n'), out.text);
+    assert.ok(out.text.indexOf('\nx86_64\n') < out.text.indexOf('\naarch64\n'), out.text);
+    assert.ok(out.text.includes(`Successfully built ${out.id!.slice(7, 19)}`), out.text);
+    const listed = JSON.parse((await api(daemon!, 'GET', '/images/json')).text) as {
+      Id: string;
+      RepoTags: string[];
+    }[];
+    const mine = listed.filter((i) => i.RepoTags.includes('multi:1'));
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].Id, out.id);
+    const client = await containerdOf(daemon!);
+    try {
+      const record = await client.images.get('docker.io/library/multi:1');
+      assert.equal(record.target.mediaType, 'application/vnd.oci.image.index.v1+json');
+      assert.equal(record.target.digest, out.id);
+      const index = JSON.parse((await client.content.readAll(record.target.digest)).toString()) as IndexDoc;
+      assert.deepEqual(
+        index.manifests.map((m) => m.platform?.architecture),
+        ['amd64', 'arm64'],
+      );
+    } finally {
+      client.close();
+    }
+    const inspect = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as {
+      Id: string;
+      Architecture: string;
+    };
+    assert.equal(inspect.Id, out.id);
+    assert.equal(inspect.Architecture, 'amd64');
+    const run = await docker(daemon!, ['run', '--rm', 'multi:1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'x86_64\n');
+  });
+
+  test(
+    'docker run --platform linux/arm64 runs the arm64 variant',
+    { todo: 'the container service does not yet hand Platform to resolveImage' },
+    async (t) => {
+      if (skip) return t.skip(skip);
+      const run = await docker(daemon!, ['run', '--rm', '--platform', 'linux/arm64', 'multi:1']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, 'aarch64\n');
+    },
+  );
+
+  test('a child build for arm64 uses the arm64 variant of the local image', async (t) => {
+    if (skip) return t.skip(skip);
+    const out = await build('FROM multi:1\nRUN cat /arch\n', 'platform=linux/arm64');
+    assert.equal(out.error, undefined, out.text);
+    assert.ok(out.text.includes('\naarch64\n'), out.text);
+  });
+
+  test('push sends the index and every manifest', async (t) => {
+    if (skip) return t.skip(skip);
+    const name = `${registry!.host}/multi/built:1`;
+    const tagged = await docker(daemon!, ['tag', 'multi:1', name]);
+    assert.equal(tagged.code, 0, tagged.stderr);
+    const pushed = await docker(daemon!, ['push', name]);
+    assert.equal(pushed.code, 0, pushed.stderr + pushed.stdout);
+    const got = await registryGet(
+      `${registry!.url}/v2/multi/built/manifests/1`,
+      'application/vnd.oci.image.index.v1+json',
+    );
+    assert.equal(got.status, 200, got.text);
+    const index = JSON.parse(got.text) as IndexDoc;
+    assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json');
+    assert.deepEqual(
+      index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`),
+      ['linux/amd64', 'linux/arm64'],
+    );
+    for (const entry of index.manifests) {
+      const manifest = await registryGet(
+        `${registry!.url}/v2/multi/built/manifests/${entry.digest}`,
+        entry.mediaType,
+      );
+      assert.equal(manifest.status, 200, manifest.text);
+      const doc = JSON.parse(manifest.text) as { config: { digest: string } };
+      const config = await fetch(`${registry!.url}/v2/multi/built/blobs/${doc.config.digest}`);
+      const { architecture } = (await config.json()) as { architecture: string };
+      assert.equal(architecture, entry.platform?.architecture);
+    }
+    assert.ok(pushed.stdout.includes('1: digest: sha256:'), pushed.stdout);
+  });
+
+  test('save includes the index', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = path.join(workDir, 'multi.tar');
+    const saved = await docker(daemon!, ['save', '-o', file, 'multi:1']);
+    assert.equal(saved.code, 0, saved.stderr);
+    const dir = path.join(workDir, 'saved');
+    mkdirSync(dir);
+    execFileSync('tar', ['-xf', file, '-C', dir]);
+    const top = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as IndexDoc;
+    const id = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string };
+    assert.equal(top.manifests[0].digest, id.Id);
+    const blob = (digest: string): string => path.join(dir, 'blobs', digest.replace(':', '/'));
+    const index = JSON.parse(readFileSync(blob(id.Id), 'utf8')) as IndexDoc;
+    for (const entry of index.manifests) assert.ok(existsSync(blob(entry.digest)), entry.digest);
+  });
+
+  test('--output type=local writes one directory per platform', async (t) => {
+    if (skip) return t.skip(skip);
+    const context = path.join(workDir, 'context');
+    mkdirSync(context);
+    writeFileSync(path.join(context, 'Dockerfile'), dockerfile(reference));
+    const dest = path.join(workDir, 'out');
+    const result = await berth(
+      daemon!,
+      ['build', '--platform', 'linux/amd64,linux/arm64', '--output', `type=local,dest=${dest}`, context],
+      { env: { BERTH_NO_TTY: '1' } },
+    );
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assert.equal(readFileSync(path.join(dest, 'linux_amd64', 'arch'), 'utf8'), 'x86_64\n');
+    assert.equal(readFileSync(path.join(dest, 'linux_arm64', 'arch'), 'utf8'), 'aarch64\n');
+  });
+
+  test('rmi removes the image and its content is collected', async (t) => {
+    if (skip) return t.skip(skip);
+    const id = (JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string }).Id;
+    const client = await containerdOf(daemon!);
+    try {
+      const index = JSON.parse((await client.content.readAll(id)).toString()) as IndexDoc;
+      const removed = await docker(daemon!, ['rmi', 'multi:1', `${registry!.host}/multi/built:1`]);
+      assert.equal(removed.code, 0, removed.stderr);
+      assert.ok(removed.stdout.includes(`Deleted: ${id}`), removed.stdout);
+      const listed = await docker(daemon!, ['images', '-q', '--no-trunc']);
+      assert.ok(!listed.stdout.includes(id), listed.stdout);
+      assert.equal(await client.content.tryInfo(id), undefined);
+      for (const entry of index.manifests)
+        assert.equal(await client.content.tryInfo(entry.digest), undefined);
+    } finally {
+      client.close();
+    }
   });
 });

@@ -8,8 +8,9 @@ import type { ContainerdClient } from '../../containerd/client.js';
 import { invalidParameter } from '../../common/errors.js';
 import type { ImageService } from '../../engine/images/service.js';
 import { ProgressWriter } from '../../engine/images/progress.js';
+import { imageForPlatform } from '../../engine/images/store.js';
 import { credentialsKey, parseNormalizedNamed, withDefaultTag } from '../../registry/reference.js';
-import { formatPlatform, platformMatches, type PlatformSpec } from '../../registry/platform.js';
+import { formatPlatform, type PlatformSpec } from '../../registry/platform.js';
 import type { BuildCache } from '../cache/records.js';
 import type { CacheMountStore } from '../cache/mounts.js';
 import type { ContextDigester } from '../context/digest.js';
@@ -150,13 +151,8 @@ export class Build implements BuildRun {
     const images = this.setup.images;
     const local = (): BuildImage | undefined => {
       try {
-        const { image } = images.lookup(name);
-        const wanted = platformMatches(platform, {
-          os: image.config.os,
-          architecture: image.config.architecture,
-          variant: image.config.variant,
-        });
-        return wanted ? withId(image.config, image.layers) : undefined;
+        const variant = imageForPlatform(images.lookup(name).image, platform);
+        return variant ? withId(variant.config, variant.layers) : undefined;
       } catch {
         return undefined;
       }

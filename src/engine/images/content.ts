@@ -229,3 +229,34 @@ export function ociImage(config: { rootfs: { diff_ids: string[] } }, layers: Des
     diffIds: config.rootfs.diff_ids,
   };
 }
+
+/** One platform's manifest in an index made here. */
+export interface IndexEntry {
+  manifest: Descriptor;
+  platform: { os: string; architecture: string; variant?: string };
+}
+
+/**
+ * A multi-platform image made here (a build for several platforms): an OCI
+ * index over manifests already stored, written with the GC labels that keep
+ * them. Returns the index descriptor. Use a leased client.
+ */
+export async function storeLocalIndex(client: ContainerdClient, entries: IndexEntry[]): Promise<Descriptor> {
+  const mediaType = 'application/vnd.oci.image.index.v1+json';
+  const manifests = entries.map(({ manifest, platform }) => ({
+    mediaType: manifest.mediaType,
+    digest: manifest.digest,
+    size: manifest.size,
+    platform: {
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+    },
+  }));
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const labels: Labels = {};
+  entries.forEach((entry, i) => (labels[`${GC_LABELS.manifestPrefix}${i}`] = entry.manifest.digest));
+  await writeDocument(client, bytes, digest, labels);
+  return { mediaType, digest, size: bytes.length };
+}

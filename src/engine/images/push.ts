@@ -10,7 +10,8 @@ import { systemError } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { RegistryCredentials } from '../../registry/auth.js';
 import type { RegistryClient } from '../../registry/client.js';
-import { FOREIGN_LAYER_MEDIA_TYPES } from '../../registry/media-types.js';
+import type { Descriptor } from '../../containerd/types.js';
+import { FOREIGN_LAYER_MEDIA_TYPES, isIndexMediaType } from '../../registry/media-types.js';
 import {
   familiarName,
   familiarString,
@@ -69,14 +70,7 @@ export async function push(
   for (const record of targets.sort((a, b) => a.name.localeCompare(b.name))) {
     const image = deps.store.get(record.imageId);
     if (!image) continue;
-    await new TagPush(
-      deps,
-      options,
-      progress,
-      { ...repo, tag: record.ref!.tag },
-      image,
-      record.target.digest,
-    ).run();
+    await new TagPush(deps, options, progress, { ...repo, tag: record.ref!.tag }, image, record.target).run();
   }
   return ref;
 }
@@ -90,7 +84,7 @@ class TagPush {
     private readonly progress: ProgressWriter,
     private readonly ref: ParsedReference & { tag?: string },
     private readonly image: StoredImage,
-    private readonly manifestDigest: string,
+    private readonly target: Descriptor,
   ) {
     options.signal?.addEventListener('abort', () => this.abort.abort(options.signal?.reason), { once: true });
   }
@@ -101,38 +95,60 @@ class TagPush {
 
   async run(): Promise<void> {
     const client = this.deps.containerd();
-    const manifestBytes = await client.content.readAll(this.manifestDigest);
+    const tag = this.ref.tag ?? 'latest';
+    const top = await client.content.readAll(this.target.digest);
+    let mediaType: string;
+    if (isIndexMediaType(this.target.mediaType)) {
+      // A multi-platform image: every platform's manifest by digest, then the index by tag.
+      for (const variant of this.image.variants ?? []) {
+        await this.pushManifest(variant.manifest, variant.diffIds, variant.manifest.digest);
+      }
+      mediaType = this.target.mediaType;
+    } else {
+      mediaType = await this.pushManifest(this.target, this.image.diffIds);
+    }
+    const pushed = await this.deps.registry().putManifest(this.ref, tag, mediaType, top, this.call);
+    this.progress.status(`${tag}: digest: ${pushed.digest} size: ${top.length}`);
+    this.progress.aux({ Tag: tag, Digest: pushed.digest, Size: top.length });
+    await recordSource(client, this.target.digest, this.ref.domain, this.ref.path);
+    const digestName = recordNameOf({ domain: this.ref.domain, path: this.ref.path, digest: pushed.digest });
+    await this.deps.store.serialize(async () => {
+      if (this.deps.store.record(digestName)?.imageId !== this.image.id) {
+        await this.deps.store.setRecord(digestName, { ...this.target, size: top.length });
+      }
+    });
+  }
+
+  /**
+   * Pushes a manifest's layers and config, and the manifest itself when
+   * `reference` (its digest) is given; returns its media type.
+   */
+  private async pushManifest(descriptor: Descriptor, diffIds: string[], reference?: string): Promise<string> {
+    const client = this.deps.containerd();
+    const manifestBytes = await client.content.readAll(descriptor.digest);
     const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
       mediaType?: string;
       config: { digest: string; size: number; mediaType: string };
       layers: { digest: string; size: number; mediaType: string }[];
     };
-    await this.pushLayers(manifest.layers);
+    await this.pushLayers(manifest.layers, diffIds);
     await this.pushBlob(manifest.config.digest, manifest.config.size);
-    const registry = this.deps.registry();
-    const mediaType = manifest.mediaType ?? this.image.manifest.mediaType;
-    const tag = this.ref.tag ?? 'latest';
-    const pushed = await registry.putManifest(this.ref, tag, mediaType, manifestBytes, this.call);
-    this.progress.status(`${tag}: digest: ${pushed.digest} size: ${manifestBytes.length}`);
-    this.progress.aux({ Tag: tag, Digest: pushed.digest, Size: manifestBytes.length });
-    await recordSource(client, this.manifestDigest, this.ref.domain, this.ref.path);
-    const digestName = recordNameOf({ domain: this.ref.domain, path: this.ref.path, digest: pushed.digest });
-    await this.deps.store.serialize(async () => {
-      if (this.deps.store.record(digestName)?.imageId !== this.image.id) {
-        await this.deps.store.setRecord(digestName, {
-          ...this.image.manifest,
-          digest: this.manifestDigest,
-          size: manifestBytes.length,
-        });
-      }
-    });
+    const mediaType = manifest.mediaType ?? descriptor.mediaType;
+    if (reference !== undefined) {
+      await this.deps.registry().putManifest(this.ref, reference, mediaType, manifestBytes, this.call);
+      await recordSource(client, descriptor.digest, this.ref.domain, this.ref.path);
+    }
+    return mediaType;
   }
 
   /** Layers top first, as Docker lists them, ids from their diff IDs. */
-  private async pushLayers(layers: { digest: string; size: number; mediaType: string }[]): Promise<void> {
+  private async pushLayers(
+    layers: { digest: string; size: number; mediaType: string }[],
+    diffIds: string[],
+  ): Promise<void> {
     const limiter = new Limiter(this.deps.maxConcurrentUploads());
     const jobs = layers
-      .map((layer, index) => ({ layer, id: shortId(this.image.diffIds[index] ?? layer.digest) }))
+      .map((layer, index) => ({ layer, id: shortId(diffIds[index] ?? layer.digest) }))
       .filter((job) => !FOREIGN_LAYER_MEDIA_TYPES.includes(job.layer.mediaType))
       .reverse();
     for (const job of jobs) this.progress.update(job.id, 'Preparing');

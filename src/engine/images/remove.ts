@@ -9,7 +9,7 @@ import { conflict } from '../../common/errors.js';
 import { familiarString, referenceName, type ParsedReference } from '../../registry/reference.js';
 import type { ImageDeleteResponseItem } from '../../types/image.js';
 import { isDigestRef, isTagRef, shortId } from './references.js';
-import type { ImageRecord, ImageStore, StoredImage } from './store.js';
+import { allChainIds, type ImageRecord, type ImageStore, type StoredImage } from './store.js';
 
 export interface RemoveContext {
   store: ImageStore;
@@ -196,7 +196,7 @@ async function deleteHelper(
   }
   ctx.event(image.id, 'delete', image);
   records.push({ Deleted: image.id });
-  for (const chainId of [...image.chainIds].reverse()) {
+  for (const chainId of [...allChainIds(image)].reverse()) {
     if (await ctx.store.layerGone(chainId)) records.push({ Deleted: chainId });
   }
   return records;

@@ -59,22 +59,36 @@ export async function writeImageArchive(
   addDirectory('blobs/sha256/');
   const dockerManifest: { Config: string; RepoTags: string[]; Layers: string[] }[] = [];
   const indexEntries: object[] = [];
-  for (const { image, tags } of images) {
-    const manifestBytes = await client.content.readAll(image.manifest.digest);
-    const manifest = JSON.parse(manifestBytes.toString('utf8')) as ManifestDoc;
+  const addManifest = async (digest: string): Promise<{ manifest: ManifestDoc; bytes: Buffer }> => {
+    const bytes = await client.content.readAll(digest);
+    const manifest = JSON.parse(bytes.toString('utf8')) as ManifestDoc;
     for (const layer of manifest.layers) await addBlob(layer.digest, layer.size);
     await addBlob(manifest.config.digest, manifest.config.size);
-    await addBlob(image.manifest.digest, manifestBytes.length);
+    await addBlob(digest, bytes.length);
+    return { manifest, bytes };
+  };
+  for (const { image, tags } of images) {
+    // manifest.json holds the image of this platform; the OCI layout the whole index.
+    for (const variant of image.variants ?? []) await addManifest(variant.manifest.digest);
+    const { manifest, bytes: manifestBytes } = await addManifest(image.manifest.digest);
     dockerManifest.push({
       Config: blobPath(manifest.config.digest),
       RepoTags: tags.map((t) => familiarString(t)),
       Layers: manifest.layers.map((l) => blobPath(l.digest)),
     });
-    const descriptor = {
+    let descriptor = {
       mediaType: manifest.mediaType ?? image.manifest.mediaType,
       digest: image.manifest.digest,
       size: manifestBytes.length,
     };
+    if (image.variants) {
+      await addBlob(image.target.digest, image.target.size);
+      descriptor = {
+        mediaType: image.target.mediaType,
+        digest: image.target.digest,
+        size: image.target.size,
+      };
+    }
     if (tags.length === 0) indexEntries.push(descriptor);
     for (const tag of tags) {
       indexEntries.push({

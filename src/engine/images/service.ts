@@ -4,11 +4,11 @@
  * snapshot stores. Routes call it; it never sees HTTP.
  */
 import type { Readable, Writable } from 'node:stream';
-import { conflict, errorMessage, invalidParameter, isEngineError } from '../../common/errors.js';
+import { conflict, errorMessage, invalidParameter, isEngineError, notFound } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { RegistryCredentials } from '../../registry/auth.js';
-import type { PlatformSpec } from '../../registry/platform.js';
+import { formatPlatform, parsePlatform, type PlatformSpec } from '../../registry/platform.js';
 import {
   familiarName,
   familiarString,
@@ -54,7 +54,7 @@ import { classifyImageArgument, danglingName, isTagRef, noSuchImage, recordNameO
 import { writeImageArchive, type ImageToSave } from './save.js';
 import { RegistryClients, type RegistrySettings } from './registry-config.js';
 import { removeImage, type RemoveContext } from './remove.js';
-import { ImageStore, type StoredImage } from './store.js';
+import { ImageStore, imageForPlatform, type ImageVariant, type StoredImage } from './store.js';
 import { createdSeconds, historyOf, inspectOf, summaryOf } from './views.js';
 
 export interface ImageServiceSettings extends RegistrySettings {
@@ -199,14 +199,26 @@ export class ImageService {
    * docker.io/library/busybox:latest), name@digest, full ID or unique ID
    * prefix. NotFound: "No such image: busybox:latest".
    */
-  async resolveImage(refOrId: string): Promise<ResolvedLocalImage> {
+  async resolveImage(refOrId: string, platform?: string | PlatformSpec): Promise<ResolvedLocalImage> {
     const { image, name } = this.lookup(refOrId);
+    // A single-platform image answers for any platform asked, as before multi-platform images.
+    let chosen: ImageVariant | undefined;
+    if (platform !== undefined && image.variants) {
+      const wanted = typeof platform === 'string' ? parsePlatform(platform) : platform;
+      chosen = imageForPlatform(image, wanted);
+      if (!chosen) {
+        throw notFound(
+          `image with reference ${refOrId} was found but does not provide the specified platform (${formatPlatform(wanted)})`,
+        );
+      }
+    }
+    const variant = chosen ?? image;
     const resolved: ResolvedLocalImage = {
       id: image.id,
       // A copy: callers may fill in defaults without touching the index.
-      config: structuredClone(image.config),
-      chainId: image.chainIds[image.chainIds.length - 1] ?? '',
-      diffIds: [...image.diffIds],
+      config: structuredClone(variant.config),
+      chainId: variant.chainIds[variant.chainIds.length - 1] ?? '',
+      diffIds: [...variant.diffIds],
     };
     if (name !== undefined) resolved.ref = name;
     return resolved;
@@ -318,7 +330,7 @@ export class ImageService {
     ref = withDefaultTag(ref);
     await this.store.serialize(async () => {
       const { image } = this.lookup(source);
-      await this.store.setRecord(recordNameOf(ref), image.manifest);
+      await this.store.setRecord(recordNameOf(ref), image.target);
       this.logEvent(image.id, familiarString(ref), 'tag', image);
     });
   }

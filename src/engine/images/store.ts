@@ -12,10 +12,13 @@ import type { Descriptor, Labels } from '../../containerd/types.js';
 import { chainIds } from '../../containerd/unpack.js';
 import {
   isImageIndex,
+  isIndexMediaType,
   isManifestMediaType,
+  type ImageIndex,
   type ImageManifest,
   type Manifest,
 } from '../../registry/media-types.js';
+import { hostPlatform, platformMatches, type PlatformSpec } from '../../registry/platform.js';
 import type { ParsedReference } from '../../registry/reference.js';
 import type { ImageConfigFile } from '../../types/image.js';
 import { danglingName, isDanglingName, parseRecordName } from './references.js';
@@ -32,10 +35,30 @@ export interface ImageRecord {
   updatedAt?: Date;
 }
 
-/** An image: its config, its layers and every record naming it. */
+/** One platform's image of a multi-platform image (an index). */
+export interface ImageVariant {
+  platform: PlatformSpec;
+  manifest: Descriptor;
+  config: ImageConfigFile;
+  configDescriptor: Descriptor;
+  layers: Descriptor[];
+  diffIds: string[];
+  chainIds: string[];
+}
+
+/**
+ * An image: its config, its layers and every record naming it. A
+ * multi-platform image (records pointing at an index) is identified by the
+ * index digest, as Docker's containerd store does, and its config and layers
+ * are those of the host platform's variant (else the first one present).
+ */
 export interface StoredImage {
-  /** The config digest. */
+  /** The config digest; the index digest for a multi-platform image. */
   id: string;
+  /** What records of this image point at: the manifest, or the index. */
+  target: Descriptor;
+  /** Every platform present locally, for a multi-platform image. */
+  variants?: ImageVariant[];
   config: ImageConfigFile;
   configDescriptor: Descriptor;
   /** A manifest of this image (records of one image may name different manifests). */
@@ -110,6 +133,36 @@ export class ImageStore {
     return this.all().filter((image) => image.id.startsWith(full));
   }
 
+  /** The variants of an index present in the content store, host platform first. */
+  async describeIndex(target: Descriptor): Promise<ImageVariant[]> {
+    const index = JSON.parse(
+      (await this.client().content.readAll(target.digest)).toString('utf8'),
+    ) as ImageIndex;
+    const variants: ImageVariant[] = [];
+    for (const entry of index.manifests) {
+      if (!entry.platform || entry.platform.os === 'unknown') continue; // attestations
+      if (!isManifestMediaType(entry.mediaType)) continue;
+      if (!(await this.client().content.tryInfo(entry.digest))) continue;
+      const manifest: Descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
+      const facts = await this.describe(manifest);
+      const diffIds = facts.config.rootfs?.diff_ids ?? [];
+      variants.push({
+        platform: { ...entry.platform },
+        manifest,
+        config: facts.config,
+        configDescriptor: facts.configDescriptor,
+        layers: layerDescriptors(facts.manifest),
+        diffIds,
+        chainIds: chainIds(diffIds),
+      });
+    }
+    if (variants.length === 0) throw systemError(`index ${target.digest} has no image present locally`);
+    const host = hostPlatform();
+    const native = variants.findIndex((v) => platformMatches(host, v.platform));
+    if (native > 0) variants.unshift(...variants.splice(native, 1));
+    return variants;
+  }
+
   /** Reads (or recalls) a manifest and its config from the content store. */
   async describe(target: Descriptor): Promise<ManifestFacts> {
     const cached = this.manifests.get(target.digest);
@@ -137,8 +190,10 @@ export class ImageStore {
   }
 
   private async index(image: ContainerdImage): Promise<ImageRecord> {
-    const facts = await this.describe(image.target);
-    const imageId = facts.configDescriptor.digest;
+    const isIndex = isIndexMediaType(image.target.mediaType);
+    const variants = isIndex ? await this.describeIndex(image.target) : undefined;
+    const main = variants?.[0] ?? (await this.variantOf(image.target));
+    const imageId = isIndex ? image.target.digest : main.configDescriptor.digest;
     const record: ImageRecord = {
       name: image.name,
       imageId,
@@ -153,21 +208,18 @@ export class ImageStore {
     this.records.set(image.name, record);
     let stored = this.images.get(imageId);
     if (!stored) {
-      const diffIds = facts.config.rootfs?.diff_ids ?? [];
       stored = {
         id: imageId,
-        config: facts.config,
-        configDescriptor: facts.configDescriptor,
-        manifest: image.target,
-        layers: facts.manifest.layers.map((l) => ({
-          mediaType: l.mediaType,
-          digest: l.digest,
-          size: l.size,
-        })),
-        diffIds,
-        chainIds: chainIds(diffIds),
+        target: image.target,
+        config: main.config,
+        configDescriptor: main.configDescriptor,
+        manifest: main.manifest,
+        layers: main.layers,
+        diffIds: main.diffIds,
+        chainIds: main.chainIds,
         records: new Map(),
       };
+      if (variants) stored.variants = variants;
       this.images.set(imageId, stored);
     }
     stored.records.set(image.name, record);
@@ -231,13 +283,32 @@ export class ImageStore {
   /** Gives the image a placeholder record, so it stays while its references are removed. Call inside serialize(). */
   async ensurePlaceholder(image: StoredImage): Promise<void> {
     const name = danglingName(image.id);
-    if (!image.records.has(name)) await this.putRecord(name, image.manifest, {});
+    if (!image.records.has(name)) await this.putRecord(name, image.target, {});
   }
 
   /** Removes the placeholder of an image that still has references. Call inside serialize(). */
   async dropPlaceholder(image: StoredImage): Promise<void> {
     const name = danglingName(image.id);
     if (image.records.has(name) && image.records.size > 1) await this.deleteRecord(name);
+  }
+
+  /** A single-platform image's facts, in the shape of a variant. */
+  private async variantOf(manifest: Descriptor): Promise<ImageVariant> {
+    const facts = await this.describe(manifest);
+    const diffIds = facts.config.rootfs?.diff_ids ?? [];
+    return {
+      platform: {
+        os: facts.config.os,
+        architecture: facts.config.architecture,
+        ...(facts.config.variant ? { variant: facts.config.variant } : {}),
+      },
+      manifest,
+      config: facts.config,
+      configDescriptor: facts.configDescriptor,
+      layers: layerDescriptors(facts.manifest),
+      diffIds,
+      chainIds: chainIds(diffIds),
+    };
   }
 
   /** Whether a layer's snapshot is gone (collected). */
@@ -269,4 +340,25 @@ export class ImageStore {
     this.layerSizes.set(chainId, size);
     return size;
   }
+}
+
+function layerDescriptors(manifest: ImageManifest): Descriptor[] {
+  return manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size }));
+}
+
+/**
+ * The image of `image` for `platform`: the variant of a multi-platform
+ * image, or the image itself when its platform fits (undefined otherwise).
+ */
+export function imageForPlatform(image: StoredImage, platform: PlatformSpec): ImageVariant | undefined {
+  if (image.variants) return image.variants.find((v) => platformMatches(platform, v.platform));
+  const own = { os: image.config.os, architecture: image.config.architecture, variant: image.config.variant };
+  if (!platformMatches(platform, own)) return undefined;
+  const { manifest, config, configDescriptor, layers, diffIds } = image;
+  return { platform: own, manifest, config, configDescriptor, layers, diffIds, chainIds: image.chainIds };
+}
+
+/** The layers (chain IDs) of every platform of the image, each once. */
+export function allChainIds(image: StoredImage): string[] {
+  return [...new Set([...image.chainIds, ...(image.variants ?? []).flatMap((v) => v.chainIds)])];
 }

@@ -239,6 +239,7 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
     .client()
     .request('POST', `/build?${params.toString()}`, { stream: context.stream, headers });
   let imageId = '';
+  let platformImages: { Platform: string; ID: string }[] = [];
   if (options.quiet) {
     // The daemon answers a quiet build with only the ID (or the held-back output and the error).
     let last = '';
@@ -257,8 +258,9 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
     await showStageProgress(res.body, ctx.out as Writable, {
       tty: options.progress === 'tty' || (options.progress === 'auto' && outputIsTerminal(ctx)),
       onAux: (message) => {
-        const id = (message.aux as { ID?: string } | undefined)?.ID;
-        if (id) imageId = id;
+        const aux = message.aux as BuildAux | undefined;
+        if (aux?.ID) imageId = aux.ID;
+        if (aux?.Platforms) platformImages = aux.Platforms;
       },
     }).catch((err: Error) => {
       throw new CliError(err.message);
@@ -266,8 +268,9 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
   } else {
     await showJsonStream(ctx, res.body, {
       onAux: (message) => {
-        const id = (message.aux as { ID?: string } | undefined)?.ID;
-        if (id) imageId = id;
+        const aux = message.aux as BuildAux | undefined;
+        if (aux?.ID) imageId = aux.ID;
+        if (aux?.Platforms) platformImages = aux.Platforms;
       },
     }).catch((err: Error) => {
       throw new CliError(err.message);
@@ -275,7 +278,23 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
   }
   if (options.quiet && imageId) ctx.write(`${imageId}\n`);
   if (options.iidfile && imageId) await fs.writeFile(options.iidfile, imageId);
-  for (const output of outputs) await exportOutput(ctx, imageId, output);
+  for (const output of outputs) {
+    if (platformImages.length === 0) {
+      await exportOutput(ctx, imageId, output);
+      continue;
+    }
+    // Several platforms: one directory each, named as BuildKit names them (linux_arm64).
+    if (output.type !== 'local') throw new CliError('exporting several platforms needs --output type=local');
+    for (const { Platform, ID } of platformImages) {
+      await exportOutput(ctx, ID, { ...output, dest: path.join(output.dest, Platform.replaceAll('/', '_')) });
+    }
+  }
+}
+
+/** The build's final aux message: the image ID, and each platform's image for a multi-platform build. */
+interface BuildAux {
+  ID?: string;
+  Platforms?: { Platform: string; ID: string }[];
 }
 
 async function exportOutput(
