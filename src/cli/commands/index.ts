@@ -1,36 +1,32 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { infoCommand } from './system/info.js';
-import { versionCommand } from './system/version.js';
-import { dfCommand } from './system/df.js';
-import { systemPruneCommand } from './system/prune.js';
-import { imageCommand, imageShortcuts } from './image/index.js';
-import { volumeCommand } from './volume/index.js';
-import { containerCommand, containerShortcuts } from './container/index.js';
-import { networkCommand } from './network/index.js';
-import { buildCommand, builderCommand } from './build/index.js';
+import { buildEntry, builderGroup } from './build/index.js';
+import { containerGroup, containerShortcuts } from './container/index.js';
+import { imageGroup, imageShortcuts } from './image/index.js';
+import { addCommands, type Entry } from './lazy.js';
+import { networkGroup } from './network/index.js';
+import { infoEntry, systemGroup, versionEntry } from './system/index.js';
+import { volumeGroup } from './volume/index.js';
 
-/** Every top-level command and management command group of the CLI. */
-export function registerCommands(program: Command, ctx: CliContext): void {
-  program.addCommand(versionCommand(ctx));
-  program.addCommand(infoCommand(ctx));
-  const system = program.command('system').description('Manage berth');
-  system.addCommand(infoCommand(ctx));
-  system.addCommand(dfCommand(ctx));
-  system.addCommand(systemPruneCommand(ctx));
-  program.addCommand(inheritSettings(volumeCommand(ctx), program));
-  program.addCommand(inheritSettings(networkCommand(ctx), program));
-  program.addCommand(inheritSettings(imageCommand(ctx), program));
-  for (const shortcut of imageShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
-  program.addCommand(inheritSettings(containerCommand(ctx), program));
-  for (const shortcut of containerShortcuts(ctx)) program.addCommand(inheritSettings(shortcut, program));
-  program.addCommand(inheritSettings(buildCommand(ctx), program));
-  program.addCommand(inheritSettings(builderCommand(ctx), program));
-}
+/** Every top-level command and management command group of the CLI, in help order. */
+export const topLevelCommands: readonly Entry[] = [
+  versionEntry,
+  infoEntry,
+  systemGroup,
+  volumeGroup,
+  networkGroup,
+  imageGroup,
+  ...imageShortcuts,
+  containerGroup,
+  ...containerShortcuts,
+  buildEntry,
+  builderGroup,
+];
 
-/** addCommand does not pass on exitOverride and output settings; a command group and its subcommands need them. */
-function inheritSettings(command: Command, parent: Command): Command {
-  command.copyInheritedSettings(parent);
-  for (const sub of command.commands) inheritSettings(sub, command);
-  return command;
+/**
+ * Registers the CLI's commands on `program`, loading only the one that the
+ * command-line words `words` (from the command name on) select.
+ */
+export function registerCommands(program: Command, ctx: CliContext, words: readonly string[]): Promise<void> {
+  return addCommands(program, topLevelCommands, words, ctx);
 }

@@ -44,11 +44,3 @@ export function builderPruneCommand(ctx: CliContext): Command {
       ctx.write(`Total reclaimed space: ${humanSize(report.SpaceReclaimed)}\n`);
     });
 }
-
-/** `berth builder`: the build cache commands. */
-export function builderCommand(ctx: CliContext): Command {
-  return new Command('builder')
-    .description('Manage builds')
-    .usage('COMMAND')
-    .addCommand(builderPruneCommand(ctx));
-}
