@@ -39,6 +39,7 @@ function image(names: string[], history?: StoredImage['config']['history']): Sto
     },
     configDescriptor: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: ID, size: 100 },
     manifest: MANIFEST,
+    target: MANIFEST,
     layers: [],
     diffIds: ['sha256:d1', 'sha256:d2'],
     chainIds: ['sha256:d1', 'sha256:c2'],
