@@ -1,17 +1,7 @@
-/** Pieces of the container model: names and IDs, states and times, restart decisions, /etc files, listing, the init layer. */
+/** Pieces of the container model: names and IDs, states and times, restart decisions, /etc files, listing, runtime mount points. */
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -34,7 +24,7 @@ import {
   statusText,
   type Container,
 } from '../../src/engine/containers/record.js';
-import { initLayerPaths, populateInitLayer } from '../../src/engine/containers/rootfs.js';
+import { mirrorRuntimeMountpoints, runtimeMountpoints } from '../../src/engine/containers/rootfs.js';
 import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, decideRestart } from '../../src/engine/containers/restart.js';
 import { parsePsOutput } from '../../src/engine/containers/top.js';
 
@@ -350,38 +340,47 @@ describe('top', () => {
   });
 });
 
-describe('init layer', () => {
-  test('adds only the mount points the image lacks, keeping copied-up directories as the image has them', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-init-'));
+describe('runtime mount points', () => {
+  test('the list: /proc, /sys, /dev, the /etc files, docker-init and the tmpfs destinations', () => {
+    assert.deepEqual(runtimeMountpoints({ Tmpfs: { '/scratch/': 'size=1m', '/run': '' } }), [
+      '/etc/hostname',
+      '/etc/hosts',
+      '/etc/resolv.conf',
+      '/sbin/docker-init',
+      '/dev',
+      '/proc',
+      '/sys',
+      '/scratch',
+      '/run',
+    ]);
+  });
+
+  test('mirrored with their directories, owners, modes and exact times; real changes are not', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-mountpoints-'));
     try {
-      const image = path.join(dir, 'image');
       const upper = path.join(dir, 'upper');
-      mkdirSync(path.join(image, 'etc'), { recursive: true });
-      mkdirSync(path.join(image, 'proc'));
-      mkdirSync(upper);
-      writeFileSync(path.join(image, 'etc/hosts'), '127.0.0.1 image\n');
-      symlinkSync('/elsewhere', path.join(image, 'sbin'));
-      chmodSync(path.join(image, 'etc'), 0o751);
-      const imageTime = new Date('2020-01-02T03:04:05Z');
-      utimesSync(path.join(image, 'etc'), imageTime, imageTime);
+      const target = path.join(dir, 'target');
+      mkdirSync(path.join(upper, 'etc'), { recursive: true });
+      mkdirSync(path.join(upper, 'proc'));
+      mkdirSync(target);
+      chmodSync(path.join(upper, 'etc'), 0o751);
+      chmodSync(path.join(upper, 'proc'), 0o555);
+      writeFileSync(path.join(upper, 'etc/hostname'), '');
+      writeFileSync(path.join(upper, 'etc/hosts'), 'written by the process\n');
+      writeFileSync(path.join(upper, 'etc/extra'), 'x\n');
+      execFileSync('mknod', [path.join(upper, 'sys'), 'c', '0', '0']);
 
-      await populateInitLayer(
-        { upper, lowers: [image] },
-        initLayerPaths({ Init: true, Tmpfs: { '/scratch/': 'size=1m' } }),
+      await mirrorRuntimeMountpoints(upper, target, runtimeMountpoints({}));
+
+      assert.deepEqual(readdirSync(target).sort(), ['etc', 'proc']);
+      assert.deepEqual(readdirSync(path.join(target, 'etc')), ['hostname']);
+      assert.equal(statSync(path.join(target, 'etc')).mode & 0o7777, 0o751);
+      assert.equal(statSync(path.join(target, 'proc')).mode & 0o7777, 0o555);
+      const [original, copy] = ['upper', 'target'].map((side) =>
+        statSync(path.join(dir, side, 'etc/hostname'), { bigint: true }),
       );
-
-      const listing = (rel: string): string[] => readdirSync(path.join(upper, rel)).sort();
-      assert.deepEqual(listing(''), ['dev', 'etc', 'scratch', 'sys']);
-      assert.deepEqual(listing('dev'), ['console', 'pts', 'shm']);
-      // The image's /etc/hosts is kept; the missing files are empty mount points.
-      assert.deepEqual(listing('etc'), ['hostname', 'resolv.conf']);
-      assert.equal(statSync(path.join(upper, 'etc/hostname')).size, 0);
-      const etc = statSync(path.join(upper, 'etc'));
-      assert.equal(etc.mode & 0o7777, 0o751);
-      assert.equal(etc.mtime.getTime(), imageTime.getTime());
-      // /sbin is a link in the image: the runtime resolves it, so nothing is made for docker-init.
-      assert.equal(existsSync(path.join(upper, 'sbin')), false);
-      assert.equal(statSync(path.join(upper, 'sys')).mode & 0o777, 0o755);
+      assert.equal(copy.mtimeNs, original.mtimeNs);
+      assert.equal(copy.size, 0n);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

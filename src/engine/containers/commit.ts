@@ -12,6 +12,7 @@ import type { ContainerConfig } from '../../types/container.js';
 import type { ImageConfig, ImageConfigFile } from '../../types/image.js';
 import type { ContainerImages, ImageCommitter } from './deps.js';
 import type { Container } from './record.js';
+import { layersOf, mirrorRuntimeMountpoints, runtimeMountpoints } from './rootfs.js';
 
 export interface CommitRequest {
   container: string;
@@ -66,17 +67,26 @@ export interface CommitContext {
   applyChanges: (base: ImageConfig, changes: string[]) => ImageConfig;
 }
 
-/** The new layer of `container`: diffs its snapshot against the image's, writes it to the content store. */
+/**
+ * The new layer of `container`: what its snapshot has that the image's has
+ * not, written to the content store by containerd's differ. The lower side is
+ * a scratch snapshot on the image holding the runtime's mount points as the
+ * container has them, so they stay out of the layer, as Docker's init layer
+ * keeps them out of its commits.
+ */
 async function diffLayer(
   leased: ContainerdClient,
   container: Container,
 ): Promise<{ mediaType: string; digest: string; size: number; diffId: string }> {
-  const viewKey = `commit-view-${randomBytes(6).toString('hex')}`;
-  // The init layer under the writable snapshot (mount points the runtime needs) stays out, as in Docker.
-  const parent = (await leased.snapshots.stat(container.ID)).parent ?? container.ImageChainId;
-  const lower = await leased.snapshots.view(viewKey, parent);
+  const lowerKey = `commit-lower-${randomBytes(6).toString('hex')}`;
+  const lower = await leased.snapshots.prepare(lowerKey, container.ImageChainId);
   try {
     const upper = await leased.snapshots.mounts(container.ID);
+    await mirrorRuntimeMountpoints(
+      layersOf(upper).upper,
+      layersOf(lower).upper,
+      runtimeMountpoints(container.HostConfig),
+    );
     const layer = await leased.diff.diff(lower, upper, {
       mediaType: LAYER_MEDIA_TYPE,
       ref: `commit-${container.ID}-${randomBytes(6).toString('hex')}`,
@@ -86,7 +96,7 @@ async function diffLayer(
     if (!diffId) throw new Error(`the committed layer ${layer.digest} has no uncompressed digest`);
     return { mediaType: layer.mediaType || LAYER_MEDIA_TYPE, digest: layer.digest, size: layer.size, diffId };
   } finally {
-    await leased.snapshots.remove(viewKey).catch(() => undefined);
+    await leased.snapshots.remove(lowerKey).catch(() => undefined);
   }
 }
 

@@ -70,81 +70,66 @@ async function findInLayers(layers: Layers, relPath: string): Promise<{ file?: s
   return { symlink: false };
 }
 
-/** The committed snapshot under a container's writable one, as Docker names its init layer. */
-export function initSnapshotName(containerId: string): string {
-  return `${containerId}-init`;
-}
-
-/** Mount points the runtime would otherwise create in the container's writable layer. */
-export interface InitLayerPaths {
-  dirs: string[];
-  files: string[];
+/**
+ * Mount points the runtime creates in a container's writable layer when the
+ * image lacks them: /proc, /sys, /dev, the per-container /etc files, the init
+ * binary's and the tmpfs mounts'. Docker keeps them in an init layer under
+ * the writable one; berth leaves them out of docker diff and commit instead.
+ */
+export function runtimeMountpoints(hostConfig: { Tmpfs?: Record<string, string> | null }): string[] {
+  const tmpfs = Object.keys(hostConfig.Tmpfs ?? {}).map((d) =>
+    path.posix.normalize(d).replace(/(.)\/$/, '$1'),
+  );
+  return [
+    '/etc/hostname',
+    '/etc/hosts',
+    '/etc/resolv.conf',
+    CONTAINER_INIT_PATH,
+    '/dev',
+    '/proc',
+    '/sys',
+    ...tmpfs,
+  ];
 }
 
 /**
- * What Docker's init layer holds: the mount points of /proc, /sys, /dev and
- * the per-container /etc files, plus the init binary's and the tmpfs
- * mounts' of this container. With them below the writable layer, runc finds
- * them in place and docker diff and commit see only what the process did.
+ * Recreates in `target` (the writable directory of a fresh snapshot on the
+ * image) the runtime's mount points found in the container's writable layer
+ * `upper`: directories with their owner and mode, empty files as exact copies
+ * (times to the nanosecond), and the directories leading to them. containerd's
+ * differ then finds them alike on both sides and leaves them out of the layer,
+ * while anything the process changed stays in.
  */
-export function initLayerPaths(hostConfig: {
-  Init?: boolean | null;
-  Tmpfs?: Record<string, string> | null;
-}): InitLayerPaths {
-  const dirs = ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', ...Object.keys(hostConfig.Tmpfs ?? {})];
-  const files = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/dev/console'];
-  if (hostConfig.Init) files.push(CONTAINER_INIT_PATH);
-  return { dirs: dirs.map((d) => path.posix.normalize(d)), files };
-}
-
-/** The parent of a root-relative path; '' for the root. */
-function parentOf(rel: string): string {
-  const parent = path.posix.dirname(rel);
-  return parent === '.' ? '' : parent;
-}
-
-/**
- * Fills the writable layer of a fresh snapshot with the mount points the
- * image lacks (empty files, 0755 directories, as Docker's init layer). A
- * directory of the image that must hold a new entry is copied up with its
- * owner, mode and times, so the merged view of it is unchanged. Paths behind
- * a symbolic link are left to the runtime, which resolves links in the root.
- */
-export async function populateInitLayer(layers: Layers, paths: InitLayerPaths): Promise<void> {
-  const copiedUp: { dir: string; atime: Date; mtime: Date }[] = [];
-  const ensureDir = async (rel: string): Promise<boolean> => {
-    if (rel === '') return true;
-    const inUpper = await lstatOrUndefined(path.join(layers.upper, rel));
-    if (inUpper) return inUpper.isDirectory();
-    if (!(await ensureDir(parentOf(rel)))) return false;
-    const found = await findInLayers(layers, rel);
-    if (found.symlink) return false;
-    const target = path.join(layers.upper, rel);
-    const below = found.file ? await fs.lstat(found.file) : undefined;
-    if (below && !below.isDirectory()) return false;
-    await fs.mkdir(target, { mode: 0o755 });
-    if (below) {
-      await fs.chmod(target, below.mode & 0o7777);
-      await fs.lchown(target, below.uid, below.gid);
-      copiedUp.push({ dir: target, atime: below.atime, mtime: below.mtime });
-    }
-    return true;
+export async function mirrorRuntimeMountpoints(
+  upper: string,
+  target: string,
+  mountpoints: readonly string[],
+): Promise<void> {
+  const makeDir = async (rel: string, like: Stats): Promise<void> => {
+    const dir = path.join(target, rel);
+    await fs.mkdir(dir);
+    await fs.chmod(dir, like.mode & 0o7777);
+    await fs.lchown(dir, like.uid, like.gid);
   };
-  for (const [list, isDir] of [
-    [paths.dirs, true],
-    [paths.files, false],
-  ] as const) {
-    for (const containerPath of list) {
-      const rel = containerPath.replace(/^\/+/, '');
-      const found = await findInLayers(layers, rel);
-      if (found.file || found.symlink) continue;
-      if (!(await ensureDir(parentOf(rel)))) continue;
-      if (isDir) await ensureDir(rel);
-      else await fs.writeFile(path.join(layers.upper, rel), '', { mode: 0o755, flag: 'wx' });
+  for (const mountpoint of mountpoints) {
+    const rel = mountpoint.replace(/^\/+/, '');
+    const found = await lstatOrUndefined(path.join(upper, rel));
+    if (!found || !(found.isDirectory() || (found.isFile() && found.size === 0))) continue;
+    const parts = rel.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (await lstatOrUndefined(path.join(target, prefix))) continue;
+      const like = await fs.lstat(path.join(upper, prefix));
+      if (like.isDirectory()) await makeDir(prefix, like);
+      else
+        await execFileAsync('cp', [
+          '-a',
+          '--no-dereference',
+          path.join(upper, prefix),
+          path.join(target, prefix),
+        ]);
     }
   }
-  // Creating entries touched the copied-up directories: they get the image's times back, deepest first.
-  for (const { dir, atime, mtime } of copiedUp.reverse()) await fs.utimes(dir, atime, mtime);
 }
 
 /**
@@ -232,37 +217,44 @@ export async function filesystemChanges(
     }
     return false;
   };
-  const walk = async (rel: string): Promise<boolean> => {
+  /** Walks a directory of the writable layer: whether it holds visible changes, and whether it holds hidden mount points. */
+  const walk = async (rel: string): Promise<{ changed: boolean; hiddenOnly: boolean }> => {
     let names: string[];
     try {
       names = await fs.readdir(path.join(layers.upper, rel));
     } catch {
-      return false;
+      return { changed: false, hiddenOnly: false };
     }
-    let any = false;
+    let changed = false;
+    let hiddenSeen = false;
     for (const name of names.sort()) {
       const childRel = path.posix.join(rel, name);
       const containerPath = `/${childRel}`;
       const stats = await fs.lstat(path.join(layers.upper, childRel));
-      if (hidden.has(containerPath)) continue;
+      if (hidden.has(containerPath)) {
+        hiddenSeen = true;
+        continue;
+      }
       if (isWhiteout(stats)) {
         changes.push({ Path: containerPath, Kind: 2 });
-        any = true;
+        changed = true;
         continue;
       }
       const below = await existsBelow(childRel);
       if (stats.isDirectory()) {
         const at = changes.length;
-        const childrenChanged = await walk(childRel);
-        if (!below) changes.splice(at, 0, { Path: containerPath, Kind: 1 });
-        else if (childrenChanged) changes.splice(at, 0, { Path: containerPath, Kind: 0 });
-        any ||= childrenChanged || !below;
+        const children = await walk(childRel);
+        // A new directory holding nothing but mount points was made by the runtime for them (/sbin for docker-init).
+        if (!below && !children.hiddenOnly) changes.splice(at, 0, { Path: containerPath, Kind: 1 });
+        else if (below && children.changed) changes.splice(at, 0, { Path: containerPath, Kind: 0 });
+        changed ||= children.changed || (!below && !children.hiddenOnly);
+        hiddenSeen ||= children.hiddenOnly;
         continue;
       }
       changes.push({ Path: containerPath, Kind: below ? 0 : 1 });
-      any = true;
+      changed = true;
     }
-    return any;
+    return { changed, hiddenOnly: hiddenSeen && !changed };
   };
   await walk('');
   return changes;

@@ -43,7 +43,6 @@ import {
 import type { EventSubscription } from '../../containerd/services/events.js';
 import { isEvent } from '../../containerd/services/events.js';
 import type { CreateTaskRequest, ProcessState } from '../../containerd/services/tasks.js';
-import { CONTAINER_INIT_PATH } from '../../oci/mounts.js';
 import { mergeCommand, mergeConfigWithImage } from '../../oci/command.js';
 import { networkModeKind } from '../../oci/namespaces.js';
 import { containerResources, validateResources } from '../../oci/resources.js';
@@ -120,11 +119,9 @@ import {
 import { decideRestart, restartOnBoot } from './restart.js';
 import {
   filesystemChanges,
-  initLayerPaths,
-  initSnapshotName,
   layersOf,
-  populateInitLayer,
   resolveUserInLayers,
+  runtimeMountpoints,
   withReadOnlyRootfs,
 } from './rootfs.js';
 import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
@@ -144,16 +141,6 @@ const DRAIN_TIMEOUT_MS = 2000;
 const LABEL_NAME = 'io.berth.container.name';
 const LABEL_IMAGE = 'io.berth.container.image';
 const SNAPSHOTTER = 'overlayfs';
-/** Paths the runtime creates as mountpoints in the writable layer; docker diff leaves them out. */
-const RUNTIME_MOUNTPOINTS = [
-  '/etc/hostname',
-  '/etc/hosts',
-  '/etc/resolv.conf',
-  CONTAINER_INIT_PATH,
-  '/dev',
-  '/proc',
-  '/sys',
-];
 
 export interface CreateOptions {
   name?: string;
@@ -473,7 +460,7 @@ export class ContainerService {
     const lease = await this.ctr.leases.create({ expiresInMs: 5 * 60_000 });
     try {
       const leased = this.ctr.withLease(lease.id);
-      const mounts = await this.prepareSnapshots(leased, c, image.chainId);
+      const mounts = await leased.snapshots.prepare(c.ID, image.chainId);
       c.User = await this.resolveUser(c, mounts).catch(() => c.User);
       const spec = this.buildSpec(c, { placeholderNamespaces: true });
       const specText = serializeSpec(spec);
@@ -488,35 +475,11 @@ export class ContainerService {
         snapshotKey: c.ID,
       });
     } catch (err) {
-      await this.removeSnapshots(c.ID).catch(() => undefined);
+      await this.ctr.snapshots.remove(c.ID).catch(() => undefined);
       throw err;
     } finally {
       await this.ctr.leases.delete(lease.id).catch(() => undefined);
     }
-  }
-
-  /**
-   * The container's init layer (Docker's `<id>-init`: the mount points the
-   * runtime needs, committed on the image) and its writable snapshot on top.
-   */
-  private async prepareSnapshots(leased: ContainerdClient, c: Container, chainId: string): Promise<Mount[]> {
-    const init = initSnapshotName(c.ID);
-    const active = `${init}-active`;
-    const initMounts = await leased.snapshots.prepare(active, chainId);
-    try {
-      await populateInitLayer(layersOf(initMounts), initLayerPaths(c.HostConfig));
-      await leased.snapshots.commit(init, active);
-    } catch (err) {
-      await leased.snapshots.remove(active).catch(() => undefined);
-      throw err;
-    }
-    return leased.snapshots.prepare(c.ID, init);
-  }
-
-  /** The writable snapshot, then the init layer under it (absent for containers made before berth had one). */
-  private async removeSnapshots(id: string): Promise<void> {
-    await this.ctr.snapshots.remove(id);
-    await this.ctr.snapshots.remove(initSnapshotName(id));
   }
 
   /**
@@ -1297,7 +1260,7 @@ export class ContainerService {
 
   /** Snapshot first, then the record: without the record containerd's GC may take the snapshot first. */
   private async removeContainerdContainer(id: string): Promise<void> {
-    await this.removeSnapshots(id);
+    await this.ctr.snapshots.remove(id);
     try {
       await this.ctr.containers.delete(id);
     } catch (err) {
@@ -1548,9 +1511,7 @@ export class ContainerService {
   async changes(term: string): Promise<ContainerChange[]> {
     const entry = this.find(term);
     entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
-    const hidden = new Set(RUNTIME_MOUNTPOINTS);
-    for (const destination of Object.keys(entry.c.HostConfig.Tmpfs ?? {})) hidden.add(destination);
-    return filesystemChanges(layersOf(entry.mounts), hidden);
+    return filesystemChanges(layersOf(entry.mounts), new Set(runtimeMountpoints(entry.c.HostConfig)));
   }
 
   /** A tar stream of the container's filesystem; the event is emitted once it is fully written. */
