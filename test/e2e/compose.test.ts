@@ -23,7 +23,7 @@ services:
     image: ${BUSYBOX_IMAGE}
     command: ["sh", "-c", "echo \\"$$GREETING from web\\" > /www/index.html && echo web-ready && exec httpd -f -p 8080 -h /www"]
     environment:
-      GREETING: hello
+      GREETING: \${GREETING:-hello}
     ports:
       - "127.0.0.1::8080"
     volumes:
@@ -42,9 +42,9 @@ volumes:
 let daemon: TestDaemon;
 let projectDir: string;
 
-function compose(args: string[]): Promise<CommandResult> {
+function compose(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
   return runCommand('docker-compose', ['--project-name', PROJECT, '--ansi', 'never', ...args], {
-    env: { DOCKER_HOST: daemon.host, COMPOSE_FILE: path.join(projectDir, 'docker-compose.yml') },
+    env: { DOCKER_HOST: daemon.host, COMPOSE_FILE: path.join(projectDir, 'docker-compose.yml'), ...env },
     timeoutMs: 90_000,
   });
 }
@@ -139,6 +139,17 @@ describe('docker-compose', () => {
     assert.equal(failed.code, 3);
     const fetched = ok(await compose(['exec', '-T', 'client', 'wget', '-q', '-O', '-', 'http://web:8080/']));
     assert.equal(fetched, 'hello from web\n');
+  });
+
+  test('up -d after a change recreates web; the volume keeps its data', async () => {
+    const before = ok(await compose(['ps', '-q', 'web'])).trim();
+    const up = await compose(['up', '-d', 'web'], { GREETING: 'changed' });
+    ok(up);
+    assert.match(up.stderr, new RegExp(`Recreating ${PROJECT}_web_1 \\.\\.\\. done`), up.stderr);
+    const after = ok(await compose(['ps', '-q', 'web'])).trim();
+    assert.notEqual(after, before);
+    assert.equal(ok(await compose(['exec', '-T', 'web', 'cat', '/www/index.html'])), 'changed from web\n');
+    assert.deepEqual(await projectObjects('volume'), [`${PROJECT}_www`]);
   });
 
   test('down -v removes the containers, the network and the volume', async () => {

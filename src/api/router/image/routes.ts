@@ -137,11 +137,20 @@ function listEntryForVersion(image: ImageSummary, version: string): ImageSummary
 async function inspectImage(ctx: RouteContext, backend: ImageBackend): Promise<void> {
   const image: ImageInspect = await backend.inspect(ctx.params.name);
   if (compareVersions(ctx.version, '1.44') < 0) image.VirtualSize = image.Size;
-  if (compareVersions(ctx.version, '1.45') >= 0) {
+  if (compareVersions(ctx.version, '1.45') >= 0 && !readsLegacyImageFields(ctx)) {
     delete image.Container;
     delete image.ContainerConfig;
   }
   sendJSON(ctx.res, 200, image);
+}
+
+/**
+ * docker-compose 1.x negotiates the newest API version yet reads
+ * ContainerConfig when it recreates a container (and fails with a KeyError
+ * against Docker 26+); berth keeps the fields for it.
+ */
+function readsLegacyImageFields(ctx: RouteContext): boolean {
+  return /^docker-compose\/1\./.test(ctx.req.headers['user-agent'] ?? '');
 }
 
 async function tagImage(ctx: RouteContext, backend: ImageBackend): Promise<void> {
