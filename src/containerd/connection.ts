@@ -176,15 +176,40 @@ export class Connection {
     return out;
   }
 
-  /** A bidirectional call; errors are emitted raw (map them with toEngineError). */
+  /**
+   * A bidirectional call; errors are emitted raw (map them with toEngineError).
+   * `serialize` replaces the generated request encoder, for callers that
+   * encode bulk messages themselves.
+   */
   duplex<Req, Res>(
     service: ServiceName,
     method: string,
     options: CallOptions = {},
+    serialize?: (request: Req) => Buffer,
   ): grpc.ClientDuplexStream<Req, Res> {
-    const call = this.method<DuplexMethod>(service, method)(this.metadata(options), callOptions(options));
+    const call = serialize
+      ? this.duplexWith(service, method, serialize, options)
+      : this.method<DuplexMethod>(service, method)(this.metadata(options), callOptions(options));
     attachSignal(call, options.signal);
     return call as grpc.ClientDuplexStream<Req, Res>;
+  }
+
+  private duplexWith<Req>(
+    service: ServiceName,
+    method: string,
+    serialize: (request: Req) => Buffer,
+    options: CallOptions,
+  ): grpc.ClientDuplexStream<Req, unknown> {
+    const client = this.shared.clients[service];
+    const definition = (client.constructor as grpc.ServiceClientConstructor).service[method];
+    if (!definition) throw new Error(`containerd ${service} has no method ${method}`);
+    return client.makeBidiStreamRequest(
+      definition.path,
+      serialize,
+      definition.responseDeserialize,
+      this.metadata(options),
+      callOptions(options),
+    );
   }
 
   private method<M>(service: ServiceName, method: string): M {

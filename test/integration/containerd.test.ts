@@ -513,6 +513,40 @@ describe('containerd module', () => {
     await client.content.delete(digest);
   });
 
+  test('streams a network-like source of odd pieces, reporting progress', { timeout: 60_000 }, async () => {
+    const sizes = [1, 65_536, 16_384, 1_048_575, 2, 3_000_000, 40_000];
+    const parts = sizes.map((n) => randomBytes(n));
+    const digest = sha256Parts(parts);
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const progress: number[] = [];
+    const written = await client.content.write('berth-test-pieces', Readable.from(parts), {
+      expected: digest,
+      total: size,
+      labels: { 'containerd.io/gc.root': 'test' },
+      onProgress: (bytes) => progress.push(bytes),
+    });
+    assert.deepEqual(written, { digest, size, existed: false });
+    assert.equal(progress.length, parts.length);
+    assert.equal(progress[progress.length - 1], size);
+    const read = createHash('sha256');
+    for await (const chunk of client.content.read(digest)) read.update(chunk as Buffer);
+    assert.equal(`sha256:${read.digest('hex')}`, digest);
+    await client.content.delete(digest);
+  });
+
+  test('a source that fails while the write starts rejects the write and leaves no ingest', async () => {
+    const source = new Readable({ read() {} });
+    const failure = new Error('registry connection reset');
+    const written = client.content.write('berth-test-failing-source', source, {
+      expected: sha256('never'),
+    });
+    source.destroy(failure);
+    await assert.rejects(written, (err) => err === failure || (err as Error).message === failure.message);
+    await client.content.abort('berth-test-failing-source').catch(() => undefined);
+    const statuses = await client.content.listStatuses();
+    assert.ok(!statuses.some((s) => s.ref === 'berth-test-failing-source'));
+  });
+
   test('exec, metrics, pids and a task that survives a containerd crash', { timeout: 60_000 }, async () => {
     await createContainer('sleeper', ['sleep', '600']);
     const container = await client.containers.get('sleeper');

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, Transform } from 'node:stream';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
 import { isEngineError } from '../../common/errors.js';
 import { timestampToDate, type WireTimestamp } from '../any.js';
 import type { CallOptions, Connection } from '../connection.js';
+import { protoRoot } from '../proto.js';
 import { Status, isGrpcCode, toEngineError } from '../errors.js';
 import { fieldMask, labelPaths, type Labels } from '../types.js';
 
@@ -33,8 +35,10 @@ export interface WriteContentOptions {
   total?: number;
   /** Labels set on the committed blob (GC references, for instance). */
   labels?: Labels;
-  /** Largest WRITE message; default 1 MiB (containerd's limit is 16 MiB). */
+  /** Data bytes per WRITE message; default 1 MiB (containerd's limit is 16 MiB per message). */
   chunkSize?: number;
+  /** Called as the source is consumed, with the bytes taken from it so far. */
+  onProgress?: (bytes: number) => void;
 }
 
 export interface WriteContentResult {
@@ -182,9 +186,11 @@ export class ContentService {
 
   /**
    * Streams `source` into the content store under ingest `ref` and commits it
-   * (STAT, sequential WRITEs respecting backpressure, COMMIT with expected
+   * (STAT, sequential WRITEs of `chunkSize` bytes, COMMIT with expected
    * digest, size and labels). A blob that already exists counts as success.
    * On an early end (existing blob, error) a Readable source is destroyed.
+   * containerd checks `expected` itself on COMMIT, so the bytes are hashed
+   * here only when no digest is given.
    */
   async write(
     ref: string,
@@ -192,26 +198,39 @@ export class ContentService {
     opts: WriteContentOptions = {},
     options?: CallOptions,
   ): Promise<WriteContentResult> {
-    const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
     const session = new WriteSession(
-      this.conn.duplex<WireWriteRequest, WireWriteResponse>('content', 'Write', options),
+      this.conn.duplex<WireWriteRequest | Buffer, WireWriteResponse>(
+        'content',
+        'Write',
+        options,
+        serializeWriteRequest,
+      ),
     );
-    const hash = createHash('sha256');
+    const messages = new WriteMessages(ref, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    const hash = opts.expected === undefined ? createHash('sha256') : undefined;
     let offset = 0;
+    let consumed = 0;
+    const flush = async (): Promise<void> => {
+      const { message, length, release } = messages.take(offset);
+      offset += length;
+      await session.sendWrite(message, release);
+    };
+    const pieces = piecesOf(source);
     try {
       await session.request({ action: 'STAT', ref, total: opts.total ?? 0, expected: opts.expected ?? '' });
       // Raced against the session so a failed stream (deadline, containerd gone)
       // does not wait forever on a source that has stalled.
-      const chunks = chunksOf(source, chunkSize)[Symbol.asyncIterator]();
       for (
-        let next = await session.race(chunks.next());
+        let next = await session.race(pieces.next());
         !next.done;
-        next = await session.race(chunks.next())
+        next = await session.race(pieces.next())
       ) {
-        hash.update(next.value);
-        await session.send({ action: 'WRITE', ref, offset, data: next.value });
-        offset += next.value.length;
+        hash?.update(next.value);
+        consumed += next.value.length;
+        opts.onProgress?.(consumed);
+        for (let rest = messages.fill(next.value); messages.full; rest = messages.fill(rest)) await flush();
       }
+      if (messages.filled > 0) await flush();
       const commit: WireWriteRequest = {
         action: 'COMMIT',
         ref,
@@ -225,7 +244,7 @@ export class ContentService {
     } catch (err) {
       if (source instanceof Readable) source.destroy();
       if (!isGrpcCode(err, Status.ALREADY_EXISTS)) throw toEngineError(err);
-      const digest = opts.expected ?? `sha256:${hash.digest('hex')}`;
+      const digest = opts.expected ?? `sha256:${hash!.digest('hex')}`;
       const size = opts.total ?? (await this.info(digest, options)).size;
       return { digest, size, existed: true };
     } finally {
@@ -255,33 +274,203 @@ export class ContentService {
   }
 }
 
-/** Splits any source into Buffers of at most `size` bytes. */
-async function* chunksOf(source: ContentSource, size: number): AsyncGenerator<Buffer> {
+/** Any source as a sequence of Buffers, as they come; a Readable is listened to at once. */
+function piecesOf(source: ContentSource): AsyncIterator<Buffer> {
+  if (source instanceof Readable) return new ReadablePieces(source);
   const iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
     source instanceof Uint8Array ? [source] : source;
-  for await (const piece of iterable) {
-    const buffer = Buffer.isBuffer(piece)
-      ? piece
-      : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    for (let start = 0; start < buffer.length; start += size) yield buffer.subarray(start, start + size);
+  return (async function* () {
+    for await (const piece of iterable) {
+      yield Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    }
+  })();
+}
+
+/** Bytes a Readable may queue ahead of the writer before it is paused. */
+const READ_AHEAD = 1024 * 1024;
+
+/**
+ * A Readable's chunks exactly as pushed. Its own async iterator calls
+ * read(), which concatenates whatever is buffered: one more copy of every
+ * byte. Listening from construction also means an error while the STAT is
+ * in flight is caught, not thrown at the process.
+ */
+class ReadablePieces implements AsyncIterator<Buffer> {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly stream: Readable) {
+    stream.on('data', this.onData).once('end', this.onEnd).once('close', this.onEnd);
+    stream.once('error', this.onError);
+  }
+
+  async next(): Promise<IteratorResult<Buffer>> {
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk) {
+        this.queued -= chunk.length;
+        if (this.stream.isPaused() && this.queued < READ_AHEAD) this.stream.resume();
+        return { done: false, value: chunk };
+      }
+      if (this.failure !== undefined) throw this.failure;
+      if (this.ended) {
+        this.detach();
+        if (!this.stream.readableEnded) throw new Error('content source closed before its end');
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    if (this.queued >= READ_AHEAD) this.stream.pause();
+    this.notify();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.notify();
+  };
+
+  private readonly onError = (err: unknown): void => {
+    this.failure = err;
+    this.onEnd();
+  };
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private detach(): void {
+    this.stream.off('data', this.onData).off('end', this.onEnd).off('close', this.onEnd);
   }
 }
 
+let writeRequestType: protobuf.Type | undefined;
+
+/** STAT and COMMIT go through protobufjs; WRITEs arrive already encoded (WriteMessages). */
+function serializeWriteRequest(request: WireWriteRequest | Buffer): Buffer {
+  if (Buffer.isBuffer(request)) return request;
+  writeRequestType ??= protoRoot().lookupType('containerd.services.content.v1.WriteContentRequest');
+  const bytes = writeRequestType.encode(writeRequestType.fromObject(request)).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Protobuf wire tags of WriteContentRequest: (field << 3) | wire type. */
+const TAG = { action: 0x08, ref: 0x12, offset: 0x28, data: 0x32 } as const;
+const WRITE_ACTION = 1;
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (; value >= 0x80; value = Math.floor(value / 0x80)) size++;
+  return size;
+}
+
+/** Writes `value` (a non-negative safe integer) as a protobuf varint at `at`; returns the end. */
+function writeVarint(buffer: Buffer, at: number, value: number): number {
+  for (; value >= 0x80; value = Math.floor(value / 0x80)) buffer[at++] = (value % 0x80) | 0x80;
+  buffer[at++] = value;
+  return at;
+}
+
+/**
+ * WRITE requests encoded by hand, the data copied once, straight from the
+ * source's pieces into the message buffer: no separate regrouping, no
+ * protobufjs copy. A buffer is reused once containerd has answered its
+ * WRITE, so a blob of any size needs only a few of them; fewer large
+ * allocations mean far fewer garbage collections.
+ */
+export class WriteMessages {
+  private readonly ref: Buffer;
+  /** Bytes kept free before the data for the header (tags, ref, offset, length). */
+  private readonly headerRoom: number;
+  private readonly spare: Buffer[] = [];
+  private current: Buffer | undefined;
+  filled = 0;
+
+  constructor(
+    ref: string,
+    private readonly chunkSize: number,
+  ) {
+    this.ref = Buffer.from(ref);
+    // action 2 + ref tag 1 + ref length ≤ 5 + offset 1+10 + data tag 1 + data length ≤ 5
+    this.headerRoom = this.ref.length + 25;
+  }
+
+  get full(): boolean {
+    return this.filled === this.chunkSize;
+  }
+
+  /** Copies as much of `data` as fits into the message being filled; returns the rest. */
+  fill(data: Buffer): Buffer {
+    if (data.length === 0) return data;
+    this.current ??= this.spare.pop() ?? Buffer.allocUnsafe(this.headerRoom + this.chunkSize);
+    const length = Math.min(data.length, this.chunkSize - this.filled);
+    data.copy(this.current, this.headerRoom + this.filled, 0, length);
+    this.filled += length;
+    return data.subarray(length);
+  }
+
+  /** The filled message as a WRITE at `offset`; call `release` once containerd has answered it. */
+  take(offset: number): { message: Buffer; length: number; release: () => void } {
+    const buffer = this.current!;
+    const length = this.filled;
+    const refLength = this.ref.length;
+    const headerLength =
+      3 + varintSize(refLength) + refLength + 1 + varintSize(offset) + 1 + varintSize(length);
+    const start = this.headerRoom - headerLength;
+    let at = start;
+    buffer[at++] = TAG.action;
+    buffer[at++] = WRITE_ACTION;
+    buffer[at++] = TAG.ref;
+    at = writeVarint(buffer, at, refLength);
+    at += this.ref.copy(buffer, at);
+    buffer[at++] = TAG.offset;
+    at = writeVarint(buffer, at, offset);
+    buffer[at++] = TAG.data;
+    writeVarint(buffer, at, length);
+    this.current = undefined;
+    this.filled = 0;
+    return {
+      message: buffer.subarray(start, this.headerRoom + length),
+      length,
+      release: () => this.spare.push(buffer),
+    };
+  }
+}
+
+/** Unanswered WRITEs allowed on one stream: enough to keep containerd busy, few buffers. */
+const WRITES_IN_FLIGHT = 4;
+
 /**
  * One Content.Write stream. containerd answers every request in order, so
- * responses are matched to requests by position; WRITEs are pipelined and
- * only STAT/COMMIT answers are awaited.
+ * responses are matched to requests by position; WRITEs are pipelined (up
+ * to WRITES_IN_FLIGHT) and only STAT/COMMIT answers are awaited.
  */
 class WriteSession {
   private readonly pending: { resolve: (r: WireWriteResponse) => void; reject: (e: unknown) => void }[] = [];
+  private writesInFlight = 0;
+  private onAnswer: (() => void) | undefined;
   private failure: unknown;
   private readonly failed: Promise<never>;
   private rejectFailed!: (err: unknown) => void;
 
-  constructor(private readonly call: ClientDuplexStream<WireWriteRequest, WireWriteResponse>) {
+  constructor(private readonly call: ClientDuplexStream<WireWriteRequest | Buffer, WireWriteResponse>) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => undefined);
-    call.on('data', (response: WireWriteResponse) => this.pending.shift()?.resolve(response));
+    call.on('data', (response: WireWriteResponse) => {
+      this.pending.shift()?.resolve(response);
+      const wake = this.onAnswer;
+      this.onAnswer = undefined;
+      wake?.();
+    });
     call.on('error', (err) => this.fail(err));
     call.on('end', () => this.fail(new Error('containerd closed the content write stream early')));
   }
@@ -299,17 +488,29 @@ class WriteSession {
     return answer;
   }
 
-  /** Sends a request without waiting for its answer; waits for 'drain' under backpressure. */
-  async send(message: WireWriteRequest): Promise<void> {
-    if (this.failure !== undefined) throw this.failure;
-    if (message.action === 'WRITE') this.expectAnswer();
-    if (!this.call.write(message)) await Promise.race([once(this.call, 'drain'), this.failed]);
-    if (this.failure !== undefined) throw this.failure;
+  /** Sends an encoded WRITE without waiting for its answer; `release` runs when it comes. */
+  async sendWrite(message: Buffer, release: () => void): Promise<void> {
+    while (this.writesInFlight >= WRITES_IN_FLIGHT) {
+      await this.race(new Promise<void>((resolve) => (this.onAnswer = resolve)));
+    }
+    this.writesInFlight++;
+    void this.expectAnswer().then(() => {
+      this.writesInFlight--;
+      release();
+    });
+    await this.send(message);
   }
 
   close(): void {
     this.call.end();
     this.call.cancel();
+  }
+
+  /** Writes under backpressure: waits for 'drain' when grpc-js buffers. */
+  private async send(message: WireWriteRequest | Buffer): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    if (!this.call.write(message)) await Promise.race([once(this.call, 'drain'), this.failed]);
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private expectAnswer(): Promise<WireWriteResponse> {

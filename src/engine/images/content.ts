@@ -4,7 +4,6 @@
  * snapshot named by its chain ID, and recording where a blob came from.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Transform } from 'node:stream';
 import { systemError } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import type { ContentInfo } from '../../containerd/services/content.js';
@@ -154,32 +153,6 @@ export async function storeLocalImage(
     image.manifestDescriptor.digest,
     manifestGcLabels(image.configDescriptor.digest, image.layers),
   );
-}
-
-/**
- * Regroups a byte stream into chunks of about `size` bytes: network reads
- * come in 16–64 KiB pieces, and one Content.Write message per piece would
- * spend more on messages than on bytes.
- */
-export function coalesce(size = 1024 * 1024): Transform {
-  let pending: Buffer[] = [];
-  let pendingLength = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      pending.push(chunk);
-      pendingLength += chunk.length;
-      if (pendingLength >= size) {
-        this.push(Buffer.concat(pending, pendingLength));
-        pending = [];
-        pendingLength = 0;
-      }
-      callback();
-    },
-    flush(callback) {
-      if (pendingLength > 0) this.push(Buffer.concat(pending, pendingLength));
-      callback();
-    },
-  });
 }
 
 /** Label on the leases of pulls, loads and imports. */

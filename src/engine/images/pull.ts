@@ -5,7 +5,6 @@
  * a lease so a failed pull leaves nothing behind. Progress is Docker's JSON
  * stream, message for message.
  */
-import { Transform, pipeline } from 'node:stream';
 import { EngineError, errorMessage, isEngineError, systemError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { ContainerdClient } from '../../containerd/client.js';
@@ -31,7 +30,6 @@ import {
   LEASE_EXPIRY_MS,
   OPERATION_LEASE_LABEL,
   SOURCE_LABEL_PREFIX,
-  coalesce,
   configGcLabels,
   holdBlob,
   holdSnapshot,
@@ -352,29 +350,23 @@ class TagPull {
     const { ref } = this.options;
     const { digest, size } = job.descriptor;
     const blob = await this.deps.registry().fetchBlob(ref, job.descriptor, this.call);
-    let current = 0;
     let reported = 0;
     const step = progressStep(size);
-    const counter = new Transform({
-      transform: (chunk: Buffer, _encoding, callback) => {
-        current += chunk.length;
-        if (reported === 0 || current - reported > step || current === size) {
-          reported = current;
-          this.progress.update(job.id, 'Downloading', current, size);
-        }
-        callback(null, chunk);
-      },
-    });
-    const chunks = coalesce();
-    pipeline(blob, counter, chunks, () => undefined);
+    const onProgress = (current: number): void => {
+      if (reported === 0 || current - reported > step || current === size) {
+        reported = current;
+        this.progress.update(job.id, 'Downloading', current, size);
+      }
+    };
     try {
-      await this.leased.content.write(`berth-pull-${digest}`, chunks, {
+      await this.leased.content.write(`berth-pull-${digest}`, blob, {
         expected: digest,
         total: size,
         labels: {
           [UNCOMPRESSED_LABEL]: job.diffId,
           [SOURCE_LABEL_PREFIX + ref.domain]: ref.path,
         },
+        onProgress,
       });
     } catch (err) {
       blob.destroy();
