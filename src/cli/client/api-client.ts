@@ -1,8 +1,12 @@
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Duplex, Readable } from 'node:stream';
 import { MAX_API_VERSION, compareVersions } from '../../api/version.js';
 import type { ConnectionSettings } from './connection.js';
+
+/** node:https and tls cost every command start-up time; only TLS connections load them. */
+const loadHttps = (): typeof https => createRequire(import.meta.url)('node:https') as typeof https;
 
 /** An error the daemon answered with: its status and Docker's `message`. */
 export class DaemonError extends Error {
@@ -44,7 +48,7 @@ export class ApiClient {
     const agentOptions =
       address.proto === 'unix' ? { socketPath: address.path, keepAlive: true } : { keepAlive: true };
     this.agent = tls
-      ? new https.Agent({
+      ? new (loadHttps().Agent)({
           ...agentOptions,
           ca: tls.ca,
           cert: tls.cert,
@@ -134,7 +138,7 @@ export class ApiClient {
       host: address.proto === 'tcp' ? address.host : 'localhost',
       port: address.proto === 'tcp' ? address.port : undefined,
     };
-    return tls ? https.request(target) : http.request(target);
+    return tls ? loadHttps().request(target) : http.request(target);
   }
 
   private connectionError(err: Error & { code?: string }): Error {
