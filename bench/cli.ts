@@ -2,6 +2,7 @@
  * CLI start-up: wall time of `berth version`, `berth ps` and `berth --help`
  * next to `docker version` and `docker ps`, both CLIs talking to the same
  * berthd, so the difference is the client's own start-up and request cost.
+ * `node -e 0` is the floor no Node.js CLI goes below.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -30,6 +31,8 @@ export async function bench(): Promise<void> {
     const engine = { name: 'berth', host: daemon.host };
     const berth: Cli = (args) => exec(process.execPath, [BERTH, '-H', daemon.host, ...args]);
     const docker: Cli = (args) => exec('docker', args, { env: dockerEnv(engine) });
+    const node = await timeRuns(SAMPLES, () => exec(process.execPath, ['-e', '0']));
+    console.log(report('node -e 0', node));
     const compared = [['version'], ['ps']];
     const ours = await measureCommands('berth', berth, [...compared, ['--help']]);
     const theirs = await measureCommands('docker', docker, compared);
