@@ -810,6 +810,23 @@ export class ContainerService {
     await this.ipc.release(id);
   }
 
+  /** The live NetworkSettings of a running container, or its configured networks otherwise. */
+  private networkSettingsOf(c: Container): NetworkSettings {
+    const live = c.State.Running ? this.deps.networks?.networkSettings(c.ID) : undefined;
+    return live ?? idleNetworkSettings(c.EndpointsConfig ?? {}, this.deps.networks);
+  }
+
+  private mountViews(c: Container): MountPoint[] {
+    return (c.MountPoints ?? []).map((p) => mountPointView(p, (name) => this.mounts.volumePath(name)));
+  }
+
+  /** What a list entry shows of the network: published ports while running, the networks always. */
+  private summaryNetworking(c: Container): { ports?: Port[]; networks: Record<string, EndpointSettings> } {
+    const settings = this.networkSettingsOf(c);
+    const live = c.State.Running && settings.SandboxKey !== '';
+    return { ...(live ? { ports: portList(settings.Ports) } : {}), networks: settings.Networks };
+  }
+
   /** Containers (any state) whose mounts use a volume: the volume service's in-use check. */
   private volumeUsers(name: string): string[] {
     const users: string[] = [];
@@ -1372,6 +1389,153 @@ export class ContainerService {
     });
   }
 
+  // ---------------------------------------------------------------- views
+
+  async inspect(term: string, options: { size?: boolean } = {}): Promise<ContainerInspect> {
+    const entry = this.find(term);
+    const c = entry.c;
+    let graphDriverData: Record<string, string> | null = null;
+    try {
+      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
+      const layers = layersOf(entry.mounts);
+      graphDriverData = {
+        LowerDir: layers.lowers.join(':'),
+        UpperDir: layers.upper,
+        WorkDir: path.join(path.dirname(layers.upper), 'work'),
+        MergedDir: path.join(path.dirname(layers.upper), 'merged'),
+      };
+    } catch {
+      graphDriverData = null;
+    }
+    const sizes = options.size ? await this.sizes(c) : {};
+    return inspectContainer(c, {
+      ...sizes,
+      graphDriverData,
+      networkSettings: this.networkSettingsOf(c),
+      mounts: this.mountViews(c),
+    });
+  }
+
+  private async sizes(c: Container): Promise<{ sizeRw: number; sizeRootFs: number }> {
+    const sizeRw = await this.ctr.snapshots.usage(c.ID).then(
+      (u) => u.size,
+      () => 0,
+    );
+    let imageSize = 0;
+    let key: string | undefined = c.ImageChainId;
+    while (key) {
+      const info: { parent?: string } | undefined = await this.ctr.snapshots
+        .tryStat(key)
+        .catch(() => undefined);
+      if (!info) break;
+      imageSize += await this.ctr.snapshots.usage(key).then(
+        (u) => u.size,
+        () => 0,
+      );
+      key = info.parent;
+    }
+    return { sizeRw, sizeRootFs: sizeRw + imageSize };
+  }
+
+  async list(request: ListRequest = {}): Promise<ContainerSummary[]> {
+    const containers = [...this.entries.values()].map((e) => e.c);
+    const selected = await selectContainers(
+      containers,
+      { all: request.all ?? false, limit: request.limit ?? -1, filters: request.filters ?? new Map() },
+      {
+        lookup: (term) => this.find(term).c,
+        ancestorImageIds: async (value) => {
+          try {
+            return new Set([(await this.deps.images.resolveImage(value)).id]);
+          } catch {
+            return new Set<string>();
+          }
+        },
+        health: (c) => c.State.Health?.Status ?? 'none',
+      },
+    );
+    const imageNames = new Map<string, Promise<string>>();
+    const imageNameOf = (c: Container): Promise<string> => {
+      const key = `${c.Config.Image}\n${c.Image}`;
+      let name = imageNames.get(key);
+      if (!name) {
+        // A reference that now names another image (retagged, removed) shows the ID instead, as Docker does.
+        name = this.deps.images.resolveImage(c.Config.Image ?? '').then(
+          (image) => (image.id === c.Image ? (c.Config.Image ?? '') : c.Image),
+          () => c.Image,
+        );
+        imageNames.set(key, name);
+      }
+      return name;
+    };
+    return Promise.all(
+      selected.map(async (c) =>
+        summarizeContainer(c, await imageNameOf(c), {
+          ...(request.size ? await this.sizes(c) : {}),
+          ...this.summaryNetworking(c),
+          mounts: this.mountViews(c),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Every container with its writable layer's size, for `/system/df`: sizes
+   * come from the background cache (refreshed within a few ms at most), not
+   * from a scan of every layer as dockerd does.
+   */
+  async diskUsage(): Promise<ContainerSummary[]> {
+    await this.layerSizes.refresh(
+      this.entries.keys(),
+      (id) => this.entries.get(id)?.c.State.Running === true,
+      DF_BUDGET_MS,
+    );
+    const summaries = await this.list({ all: true });
+    for (const summary of summaries) summary.SizeRw = this.layerSizes.get(summary.Id);
+    return summaries;
+  }
+
+  /** How many containers (any state) use each image. */
+  imageContainerCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { c } of this.entries.values()) counts.set(c.Image, (counts.get(c.Image) ?? 0) + 1);
+    return counts;
+  }
+
+  async top(term: string, psArgs: string): Promise<ContainerTopResponse> {
+    const entry = this.find(term);
+    const c = entry.c;
+    if (!c.State.Running || c.State.Restarting) throw conflict(`Container ${c.ID} is not running`);
+    const pids = new Set((await this.ctr.tasks.listPids(c.ID)).map((p) => p.pid));
+    const result = await runPs(psArgs, pids);
+    this.event(c, 'top');
+    return result;
+  }
+
+  async changes(term: string): Promise<ContainerChange[]> {
+    const entry = this.find(term);
+    entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
+    return filesystemChanges(layersOf(entry.mounts), new Set(runtimeMountpoints(entry.c.HostConfig)));
+  }
+
+  /** A tar stream of the container's filesystem; the event is emitted once it is fully written. */
+  async export(term: string): Promise<Readable> {
+    const entry = this.find(term);
+    entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
+    const layers = layersOf(entry.mounts);
+    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
+    const out = new PassThrough();
+    const pack = tar.pack();
+    // A client that goes away mid-archive ends the walk, never the daemon.
+    pack.on('error', () => undefined);
+    out.on('close', () => pack.destroy());
+    pack.pipe(out);
+    void withReadOnlyRootfs(layers, this.scratchDir(), (root) => packDirectory(root, pack))
+      .then(() => this.event(entry.c, 'export'))
+      .catch((err) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+    return out;
+  }
+
   // ---------------------------------------------------------------- archive (docker cp)
 
   private rootContext(entry: ContainerEntry): RootContext {
@@ -1497,6 +1661,17 @@ export class ContainerService {
       imageRef: result.reference ?? '',
     });
     return { Id: result.id };
+  }
+
+  /** The container using an image (for rmi and image prune), preferring a running one. */
+  imageUser(imageId: string): { containerId: string; running: boolean } | undefined {
+    let found: { containerId: string; running: boolean } | undefined;
+    for (const { c } of this.entries.values()) {
+      if (c.Image !== imageId) continue;
+      if (c.State.Running) return { containerId: c.ID, running: true };
+      found ??= { containerId: c.ID, running: false };
+    }
+    return found;
   }
 
   /** Whether the container has a TTY (raw streams) or not (multiplexed). */
