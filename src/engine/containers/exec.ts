@@ -5,7 +5,15 @@
  * started, and its output streams to the client that started it (or is
  * dropped when detached) until it exits. Exit codes and Docker's
  * exec_create/exec_start/exec_die events follow Docker's.
+ *
+ * Latency: nothing but containerd's own Exec and Start waits on the way in
+ * (the container's process spec is kept per run, and the stdout/stderr FIFO
+ * pair of a plain exec comes ready from a small per-container pool), and on
+ * the way out the client has its stream and exit code as soon as the exit
+ * is recorded; containerd's process delete and the FIFOs' return to the
+ * pool follow.
  */
+import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
   conflict,
@@ -34,6 +42,8 @@ import { ContainerStreams, type OutputSink } from './stdio.js';
 const DRAIN_TIMEOUT_MS = 2000;
 /** How long a resize waits for the exec to start (Docker: 10 s). */
 const START_WAIT_MS = 10_000;
+/** FIFO pairs kept ready per container: enough for an exec and a health check at once. */
+const SPARE_FIFO_PAIRS = 2;
 const EXIT_CMD_NOT_FOUND = 127;
 const EXIT_CANNOT_INVOKE = 126;
 
@@ -75,6 +85,62 @@ interface Exec {
   done?: Promise<void>;
 }
 
+/** The container's process settings for one run of it (execs inherit them). */
+interface RunProcess {
+  startedAt: string;
+  process: Promise<NonNullable<OciSpec['process']>>;
+}
+
+/**
+ * stdout+stderr FIFO pairs ready for execs without stdin or a terminal (the
+ * shape of `docker exec c cmd` and of health checks), per container stdio
+ * directory: a FIFO needs a mkfifo process, which would otherwise cost every
+ * exec a few milliseconds. Pairs come back after their exec is deleted.
+ */
+class SpareFifos {
+  private readonly spares = new Map<string, FifoSet[]>();
+  private readonly filling = new Map<string, Promise<void>>();
+  /** Directories of removed containers with a pair still being made. */
+  private readonly gone = new Set<string>();
+
+  /** Starts making a spare pair for `dir` unless one is ready or on its way. */
+  prepare(dir: string): void {
+    if ((this.spares.get(dir)?.length ?? 0) > 0 || this.filling.has(dir)) return;
+    const filling = createFifoSet(dir, `spare-${generateId().slice(0, 16)}`)
+      .then((set) => this.give(set))
+      .catch((err: unknown) => log.debug('making spare exec FIFOs failed', { error: errorMessage(err) }))
+      .finally(() => this.filling.delete(dir));
+    this.filling.set(dir, filling);
+  }
+
+  /** A ready pair for `dir` (waiting for one on its way), or undefined. */
+  async take(dir: string): Promise<FifoSet | undefined> {
+    const ready = this.spares.get(dir)?.pop();
+    if (ready) return ready;
+    await this.filling.get(dir);
+    return this.spares.get(dir)?.pop();
+  }
+
+  /** Keeps a pair nobody has open any more, or removes it when enough are kept. */
+  async give(set: FifoSet): Promise<void> {
+    // Its container went meanwhile (and the directory with it).
+    if (!existsSync(set.dir)) return;
+    const kept = this.spares.get(set.dir) ?? [];
+    if (kept.length >= SPARE_FIFO_PAIRS || this.gone.has(set.dir)) return removeFifoSet(set);
+    kept.push(set);
+    this.spares.set(set.dir, kept);
+  }
+
+  /** The container went: its pairs went with its directory, and one still being made is removed. */
+  forget(dir: string): void {
+    this.spares.delete(dir);
+    const filling = this.filling.get(dir);
+    if (!filling) return;
+    this.gone.add(dir);
+    void filling.finally(() => this.gone.delete(dir));
+  }
+}
+
 export interface ExecResult {
   exitCode: number;
   output: Buffer;
@@ -83,6 +149,8 @@ export interface ExecResult {
 export class ExecService {
   private readonly execs = new Map<string, Exec>();
   private readonly watched = new WeakSet<ContainerEntry>();
+  private readonly runProcesses = new WeakMap<ContainerEntry, RunProcess>();
+  private readonly spareFifos = new SpareFifos();
 
   constructor(private readonly deps: ExecServiceDeps) {}
 
@@ -127,6 +195,9 @@ export class ExecService {
     };
     this.execs.set(exec.id, exec);
     this.forgetWithContainer(entry);
+    // Ready by the time the client starts the exec.
+    if (takesSpareFifos(exec.config)) this.spareFifos.prepare(this.deps.containers.stdioDir(entry.id));
+    void this.containerProcess(entry).catch(() => undefined);
     this.deps.containers.publishEvent(entry.c, `exec_create: ${commandLine(exec.config)}`, {
       execID: exec.id,
     });
@@ -146,6 +217,7 @@ export class ExecService {
     entry.changes.once('removed', () => {
       entry.changes.off('stopped', forget);
       forget();
+      this.spareFifos.forget(this.deps.containers.stdioDir(entry.id));
     });
   }
 
@@ -190,10 +262,9 @@ export class ExecService {
     try {
       // Without a terminal and without anyone reading, the process writes to /dev/null.
       if (tty || wantOutput || wantStdin) {
-        fifos = await createFifoSet(this.deps.containers.stdioDir(exec.containerId), exec.id, {
-          stdin: wantStdin,
-          terminal: tty,
-        });
+        const dir = this.deps.containers.stdioDir(exec.containerId);
+        if (!wantStdin && !tty) fifos = await this.spareFifos.take(dir);
+        fifos ??= await createFifoSet(dir, exec.id, { stdin: wantStdin, terminal: tty });
         drained = streams.beginRun(openFifoSet(fifos));
       }
       if (wantOutput && request.sink) {
@@ -210,7 +281,7 @@ export class ExecService {
         );
       }
       const process = buildExecProcess({
-        containerProcess: await this.containerProcess(exec.containerId),
+        containerProcess: await this.containerProcess(entry),
         config: entry.c.Config,
         exec: { ...config, ConsoleSize: request.consoleSize ?? config.ConsoleSize },
         user: config.User ? await this.resolveExecUser(entry, config.User) : undefined,
@@ -264,18 +335,49 @@ export class ExecService {
       log.debug('waiting for an exec failed', { exec: exec.id, error: errorMessage(err) });
       exitCode = 137;
     }
-    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
+    let timer: NodeJS.Timeout | undefined;
+    const drainedInTime = await Promise.race([
+      drained.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DRAIN_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
     exec.exitCode = exitCode;
     exec.running = false;
     streams.endRun();
-    await this.ctr.tasks.deleteProcess(exec.containerId, exec.id).catch(() => undefined);
-    if (fifos) await removeFifoSet(fifos).catch(() => undefined);
     this.deps.containers.publishEvent(entry.c, 'exec_die', { execID: exec.id, exitCode: String(exitCode) });
     if (!entry.c.State.Running) this.execs.delete(exec.id);
+    // As Docker: the exit is known and the stream ends before containerd forgets the process.
+    void this.release(exec, fifos, drainedInTime);
   }
 
-  /** The container's own process settings, from the spec containerd holds. */
-  private async containerProcess(containerId: string): Promise<NonNullable<OciSpec['process']>> {
+  /**
+   * Deletes the exec's process in containerd, then keeps its FIFOs for
+   * another exec or removes them. `drained`: its output ended, so no process
+   * holds them open any more.
+   */
+  private async release(exec: Exec, fifos: FifoSet | undefined, drained: boolean): Promise<void> {
+    await this.ctr.tasks.deleteProcess(exec.containerId, exec.id).catch(() => undefined);
+    if (!fifos) return;
+    if (drained && fifos.stdout && fifos.stderr && !fifos.stdin && !fifos.terminal)
+      await this.spareFifos.give(fifos).catch(() => undefined);
+    else await removeFifoSet(fifos).catch(() => undefined);
+  }
+
+  /** The container's own process settings, from the spec containerd holds, fetched once per run. */
+  private containerProcess(entry: ContainerEntry): Promise<NonNullable<OciSpec['process']>> {
+    const startedAt = entry.c.State.StartedAt;
+    const known = this.runProcesses.get(entry);
+    if (known?.startedAt === startedAt) return known.process;
+    const process = this.fetchContainerProcess(entry.id);
+    this.runProcesses.set(entry, { startedAt, process });
+    // A failed fetch is not kept: the next exec asks again.
+    process.catch(() => {
+      if (this.runProcesses.get(entry)?.process === process) this.runProcesses.delete(entry);
+    });
+    return process;
+  }
+
+  private async fetchContainerProcess(containerId: string): Promise<NonNullable<OciSpec['process']>> {
     const record = await this.ctr.containers.get(containerId);
     if (!record.spec) throw systemError(`container ${containerId} has no runtime spec`);
     const spec = specFromAny<OciSpec>(record.spec);
@@ -366,6 +468,15 @@ export class ExecService {
     }
     return { exitCode: exec.exitCode ?? -1, output: Buffer.concat(chunks), timedOut };
   }
+}
+
+/** Whether an exec's output will go through a plain stdout+stderr FIFO pair (no stdin, no terminal). */
+function takesSpareFifos(config: ExecConfig): boolean {
+  return (
+    config.Tty !== true &&
+    config.AttachStdin !== true &&
+    (config.AttachStdout === true || config.AttachStderr === true)
+  );
 }
 
 /** How Docker shows an exec's command in events. */
