@@ -338,6 +338,11 @@ function checkCycles(stages: readonly PlannedStage[]): void {
   stages.forEach(visit);
 }
 
+/** Whether stage `index` is `other` or needs it, directly or through other stages. */
+export function stageNeeds(stages: readonly PlannedStage[], index: number, other: number): boolean {
+  return reachable(stages, index).some((s) => s.index === other);
+}
+
 function reachable(stages: readonly PlannedStage[], target: number): PlannedStage[] {
   const seen = new Set<number>();
   const walk = (index: number): void => {

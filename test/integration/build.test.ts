@@ -666,6 +666,31 @@ describe('multi-stage builds', () => {
   });
 });
 
+describe('ONBUILD triggers naming stages', () => {
+  test('a stage only an ONBUILD trigger names is built when the child build needs it', async () => {
+    const parent = await buildOk(
+      { Dockerfile: 'FROM busybox\nONBUILD COPY --from=builder /made /made\n' },
+      { t: 'onbuild-parent:1' },
+    );
+    assert.ok(parent.id);
+    const child = await buildOk({
+      Dockerfile: [
+        'FROM busybox AS builder',
+        'RUN echo made by the builder stage > /made',
+        'FROM onbuild-parent:1',
+        'RUN cat /made',
+      ].join('\n'),
+    });
+    assert.ok(child.text.includes('# Executing 1 build trigger'), child.text);
+    assert.ok(child.text.includes('Step 4/4 : RUN echo made by the builder stage > /made'), child.text);
+    assert.equal(await run(child.id, 'cat /made'), 'made by the builder stage\n');
+    const loop = await build({
+      Dockerfile: 'FROM onbuild-parent:1 AS builder\nRUN true\n',
+    });
+    assert.match(loop.error ?? '', /circular dependency detected on stage: builder/);
+  });
+});
+
 describe('base images', () => {
   test('FROM pulls a missing image with X-Registry-Config credentials; --pull refreshes it', async () => {
     const registry = await startRegistry({ htpasswd: { user: 'builder', password: 'pa55' } });

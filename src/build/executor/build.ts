@@ -15,7 +15,7 @@ import type { BuildCache } from '../cache/records.js';
 import type { CacheMountStore } from '../cache/mounts.js';
 import type { ContextDigester } from '../context/digest.js';
 import type { ContextFilter } from '../context/dockerignore.js';
-import type { BuildPlan, StageSource } from '../plan.js';
+import type { BuildPlan, PlannedStage, StageSource } from '../plan.js';
 import { chainIds } from '../../containerd/unpack.js';
 import { withId, type BuildImage } from './image.js';
 import type { OrderedOutput, StageChannel } from './output.js';
@@ -90,25 +90,14 @@ export class Build implements BuildRun {
     const labels: ExtraLabel[] = Object.keys(this.request.labels)
       .sort()
       .map((key) => ({ key, value: this.request.labels[key] }));
-    const total =
-      this.setup.metaArgSteps.length +
-      stages.reduce((sum, s) => sum + 1 + s.stage.instructions.length, 0) +
-      labels.length;
-    let step = 1;
-    for (const text of this.setup.metaArgSteps) output.stream(`Step ${step++}/${total} : ${text}\n`);
+    this.totalSteps =
+      this.setup.metaArgSteps.length + stages.reduce((sum, s) => sum + stepsOf(s), 0) + labels.length;
+    for (const text of this.setup.metaArgSteps)
+      output.stream(`Step ${this.nextStep++}/${this.totalSteps} : ${text}\n`);
     const channels = output.open(stages.map((s) => s.displayName));
     stages.forEach((planned, order) => {
-      const first = step;
-      step += 1 + planned.stage.instructions.length;
       const isTarget = planned.index === plan.target.index;
-      const builder = new StageBuilder(this, planned, channels[order], first, total, isTarget ? labels : []);
-      this.builders.set(planned.index, async () => {
-        try {
-          return await builder.run();
-        } finally {
-          output.finish(order);
-        }
-      });
+      this.addBuilder(planned, channels[order], order, isTarget ? labels : []);
     });
     const all = stages.map((s) => this.stage(s.index));
     // A failure anywhere fails the build; other stages may still be running and are awaited by the caller's cleanup.
@@ -116,9 +105,48 @@ export class Build implements BuildRun {
     return this.stage(plan.target.index);
   }
 
+  private totalSteps = 0;
+  private nextStep = 1;
+
+  private addBuilder(
+    planned: PlannedStage,
+    channel: StageChannel,
+    order: number,
+    labels: ExtraLabel[],
+  ): void {
+    const first = this.nextStep;
+    this.nextStep += stepsOf(planned);
+    const builder = new StageBuilder(this, planned, channel, first, this.totalSteps, labels);
+    this.builders.set(planned.index, async () => {
+      try {
+        return await builder.run();
+      } finally {
+        this.setup.output.finish(order);
+      }
+    });
+  }
+
+  /**
+   * A stage the plan left out because only an ONBUILD trigger of a base
+   * image names it (the plan cannot see inside base images): built when the
+   * trigger asks, numbered after the planned steps.
+   */
+  private addOnDemandBuilder(index: number): boolean {
+    const planned = this.plan.allStages[index];
+    if (!planned) return false;
+    const order = this.setup.plan.stages.length + this.onDemand++;
+    const [channel] = this.setup.output.open([planned.displayName]);
+    this.totalSteps += stepsOf(planned);
+    this.addBuilder(planned, channel, order, []);
+    return true;
+  }
+
+  private onDemand = 0;
+
   stage(index: number): Promise<StageResult> {
     let result = this.results.get(index);
     if (!result) {
+      if (!this.builders.has(index)) this.addOnDemandBuilder(index);
       const builder = this.builders.get(index);
       if (!builder) return Promise.reject(invalidParameter(`stage ${index} is not part of this build`));
       result = builder();
@@ -294,4 +322,9 @@ export class Build implements BuildRun {
   release(): void {
     for (const release of this.releaseHolds.splice(0)) release();
   }
+}
+
+/** Steps a stage prints: its FROM and each instruction. */
+function stepsOf(planned: PlannedStage): number {
+  return 1 + planned.stage.instructions.length;
 }

@@ -27,7 +27,13 @@ import {
   type Instruction,
   type RunInstruction,
 } from '../dockerfile/index.js';
-import { runHistoryCommand, type PlannedStage, type StageScope, type StageSource } from '../plan.js';
+import {
+  runHistoryCommand,
+  stageNeeds,
+  type PlannedStage,
+  type StageScope,
+  type StageSource,
+} from '../plan.js';
 import {
   copySource,
   ensureDir,
@@ -531,6 +537,16 @@ export class StageBuilder {
         const source =
           (this.planned.sources.get(original) ?? [])[0] ??
           this.build.plan.resolveSource(instruction.from, instruction.line);
+        // A trigger naming this stage, or one built from it, would wait for itself.
+        if (
+          source.kind === 'stage' &&
+          stageNeeds(this.build.plan.allStages, source.index, this.planned.index)
+        ) {
+          throw new DockerfileError(
+            `circular dependency detected on stage: ${this.build.plan.allStages[source.index].displayName}`,
+            instruction.line,
+          );
+        }
         // The source image's ID names its content: a hit needs no mount and no digest.
         const sourceImage =
           source.kind === 'stage'
