@@ -4,7 +4,16 @@ import type { GlobalOptions } from './client/connection.js';
 import { CliContext } from './context.js';
 import { buildProgram, reportError } from './program.js';
 
+/** `berth ps | head` closes stdout early; like docker, stop quietly rather than crash on EPIPE. */
+function exitOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 async function main(): Promise<void> {
+  exitOnClosedStdout();
   let program: Command | undefined;
   const ctx = new CliContext(() => (program?.opts() ?? {}) as GlobalOptions);
   const args = process.argv.slice(2);

@@ -4,7 +4,7 @@
  * start-up never imports other commands' modules, grpc or tar-stream.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import type { Command } from 'commander';
@@ -177,5 +177,17 @@ describe('start-up', () => {
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /^Usage: berth network COMMAND/);
     assert.match(result.stderr, /ls\|list \[options\] +List networks/);
+  });
+
+  test('a reader that closes stdout early ends the CLI quietly', async () => {
+    const child = spawn(process.execPath, [BERTH, '-H', 'unix:///nonexistent.sock', 'version'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+    assert.ok(status === 0 || status === 1, `status ${status}`);
   });
 });

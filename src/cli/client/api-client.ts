@@ -47,15 +47,20 @@ export class ApiClient {
     const { address, tls } = settings;
     const agentOptions =
       address.proto === 'unix' ? { socketPath: address.path, keepAlive: true } : { keepAlive: true };
-    this.agent = tls
-      ? new (loadHttps().Agent)({
-          ...agentOptions,
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          rejectUnauthorized: tls.verify,
-        })
-      : new http.Agent(agentOptions);
+    if (tls) {
+      this.agent = new (loadHttps().Agent)({
+        ...agentOptions,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        rejectUnauthorized: tls.verify,
+      });
+    } else {
+      // Without TLS a server name is of no use, and working one out runs net.isIP,
+      // whose first IPv6 regex compilation costs each CLI run about 4 ms.
+      const plain: http.AgentOptions & { servername: string } = { ...agentOptions, servername: '' };
+      this.agent = new http.Agent(plain);
+    }
     this.version = settings.pinnedVersion;
   }
 
