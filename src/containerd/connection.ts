@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { EngineError } from '../common/errors.js';
 import { Status, toEngineError } from './errors.js';
+import { GrpcStatusError, Http2Transport, socketPathOf, type Http2DuplexCall } from './http2-stream.js';
 import { SERVICE_NAMES, serviceConstructor, type ServiceName } from './proto.js';
 
 export interface CallOptions {
@@ -46,6 +47,8 @@ interface Shared {
   address: string;
   channel: grpc.Channel;
   clients: Record<ServiceName, grpc.Client>;
+  /** Opened by the first framedDuplex call. */
+  http2?: Http2Transport;
   closed: boolean;
 }
 
@@ -112,6 +115,7 @@ export class Connection {
     this.shared.closed = true;
     for (const client of Object.values(this.shared.clients)) client.close();
     this.shared.channel.close();
+    this.shared.http2?.close();
   }
 
   metadata(options: CallOptions = {}): grpc.Metadata {
@@ -176,40 +180,37 @@ export class Connection {
     return out;
   }
 
-  /**
-   * A bidirectional call; errors are emitted raw (map them with toEngineError).
-   * `serialize` replaces the generated request encoder, for callers that
-   * encode bulk messages themselves.
-   */
+  /** A bidirectional call; errors are emitted raw (map them with toEngineError). */
   duplex<Req, Res>(
     service: ServiceName,
     method: string,
     options: CallOptions = {},
-    serialize?: (request: Req) => Buffer,
   ): grpc.ClientDuplexStream<Req, Res> {
-    const call = serialize
-      ? this.duplexWith(service, method, serialize, options)
-      : this.method<DuplexMethod>(service, method)(this.metadata(options), callOptions(options));
+    const call = this.method<DuplexMethod>(service, method)(this.metadata(options), callOptions(options));
     attachSignal(call, options.signal);
     return call as grpc.ClientDuplexStream<Req, Res>;
   }
 
-  private duplexWith<Req>(
-    service: ServiceName,
-    method: string,
-    serialize: (request: Req) => Buffer,
-    options: CallOptions,
-  ): grpc.ClientDuplexStream<Req, unknown> {
+  /**
+   * A bidirectional call whose requests the caller frames itself (see
+   * http2-stream.ts), on a second, plain HTTP/2 connection; answers are
+   * decoded as on the gRPC channel. Errors are emitted raw.
+   */
+  framedDuplex<Res>(service: ServiceName, method: string, options: CallOptions = {}): Http2DuplexCall<Res> {
     const client = this.shared.clients[service];
     const definition = (client.constructor as grpc.ServiceClientConstructor).service[method];
     if (!definition) throw new Error(`containerd ${service} has no method ${method}`);
-    return client.makeBidiStreamRequest(
-      definition.path,
-      serialize,
-      definition.responseDeserialize,
-      this.metadata(options),
-      callOptions(options),
-    );
+    if (this.shared.closed) {
+      throw toEngineError(new GrpcStatusError(Status.UNAVAILABLE, 'connection to containerd closed'));
+    }
+    this.shared.http2 ??= new Http2Transport(socketPathOf(this.shared.address));
+    const headers: Record<string, string> = { 'containerd-namespace': this.namespace };
+    if (this.leaseId) headers['containerd-lease'] = this.leaseId;
+    return this.shared.http2.duplex(definition.path, definition.responseDeserialize as (b: Buffer) => Res, {
+      headers,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
   }
 
   private method<M>(service: ServiceName, method: string): M {

@@ -1,5 +1,5 @@
 /**
- * Content.Write's hand-encoded WRITE messages: what containerd decodes from
+ * Content.Write's hand-encoded, hand-framed WRITE messages: what containerd decodes from
  * them must be what protobufjs would have sent (action, ref, offset, data),
  * across message boundaries and for offsets past 32 bits.
  */
@@ -16,7 +16,11 @@ interface DecodedWrite {
   data: Buffer;
 }
 
-function decode(message: Buffer): DecodedWrite {
+/** The message inside a gRPC frame, after checking the frame's prefix. */
+function decode(frame: Buffer): DecodedWrite {
+  assert.equal(frame[0], 0, 'uncompressed');
+  assert.equal(frame.readUInt32BE(1), frame.length - 5, 'prefix gives the message length');
+  const message = frame.subarray(5);
   const type = protoRoot().lookupType('containerd.services.content.v1.WriteContentRequest');
   const decoded = type.toObject(type.decode(message), { enums: String, longs: Number, defaults: true });
   // A copy: the message buffer is reused once released.
@@ -31,13 +35,13 @@ describe('WriteMessages', () => {
     let offset = 0;
     for (const piece of pieces) {
       for (let rest = messages.fill(piece); messages.full; rest = messages.fill(rest)) {
-        const { message, length, release } = messages.take(offset);
-        sent.push(decode(message));
+        const { frame, length, release } = messages.take(offset);
+        sent.push(decode(frame));
         offset += length;
         release();
       }
     }
-    if (messages.filled > 0) sent.push(decode(messages.take(offset).message));
+    if (messages.filled > 0) sent.push(decode(messages.take(offset).frame));
     assert.deepEqual(
       sent.map((m) => [m.action, m.ref, m.offset, m.data.length]),
       [
@@ -56,7 +60,7 @@ describe('WriteMessages', () => {
     const data = randomBytes(16);
     messages.fill(data);
     const offset = 2 ** 40 + 3;
-    const decoded = decode(messages.take(offset).message);
+    const decoded = decode(messages.take(offset).frame);
     assert.deepEqual(decoded, { ...decoded, action: 'WRITE', ref, offset });
     assert.deepEqual(decoded.data, data);
   });
@@ -68,8 +72,8 @@ describe('WriteMessages', () => {
     first.release();
     messages.fill(Buffer.from('abcdefgh'));
     const second = messages.take(8);
-    assert.equal(second.message.buffer, first.message.buffer);
-    assert.equal(second.message.byteOffset, first.message.byteOffset);
-    assert.equal(decode(second.message).data.toString(), 'abcdefgh');
+    assert.equal(second.frame.buffer, first.frame.buffer);
+    assert.equal(second.frame.byteOffset, first.frame.byteOffset);
+    assert.equal(decode(second.frame).data.toString(), 'abcdefgh');
   });
 });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, Transform } from 'node:stream';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { isEngineError } from '../../common/errors.js';
 import { timestampToDate, type WireTimestamp } from '../any.js';
 import type { CallOptions, Connection } from '../connection.js';
+import { FRAME_PREFIX, framed, writeFramePrefix, type Http2DuplexCall } from '../http2-stream.js';
 import { protoRoot } from '../proto.js';
 import { Status, isGrpcCode, toEngineError } from '../errors.js';
 import { fieldMask, labelPaths, type Labels } from '../types.js';
@@ -198,22 +198,15 @@ export class ContentService {
     opts: WriteContentOptions = {},
     options?: CallOptions,
   ): Promise<WriteContentResult> {
-    const session = new WriteSession(
-      this.conn.duplex<WireWriteRequest | Buffer, WireWriteResponse>(
-        'content',
-        'Write',
-        options,
-        serializeWriteRequest,
-      ),
-    );
+    const session = new WriteSession(this.conn.framedDuplex<WireWriteResponse>('content', 'Write', options));
     const messages = new WriteMessages(ref, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
     const hash = opts.expected === undefined ? createHash('sha256') : undefined;
     let offset = 0;
     let consumed = 0;
     const flush = async (): Promise<void> => {
-      const { message, length, release } = messages.take(offset);
+      const { frame, length, release } = messages.take(offset);
       offset += length;
-      await session.sendWrite(message, release);
+      await session.sendWrite(frame, release);
     };
     const pieces = piecesOf(source);
     try {
@@ -355,12 +348,10 @@ class ReadablePieces implements AsyncIterator<Buffer> {
 
 let writeRequestType: protobuf.Type | undefined;
 
-/** STAT and COMMIT go through protobufjs; WRITEs arrive already encoded (WriteMessages). */
-function serializeWriteRequest(request: WireWriteRequest | Buffer): Buffer {
-  if (Buffer.isBuffer(request)) return request;
+/** A STAT or COMMIT as a frame; WRITEs are framed by WriteMessages. */
+function framedRequest(request: WireWriteRequest): Buffer {
   writeRequestType ??= protoRoot().lookupType('containerd.services.content.v1.WriteContentRequest');
-  const bytes = writeRequestType.encode(writeRequestType.fromObject(request)).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return framed(writeRequestType.encode(writeRequestType.fromObject(request)).finish());
 }
 
 /** Protobuf wire tags of WriteContentRequest: (field << 3) | wire type. */
@@ -381,10 +372,10 @@ function writeVarint(buffer: Buffer, at: number, value: number): number {
 }
 
 /**
- * WRITE requests encoded by hand, the data copied once, straight from the
- * source's pieces into the message buffer: no separate regrouping, no
- * protobufjs copy. A buffer is reused once containerd has answered its
- * WRITE, so a blob of any size needs only a few of them; fewer large
+ * WRITE requests encoded and framed by hand, the data copied once, straight
+ * from the source's pieces into the frame: no regrouping, no protobufjs
+ * copy, no framing copy. A buffer is reused once containerd has answered
+ * its WRITE, so a blob of any size needs only a few of them; fewer large
  * allocations mean far fewer garbage collections.
  */
 export class WriteMessages {
@@ -400,8 +391,8 @@ export class WriteMessages {
     private readonly chunkSize: number,
   ) {
     this.ref = Buffer.from(ref);
-    // action 2 + ref tag 1 + ref length ≤ 5 + offset 1+10 + data tag 1 + data length ≤ 5
-    this.headerRoom = this.ref.length + 25;
+    // frame prefix 5 + action 2 + ref tag 1 + ref length ≤ 5 + offset 1+10 + data tag 1 + data length ≤ 5
+    this.headerRoom = FRAME_PREFIX + this.ref.length + 25;
   }
 
   get full(): boolean {
@@ -418,15 +409,16 @@ export class WriteMessages {
     return data.subarray(length);
   }
 
-  /** The filled message as a WRITE at `offset`; call `release` once containerd has answered it. */
-  take(offset: number): { message: Buffer; length: number; release: () => void } {
+  /** The filled message as a framed WRITE at `offset`; call `release` once containerd has answered it. */
+  take(offset: number): { frame: Buffer; length: number; release: () => void } {
     const buffer = this.current!;
     const length = this.filled;
     const refLength = this.ref.length;
     const headerLength =
       3 + varintSize(refLength) + refLength + 1 + varintSize(offset) + 1 + varintSize(length);
-    const start = this.headerRoom - headerLength;
-    let at = start;
+    const start = this.headerRoom - headerLength - FRAME_PREFIX;
+    writeFramePrefix(buffer, start, headerLength + length);
+    let at = start + FRAME_PREFIX;
     buffer[at++] = TAG.action;
     buffer[at++] = WRITE_ACTION;
     buffer[at++] = TAG.ref;
@@ -439,7 +431,7 @@ export class WriteMessages {
     this.current = undefined;
     this.filled = 0;
     return {
-      message: buffer.subarray(start, this.headerRoom + length),
+      frame: buffer.subarray(start, this.headerRoom + length),
       length,
       release: () => this.spare.push(buffer),
     };
@@ -462,7 +454,7 @@ class WriteSession {
   private readonly failed: Promise<never>;
   private rejectFailed!: (err: unknown) => void;
 
-  constructor(private readonly call: ClientDuplexStream<WireWriteRequest | Buffer, WireWriteResponse>) {
+  constructor(private readonly call: Http2DuplexCall<WireWriteResponse>) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => undefined);
     call.on('data', (response: WireWriteResponse) => {
@@ -488,8 +480,8 @@ class WriteSession {
     return answer;
   }
 
-  /** Sends an encoded WRITE without waiting for its answer; `release` runs when it comes. */
-  async sendWrite(message: Buffer, release: () => void): Promise<void> {
+  /** Sends a framed WRITE without waiting for its answer; `release` runs when it comes. */
+  async sendWrite(frame: Buffer, release: () => void): Promise<void> {
     while (this.writesInFlight >= WRITES_IN_FLIGHT) {
       await this.race(new Promise<void>((resolve) => (this.onAnswer = resolve)));
     }
@@ -498,7 +490,7 @@ class WriteSession {
       this.writesInFlight--;
       release();
     });
-    await this.send(message);
+    await this.send(frame);
   }
 
   close(): void {
@@ -506,10 +498,11 @@ class WriteSession {
     this.call.cancel();
   }
 
-  /** Writes under backpressure: waits for 'drain' when grpc-js buffers. */
+  /** Writes under backpressure: waits for 'drain' when the stream buffers. */
   private async send(message: WireWriteRequest | Buffer): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    if (!this.call.write(message)) await Promise.race([once(this.call, 'drain'), this.failed]);
+    const frame = Buffer.isBuffer(message) ? message : framedRequest(message);
+    if (!this.call.write(frame)) await Promise.race([once(this.call, 'drain'), this.failed]);
     if (this.failure !== undefined) throw this.failure;
   }
 

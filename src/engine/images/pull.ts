@@ -5,6 +5,7 @@
  * a lease so a failed pull leaves nothing behind. Progress is Docker's JSON
  * stream, message for message.
  */
+import { performance } from 'node:perf_hooks';
 import { EngineError, errorMessage, isEngineError, systemError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { ContainerdClient } from '../../containerd/client.js';
@@ -95,6 +96,13 @@ export async function pull(
   );
   return pulled;
 }
+
+/**
+ * Least time between two Downloading updates of a layer. moby hands each
+ * watcher only the latest progress when it lags; a fast local download
+ * would otherwise send a message per 512 KiB, hundreds a second.
+ */
+const PROGRESS_INTERVAL_MS = 100;
 
 interface LayerJob {
   index: number;
@@ -351,10 +359,14 @@ class TagPull {
     const { digest, size } = job.descriptor;
     const blob = await this.deps.registry().fetchBlob(ref, job.descriptor, this.call);
     let reported = 0;
+    let reportedAt = 0;
     const step = progressStep(size);
     const onProgress = (current: number): void => {
-      if (reported === 0 || current - reported > step || current === size) {
+      const now = performance.now();
+      const due = current - reported > step && now - reportedAt >= PROGRESS_INTERVAL_MS;
+      if (reported === 0 || due || current === size) {
         reported = current;
+        reportedAt = now;
         this.progress.update(job.id, 'Downloading', current, size);
       }
     };
