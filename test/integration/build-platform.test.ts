@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -20,7 +20,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { berth, docker, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { BERTHD, berth, docker, startDaemon, waitForPing, type TestDaemon } from '../helpers/daemon.js';
 import { api, containerdOf, jsonLines } from '../helpers/images.js';
 import { makeTar } from '../helpers/archive.js';
 import { buildImage, buildIndex, buildTar, busyboxLayer, pushImage } from '../helpers/oci-image.js';
@@ -254,6 +254,23 @@ describe('builds for several platforms at once', () => {
     const blob = (digest: string): string => path.join(dir, 'blobs', digest.replace(':', '/'));
     const index = JSON.parse(readFileSync(blob(id.Id), 'utf8')) as IndexDoc;
     for (const entry of index.manifests) assert.ok(existsSync(blob(entry.digest)), entry.digest);
+  });
+
+  test('the multi-platform image is found again after a berthd restart', async (t) => {
+    if (skip) return t.skip(skip);
+    const before = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string };
+    const args = daemon!.process.spawnargs.slice(2);
+    daemon!.process.kill('SIGTERM');
+    await new Promise((resolve) => daemon!.process.once('exit', resolve));
+    const restarted = spawn(process.execPath, [BERTHD, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    restarted.stderr?.resume();
+    daemon!.process = restarted;
+    daemon!.exited = new Promise((resolve) => restarted.once('exit', (code) => resolve(code)));
+    await waitForPing(daemon!.socket);
+    const after = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string };
+    assert.equal(after.Id, before.Id);
+    const run = await docker(daemon!, ['run', '--rm', 'multi:1']);
+    assert.equal(run.stdout, 'x86_64\n', run.stderr);
   });
 
   test('--output type=local writes one directory per platform', async (t) => {
