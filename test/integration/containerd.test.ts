@@ -614,6 +614,8 @@ describe('containerd module', () => {
 
       // Crash containerd: the supervisor restarts it, the client reconnects,
       // the event subscription comes back, and the task is still running.
+      const blobBefore = Buffer.from('written before the crash');
+      await writeBlob(client.content, blobBefore, { labels: { 'containerd.io/gc.root': 'test' } });
       const oldPid = supervisor.pid!;
       const pendingWait = client.tasks.wait('sleeper');
       const restarted = once(supervisor, 'restarted');
@@ -628,6 +630,14 @@ describe('containerd module', () => {
       assert.equal(supervisor.pid, newPid);
       await reconnected;
       assert.equal((await client.tasks.get('sleeper')).status, 'running');
+      // Content.Write has its own HTTP/2 connection: it reconnects too.
+      const blobAfter = Buffer.from('written after the restart');
+      const written = await writeBlob(client.content, blobAfter, {
+        labels: { 'containerd.io/gc.root': 'test' },
+      });
+      assert.deepEqual(await client.content.readAll(written.digest), blobAfter);
+      await client.content.delete(written.digest);
+      await client.content.delete(sha256(blobBefore));
 
       const exited = client.tasks.wait('sleeper');
       await client.tasks.kill('sleeper', SIGKILL);
