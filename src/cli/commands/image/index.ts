@@ -1,6 +1,6 @@
 import type { CommandEntry, GroupEntry } from '../lazy.js';
 
-const history: CommandEntry = {
+const historyEntry: CommandEntry = {
   name: 'history',
   args: '[options] [image]',
   description: 'Show the history of an image',
@@ -14,35 +14,35 @@ const importEntry: CommandEntry = {
   load: async (ctx) => (await import('./import.js')).importCommand(ctx),
 };
 
-const load: CommandEntry = {
+const loadEntry: CommandEntry = {
   name: 'load',
   args: '[options]',
   description: 'Load an image from a tar archive or STDIN',
   load: async (ctx) => (await import('./load.js')).loadCommand(ctx),
 };
 
-const pull: CommandEntry = {
+const pullEntry: CommandEntry = {
   name: 'pull',
   args: '[options] <image>',
   description: 'Download an image from a registry',
   load: async (ctx) => (await import('./pull.js')).pullCommand(ctx),
 };
 
-const push: CommandEntry = {
+const pushEntry: CommandEntry = {
   name: 'push',
   args: '[options] <image>',
   description: 'Upload an image to a registry',
   load: async (ctx) => (await import('./push.js')).pushCommand(ctx),
 };
 
-const save: CommandEntry = {
+const saveEntry: CommandEntry = {
   name: 'save',
   args: '[options] <images...>',
   description: 'Save one or more images to a tar archive (streamed to STDOUT by default)',
   load: async (ctx) => (await import('./save.js')).saveCommand(ctx),
 };
 
-const tag: CommandEntry = {
+const tagEntry: CommandEntry = {
   name: 'tag',
   args: '<source> <target>',
   description: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE',
@@ -50,7 +50,7 @@ const tag: CommandEntry = {
 };
 
 /** `image ls` under the group, `images` at the top level. */
-const list = (name: string, aliases?: string[]): CommandEntry => ({
+const listEntry = (name: string, aliases?: string[]): CommandEntry => ({
   name,
   aliases,
   args: '[options] [repository]',
@@ -59,7 +59,7 @@ const list = (name: string, aliases?: string[]): CommandEntry => ({
 });
 
 /** `image rm` under the group, `rmi` at the top level. */
-const remove = (name: string, aliases?: string[]): CommandEntry => ({
+const removeEntry = (name: string, aliases?: string[]): CommandEntry => ({
   name,
   aliases,
   args: '[options] <images...>',
@@ -72,7 +72,7 @@ export const imageGroup: GroupEntry = {
   name: 'image',
   description: 'Manage images',
   subcommands: [
-    history,
+    historyEntry,
     importEntry,
     {
       name: 'inspect',
@@ -80,32 +80,32 @@ export const imageGroup: GroupEntry = {
       description: 'Display detailed information on one or more images',
       load: async (ctx) => (await import('./inspect.js')).imageInspectCommand(ctx),
     },
-    load,
-    list('ls', ['list']),
+    loadEntry,
+    listEntry('ls', ['list']),
     {
       name: 'prune',
       args: '[options]',
       description: 'Remove unused images',
       load: async (ctx) => (await import('./prune.js')).imagePruneCommand(ctx),
     },
-    pull,
-    push,
-    remove('rm', ['remove']),
-    save,
-    tag,
+    pullEntry,
+    pushEntry,
+    removeEntry('rm', ['remove']),
+    saveEntry,
+    tagEntry,
   ],
 };
 
 /** The top-level image shortcuts docker has: pull, push, images, rmi, tag, history, save, load, import, login, logout. */
 export const imageShortcuts: CommandEntry[] = [
-  pull,
-  push,
-  list('images'),
-  remove('rmi'),
-  tag,
-  history,
-  save,
-  load,
+  pullEntry,
+  pushEntry,
+  listEntry('images'),
+  removeEntry('rmi'),
+  tagEntry,
+  historyEntry,
+  saveEntry,
+  loadEntry,
   importEntry,
   {
     name: 'login',
