@@ -6,12 +6,10 @@
  * and is the source of truth for Docker-level state; containerd is the
  * source of truth for what runs.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type { Readable } from 'node:stream';
 import {
   conflict,
   errorMessage,
@@ -33,25 +31,16 @@ import {
 } from '../../archive/index.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.js';
-import {
-  RUNC_RUNTIME,
-  linuxResourcesAny,
-  runcOptionsAny,
-  runcRoot,
-  specAny,
-} from '../../containerd/runtime.js';
+import { linuxResourcesAny } from '../../containerd/runtime.js';
 import type { EventSubscription } from '../../containerd/services/events.js';
 import { isEvent } from '../../containerd/services/events.js';
 import type { CreateTaskRequest, ProcessState } from '../../containerd/services/tasks.js';
 import { mergeCommand, mergeConfigWithImage } from '../../oci/command.js';
 import { networkModeKind } from '../../oci/namespaces.js';
 import { containerResources, validateResources } from '../../oci/resources.js';
-import { buildSpec, type SpecInput } from '../../oci/spec.js';
 import { serializeSpec, type OciResources } from '../../oci/types.js';
-import type { OciMount } from '../../oci/types.js';
-import type { Mount } from '../../containerd/types.js';
 import type { ResolvedUser } from '../../oci/user.js';
-import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
+import type { EndpointSettings } from '../../types/network.js';
 import type { NetworkRef } from '../networks/types.js';
 import type {
   ContainerChange,
@@ -62,8 +51,6 @@ import type {
   ContainerUpdateRequest,
   ContainerWaitResponse,
   HostConfig,
-  MountPoint,
-  Port,
 } from '../../types/container.js';
 import { applyChanges } from '../images/changes.js';
 import { commitContainer, type CommitRequest } from './commit.js';
@@ -80,22 +67,12 @@ import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from '
 import { parseDetachKeys } from './detach-keys.js';
 import { validateHealthcheck } from './health.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
-import { writeEtcFiles } from './etc-files.js';
 import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
-import { ContainerIpc, type RunIpc } from './ipc.js';
-import { ContainerMounts, mountPointView, planMounts } from './mounts.js';
+import { ContainerIpc } from './ipc.js';
+import { ContainerMounts, planMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
-import {
-  attachKindOf,
-  attachRequestOf,
-  endpointsAtCreate,
-  idleNetworkSettings,
-  portList,
-  startNetworkMode,
-} from './networking.js';
-import { packDirectory } from './export.js';
-import { cgroupUnified, cpuCount, hostNofileHard, shimPids, swapAccounting } from './host.js';
-import { inspectContainer, summarizeContainer } from './inspect.js';
+import { attachKindOf, attachRequestOf, endpointsAtCreate, startNetworkMode } from './networking.js';
+import { cpuCount } from './host.js';
 import {
   createLogWriter,
   driverReads,
@@ -105,7 +82,7 @@ import {
   type LogEntry,
   type ReadLogOptions,
 } from '../../logs/index.js';
-import { labelsMatch, selectContainers, type ListFilters } from './list.js';
+import { labelsMatch, type ListFilters } from './list.js';
 import { NameRegistry, generateId, generateName, lookupId, normalizeName } from './names.js';
 import {
   ZERO_TIME,
@@ -117,30 +94,22 @@ import {
   type Container,
 } from './record.js';
 import { decideRestart, restartOnBoot } from './restart.js';
-import {
-  filesystemChanges,
-  layersOf,
-  resolveUserInLayers,
-  runtimeMountpoints,
-  withReadOnlyRootfs,
-} from './rootfs.js';
+import { layersOf, withReadOnlyRootfs } from './rootfs.js';
 import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
-import { runPs } from './top.js';
+import { ContainerViews, type ListRequest } from './views.js';
+import { ContainerCopy } from './copy.js';
+import { ContainerRuntime, LABEL_NAME, SNAPSHOTTER, digest, withTimeout } from './runtime.js';
+import type { ContainerContext } from './context.js';
 
 /** Exit code Docker records when it cannot know the real one. */
 const EXIT_UNKNOWN = 255;
 const EXIT_CMD_NOT_FOUND = 127;
 const EXIT_EACCES = 126;
 const DEFAULT_STOP_TIMEOUT_S = 10;
-/** How long /system/df waits for layer measurements under way before answering with the last known sizes. */
-const DF_BUDGET_MS = 30;
 /** How long an exit waits for the last output to be read (Docker: 2 s). */
 const DRAIN_TIMEOUT_MS = 2000;
-const LABEL_NAME = 'io.berth.container.name';
-const LABEL_IMAGE = 'io.berth.container.image';
-const SNAPSHOTTER = 'overlayfs';
 
 export interface CreateOptions {
   name?: string;
@@ -160,13 +129,6 @@ export interface RemoveOptions {
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
-
-export interface ListRequest {
-  all?: boolean;
-  limit?: number;
-  size?: boolean;
-  filters?: ListFilters;
-}
 
 export interface AttachRequest {
   stdin?: Readable;
@@ -200,9 +162,6 @@ export class ContainerService {
   private readonly entries = new Map<string, ContainerEntry>();
   private readonly names = new NameRegistry();
   private readonly store: ContainerStore;
-  private readonly nofileHard = hostNofileHard();
-  private readonly unified = cgroupUnified();
-  private readonly swapLimit = swapAccounting();
   private subscription?: EventSubscription;
   private shuttingDown = false;
   private readonly mounts: ContainerMounts;
@@ -210,6 +169,9 @@ export class ContainerService {
   private readonly layerSizes = new ContainerSizes({
     measure: async (id) => (await this.ctr.snapshots.usage(id)).size,
   });
+  private readonly views: ContainerViews;
+  private readonly runtime: ContainerRuntime;
+  private readonly copy: ContainerCopy;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -223,6 +185,19 @@ export class ContainerService {
       disconnect: (container, network, force) => this.disconnectNetwork(container, network, force),
     });
     deps.volumes?.setUsage({ containersUsing: (name) => this.volumeUsers(name) });
+    const context: ContainerContext = {
+      deps,
+      ctr: () => this.ctr,
+      entries: this.entries,
+      mounts: this.mounts,
+      layerSizes: this.layerSizes,
+      find: (term) => this.find(term),
+      event: (c, action, extra) => this.event(c, action, extra),
+      scratchDir: () => this.scratchDir(),
+    };
+    this.views = new ContainerViews(context);
+    this.runtime = new ContainerRuntime(context);
+    this.copy = new ContainerCopy(context, this.runtime);
   }
 
   private get ctr(): ContainerdClient {
@@ -325,14 +300,14 @@ export class ContainerService {
       logDriver: settings.logDriver,
       logOpts: settings.logOpts,
       runtime: settings.defaultRuntime,
-      cgroupnsMode: this.unified ? 'private' : 'host',
+      cgroupnsMode: this.runtime.unified ? 'private' : 'host',
     });
     validateRestartPolicy(requestedHostConfig?.RestartPolicy, hostConfig.AutoRemove);
     validateNetworkMode(hostConfig, requestConfig, this.deps.networks !== undefined);
     validateLogConfig(hostConfig);
     validateHealthcheck(requestConfig.Healthcheck);
     validateNamespaceModes(hostConfig);
-    this.runtimeOptions(hostConfig);
+    this.runtime.runtimeOptions(hostConfig);
     const warnings = validateResources(hostConfig, { ncpu: cpuCount() });
     if (hostConfig.NetworkMode?.startsWith('container:'))
       this.find(hostConfig.NetworkMode.slice('container:'.length));
@@ -385,12 +360,12 @@ export class ContainerService {
       const createdVolumes: string[] = [];
       try {
         createdVolumes.push(...(await this.mounts.createVolumes(mountPoints, hostConfig.Mounts)));
-        await this.createContainerdContainer(container, image);
+        await this.runtime.createContainerdContainer(container, image);
         await this.copyUpVolumes(container);
-        await this.writeEtcFiles(container);
+        await this.runtime.writeEtcFiles(container);
         await this.store.save(container);
       } catch (err) {
-        await this.removeContainerdContainer(id).catch(() => undefined);
+        await this.runtime.removeContainerdContainer(id).catch(() => undefined);
         await this.store.remove(id);
         await this.mounts.removeVolumes(createdVolumes);
         throw err;
@@ -429,148 +404,6 @@ export class ContainerService {
     return entry;
   }
 
-  private runtimeOptions(hostConfig: HostConfig): { binaryName?: string } {
-    const settings = this.deps.settings();
-    const name = hostConfig.Runtime || settings.defaultRuntime;
-    if (name === 'runc') return {};
-    const runtime = settings.runtimes[name];
-    if (!runtime) throw invalidParameter(`unknown or invalid runtime name: ${name}`);
-    return { binaryName: runtime.path };
-  }
-
-  /** containerd labels mirroring the container's Docker identity (label values within containerd's limits). */
-  private containerdLabels(c: Container): Record<string, string> {
-    const labels: Record<string, string> = {};
-    for (const [key, value] of Object.entries(c.Config.Labels ?? {})) {
-      if (key.length + value.length < 4000) labels[key] = value;
-    }
-    labels[LABEL_NAME] = c.Name.slice(1);
-    labels[LABEL_IMAGE] = c.Config.Image ?? '';
-    return labels;
-  }
-
-  /**
-   * Prepares the writable snapshot (key = container ID) on the image's top
-   * layer and the containerd container that holds it, under a lease so GC
-   * cannot take the snapshot before the container references it. The user
-   * is resolved against the image's files for the placeholder spec; an
-   * unknown user is an error of start, not create, as on Docker.
-   */
-  private async createContainerdContainer(c: Container, image: { chainId: string }): Promise<void> {
-    const lease = await this.ctr.leases.create({ expiresInMs: 5 * 60_000 });
-    try {
-      const leased = this.ctr.withLease(lease.id);
-      const mounts = await leased.snapshots.prepare(c.ID, image.chainId);
-      c.User = await this.resolveUser(c, mounts).catch(() => c.User);
-      const spec = this.buildSpec(c, { placeholderNamespaces: true });
-      const specText = serializeSpec(spec);
-      c.SpecDigest = digest(specText);
-      await leased.containers.create({
-        id: c.ID,
-        image: c.Config.Image ?? '',
-        labels: this.containerdLabels(c),
-        runtime: { name: RUNC_RUNTIME, options: this.runcOptions(c) },
-        spec: specAny(JSON.parse(specText) as object),
-        snapshotter: SNAPSHOTTER,
-        snapshotKey: c.ID,
-      });
-    } catch (err) {
-      await this.ctr.snapshots.remove(c.ID).catch(() => undefined);
-      throw err;
-    } finally {
-      await this.ctr.leases.delete(lease.id).catch(() => undefined);
-    }
-  }
-
-  /**
-   * The container's User against its own /etc/passwd and /etc/group (the
-   * image's, with whatever the container changed), as Docker resolves it at
-   * every start.
-   */
-  private async resolveUser(c: Container, mounts: Mount[]): Promise<ResolvedUser> {
-    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
-    return resolveUserInLayers(layersOf(mounts), this.scratchDir(), c.Config.User, c.HostConfig.GroupAdd);
-  }
-
-  private runcOptions(c: Container) {
-    return runcOptionsAny({ root: runcRoot(this.execRoot), ...this.runtimeOptions(c.HostConfig) });
-  }
-
-  private async writeEtcFiles(c: Container): Promise<void> {
-    const hc = c.HostConfig;
-    await writeEtcFiles(
-      { hostname: c.HostnamePath, hosts: c.HostsPath, resolvConf: c.ResolvConfPath },
-      {
-        hostname: c.Config.Hostname ?? '',
-        domainname: c.Config.Domainname,
-        hostNetwork: hc.NetworkMode === 'host',
-        extraHosts: hc.ExtraHosts,
-        dns: hc.Dns,
-        dnsSearch: hc.DnsSearch,
-        dnsOptions: hc.DnsOptions,
-      },
-    );
-  }
-
-  /**
-   * The runtime spec for the container. Namespaces shared with another
-   * container need its PID, known only when starting; at create a
-   * placeholder path keeps the spec valid.
-   */
-  private buildSpec(
-    c: Container,
-    options: { placeholderNamespaces?: boolean; netnsPath?: string; mounts?: OciMount[]; ipc?: RunIpc } = {},
-  ): ReturnType<typeof buildSpec> {
-    const hc = c.HostConfig;
-    const namespaceOf = (mode: string | undefined, ns: string): string | undefined => {
-      if (!mode?.startsWith('container:')) return undefined;
-      if (options.placeholderNamespaces) return `/proc/1/ns/${ns}`;
-      const other = this.find(mode.slice('container:'.length));
-      if (!other.c.State.Running || other.c.State.Restarting) {
-        throw conflict(`cannot join namespace of a non running container: ${other.id}`);
-      }
-      return `/proc/${other.c.State.Pid}/ns/${ns}`;
-    };
-    const network = namespaceOf(hc.NetworkMode, 'net') ?? options.netnsPath;
-    const input: SpecInput = {
-      id: c.ID,
-      config: c.Config,
-      hostConfig: hc,
-      user: c.User,
-      etcFiles:
-        hc.NetworkMode?.startsWith('container:') && !options.placeholderNamespaces
-          ? this.sharedEtcFiles(hc.NetworkMode.slice('container:'.length))
-          : { hostname: c.HostnamePath, hosts: c.HostsPath, resolvConf: c.ResolvConfPath },
-      namespacePaths: {
-        network,
-        pid: namespaceOf(hc.PidMode, 'pid'),
-        ipc: options.placeholderNamespaces ? namespaceOf(hc.IpcMode, 'ipc') : options.ipc?.namespacePath,
-      },
-      shmPath: options.ipc?.shmPath,
-      mounts: options.mounts ?? this.mounts.plannedMounts(c.MountPoints ?? []),
-      hostNofileHard: this.nofileHard,
-      initPath: this.deps.initPath,
-      defaultCgroupnsMode: this.unified ? 'private' : 'host',
-      swapLimit: this.swapLimit,
-    };
-    return buildSpec(input);
-  }
-
-  /** A container in another's network namespace takes its hostname too, as Docker does at start. */
-  private adoptSharedHostname(c: Container): void {
-    const mode = c.HostConfig.NetworkMode ?? '';
-    if (!mode.startsWith('container:')) return;
-    const other = this.find(mode.slice('container:'.length)).c;
-    c.Config.Hostname = other.Config.Hostname;
-    c.Config.Domainname = other.Config.Domainname;
-  }
-
-  /** A container joining another's network namespace sees that container's /etc files. */
-  private sharedEtcFiles(term: string): { hostname: string; hosts: string; resolvConf: string } {
-    const other = this.find(term).c;
-    return { hostname: other.HostnamePath, hosts: other.HostsPath, resolvConf: other.ResolvConfPath };
-  }
-
   // ---------------------------------------------------------------- start
 
   async start(term: string): Promise<void> {
@@ -603,18 +436,20 @@ export class ContainerService {
     let startedAt = '';
     entry.runStarting();
     try {
-      this.adoptSharedHostname(c);
+      this.runtime.adoptSharedHostname(c);
       entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
-      c.User = await this.resolveUser(c, entry.mounts).catch((err) => {
+      c.User = await this.runtime.resolveUser(c, entry.mounts).catch((err) => {
         throw systemError(errorMessage(err), err);
       });
       const ipc = await this.ipc.prepare(c);
       const mounts = await this.mounts.mountForRun(c.ID, c.MountPoints ?? []);
       const network = await this.attachNetwork(c);
-      const specText = serializeSpec(this.buildSpec(c, { netnsPath: network?.netnsPath, mounts, ipc }));
+      const specText = serializeSpec(
+        this.runtime.buildSpec(c, { netnsPath: network?.netnsPath, mounts, ipc }),
+      );
       const specDigest = digest(specText);
       if (specDigest !== c.SpecDigest) {
-        await this.updateContainerdSpec(c, specText);
+        await this.runtime.updateContainerdSpec(c, specText);
         c.SpecDigest = specDigest;
       }
       fifos = await createFifoSet(this.fifoDir(c.ID), c.ID, {
@@ -640,7 +475,7 @@ export class ContainerService {
         } catch (err) {
           // Our FIFO ends are reopened for the next try: a stale shim going away leaves them at EOF.
           entry.streams.endRun();
-          if (!(await this.clearStaleTask(c.ID, err, attempt))) throw err;
+          if (!(await this.runtime.clearStaleTask(c.ID, err, attempt))) throw err;
         }
       }
       taskCreated = true;
@@ -682,64 +517,6 @@ export class ContainerService {
     await this.save(entry);
     this.event(c, 'start');
     entry.runStartPublished();
-  }
-
-  /**
-   * After a failed Tasks.Create: deals with what a berthd crash in the middle
-   * of a start or an exit leaves, and says whether to try again. containerd
-   * finishes a create or delete after its client is gone (possibly after
-   * berthd listed the tasks at restore), so a task that already exists (it
-   * never ran for us) is killed and deleted, and a bundle directory still
-   * being removed is waited for.
-   */
-  private async clearStaleTask(id: string, err: unknown, attempt: number): Promise<boolean> {
-    if (attempt >= 10) return false;
-    const message = errorMessage(err);
-    if (isEngineError(err, 'Conflict') && /already exists/.test(message)) {
-      log.warn('replacing a task left by an interrupted start', { container: id });
-      await this.ctr.tasks.kill(id, SIGKILL, { all: true }).catch(() => undefined);
-      await withTimeout(
-        this.ctr.tasks.wait(id).catch(() => undefined),
-        10_000,
-      );
-      await this.ctr.tasks.delete(id).catch(() => undefined);
-      return true;
-    }
-    if (/file exists/.test(message)) {
-      // A delete interrupted by the crash: its shim must be gone before a new one starts,
-      // or containerd would hand the new task to the dying shim.
-      log.debug('the previous task of the container is still being removed; retrying', { container: id });
-      await this.waitForShimExit(id);
-      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
-      return true;
-    }
-    return false;
-  }
-
-  /** Waits (a second at most) for the shims of a task without a task record to go, then kills them. */
-  private async waitForShimExit(id: string): Promise<void> {
-    const find = (): number[] => shimPids(this.ctr.namespace, id, this.ctr.address);
-    for (let i = 0; i < 10 && find().length > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const pid of find()) {
-      log.warn('killing the shim of a task that no longer exists', { container: id, pid });
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-  }
-
-  /** Replaces the containerd container's spec; recreates the container if containerd lost it. */
-  private async updateContainerdSpec(c: Container, specText: string): Promise<void> {
-    try {
-      await this.ctr.containers.update({ id: c.ID, spec: specAny(JSON.parse(specText) as object) }, ['spec']);
-    } catch (err) {
-      if (!isEngineError(err, 'NotFound')) throw err;
-      log.warn('containerd lost the container record; recreating it', { container: c.ID });
-      await this.createContainerdContainer(c, { chainId: c.ImageChainId });
-    }
   }
 
   /** The container's log driver and where it keeps the log ('' for none). */
@@ -808,23 +585,6 @@ export class ContainerService {
       );
     await this.mounts.unmountAfterRun(id);
     await this.ipc.release(id);
-  }
-
-  /** The live NetworkSettings of a running container, or its configured networks otherwise. */
-  private networkSettingsOf(c: Container): NetworkSettings {
-    const live = c.State.Running ? this.deps.networks?.networkSettings(c.ID) : undefined;
-    return live ?? idleNetworkSettings(c.EndpointsConfig ?? {}, this.deps.networks);
-  }
-
-  private mountViews(c: Container): MountPoint[] {
-    return (c.MountPoints ?? []).map((p) => mountPointView(p, (name) => this.mounts.volumePath(name)));
-  }
-
-  /** What a list entry shows of the network: published ports while running, the networks always. */
-  private summaryNetworking(c: Container): { ports?: Port[]; networks: Record<string, EndpointSettings> } {
-    const settings = this.networkSettingsOf(c);
-    const live = c.State.Running && settings.SandboxKey !== '';
-    return { ...(live ? { ports: portList(settings.Ports) } : {}), networks: settings.Networks };
   }
 
   /** Containers (any state) whose mounts use a volume: the volume service's in-use check. */
@@ -1235,7 +995,7 @@ export class ContainerService {
           entry.streams.endRun();
           await this.closeLogger(entry);
           await this.releaseRun(c.ID);
-          await this.removeContainerdContainer(c.ID);
+          await this.runtime.removeContainerdContainer(c.ID);
           await fs.rm(this.fifoDir(c.ID), { recursive: true, force: true });
           c.State.Dead = true;
           entry.removed = true;
@@ -1260,16 +1020,6 @@ export class ContainerService {
     }
     this.event(c, 'destroy');
     entry.changes.emit('removed');
-  }
-
-  /** Snapshot first, then the record: without the record containerd's GC may take the snapshot first. */
-  private async removeContainerdContainer(id: string): Promise<void> {
-    await this.ctr.snapshots.remove(id);
-    try {
-      await this.ctr.containers.delete(id);
-    } catch (err) {
-      if (!isEngineError(err, 'NotFound')) throw err;
-    }
   }
 
   async prune(filters: ListFilters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
@@ -1374,7 +1124,7 @@ export class ContainerService {
       }
       const warnings = validateResources(next, { ncpu: cpuCount(), update: true });
       if (c.State.Running && !c.State.Restarting) {
-        const oci: OciResources = containerResources(next, { swapLimit: this.swapLimit });
+        const oci: OciResources = containerResources(next, { swapLimit: this.runtime.swapLimit });
         delete oci.devices;
         try {
           await this.ctr.tasks.update(c.ID, linuxResourcesAny(JSON.parse(serializeSpec(oci)) as object));
@@ -1391,241 +1141,62 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- views
 
-  async inspect(term: string, options: { size?: boolean } = {}): Promise<ContainerInspect> {
-    const entry = this.find(term);
-    const c = entry.c;
-    let graphDriverData: Record<string, string> | null = null;
-    try {
-      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
-      const layers = layersOf(entry.mounts);
-      graphDriverData = {
-        LowerDir: layers.lowers.join(':'),
-        UpperDir: layers.upper,
-        WorkDir: path.join(path.dirname(layers.upper), 'work'),
-        MergedDir: path.join(path.dirname(layers.upper), 'merged'),
-      };
-    } catch {
-      graphDriverData = null;
-    }
-    const sizes = options.size ? await this.sizes(c) : {};
-    return inspectContainer(c, {
-      ...sizes,
-      graphDriverData,
-      networkSettings: this.networkSettingsOf(c),
-      mounts: this.mountViews(c),
-    });
+  inspect(term: string, options: { size?: boolean } = {}): Promise<ContainerInspect> {
+    return this.views.inspect(term, options);
   }
 
-  private async sizes(c: Container): Promise<{ sizeRw: number; sizeRootFs: number }> {
-    const sizeRw = await this.ctr.snapshots.usage(c.ID).then(
-      (u) => u.size,
-      () => 0,
-    );
-    let imageSize = 0;
-    let key: string | undefined = c.ImageChainId;
-    while (key) {
-      const info: { parent?: string } | undefined = await this.ctr.snapshots
-        .tryStat(key)
-        .catch(() => undefined);
-      if (!info) break;
-      imageSize += await this.ctr.snapshots.usage(key).then(
-        (u) => u.size,
-        () => 0,
-      );
-      key = info.parent;
-    }
-    return { sizeRw, sizeRootFs: sizeRw + imageSize };
+  list(request: ListRequest = {}): Promise<ContainerSummary[]> {
+    return this.views.list(request);
   }
 
-  async list(request: ListRequest = {}): Promise<ContainerSummary[]> {
-    const containers = [...this.entries.values()].map((e) => e.c);
-    const selected = await selectContainers(
-      containers,
-      { all: request.all ?? false, limit: request.limit ?? -1, filters: request.filters ?? new Map() },
-      {
-        lookup: (term) => this.find(term).c,
-        ancestorImageIds: async (value) => {
-          try {
-            return new Set([(await this.deps.images.resolveImage(value)).id]);
-          } catch {
-            return new Set<string>();
-          }
-        },
-        health: (c) => c.State.Health?.Status ?? 'none',
-      },
-    );
-    const imageNames = new Map<string, Promise<string>>();
-    const imageNameOf = (c: Container): Promise<string> => {
-      const key = `${c.Config.Image}\n${c.Image}`;
-      let name = imageNames.get(key);
-      if (!name) {
-        // A reference that now names another image (retagged, removed) shows the ID instead, as Docker does.
-        name = this.deps.images.resolveImage(c.Config.Image ?? '').then(
-          (image) => (image.id === c.Image ? (c.Config.Image ?? '') : c.Image),
-          () => c.Image,
-        );
-        imageNames.set(key, name);
-      }
-      return name;
-    };
-    return Promise.all(
-      selected.map(async (c) =>
-        summarizeContainer(c, await imageNameOf(c), {
-          ...(request.size ? await this.sizes(c) : {}),
-          ...this.summaryNetworking(c),
-          mounts: this.mountViews(c),
-        }),
-      ),
-    );
-  }
-
-  /**
-   * Every container with its writable layer's size, for `/system/df`: sizes
-   * come from the background cache (refreshed within a few ms at most), not
-   * from a scan of every layer as dockerd does.
-   */
-  async diskUsage(): Promise<ContainerSummary[]> {
-    await this.layerSizes.refresh(
-      this.entries.keys(),
-      (id) => this.entries.get(id)?.c.State.Running === true,
-      DF_BUDGET_MS,
-    );
-    const summaries = await this.list({ all: true });
-    for (const summary of summaries) summary.SizeRw = this.layerSizes.get(summary.Id);
-    return summaries;
+  /** Every container with its writable layer's size, for `/system/df`. */
+  diskUsage(): Promise<ContainerSummary[]> {
+    return this.views.diskUsage();
   }
 
   /** How many containers (any state) use each image. */
   imageContainerCounts(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const { c } of this.entries.values()) counts.set(c.Image, (counts.get(c.Image) ?? 0) + 1);
-    return counts;
+    return this.views.imageContainerCounts();
   }
 
-  async top(term: string, psArgs: string): Promise<ContainerTopResponse> {
-    const entry = this.find(term);
-    const c = entry.c;
-    if (!c.State.Running || c.State.Restarting) throw conflict(`Container ${c.ID} is not running`);
-    const pids = new Set((await this.ctr.tasks.listPids(c.ID)).map((p) => p.pid));
-    const result = await runPs(psArgs, pids);
-    this.event(c, 'top');
-    return result;
+  /** The container using an image (for rmi and image prune), preferring a running one. */
+  imageUser(imageId: string): { containerId: string; running: boolean } | undefined {
+    return this.views.imageUser(imageId);
   }
 
-  async changes(term: string): Promise<ContainerChange[]> {
-    const entry = this.find(term);
-    entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
-    return filesystemChanges(layersOf(entry.mounts), new Set(runtimeMountpoints(entry.c.HostConfig)));
+  top(term: string, psArgs: string): Promise<ContainerTopResponse> {
+    return this.views.top(term, psArgs);
+  }
+
+  changes(term: string): Promise<ContainerChange[]> {
+    return this.views.changes(term);
   }
 
   /** A tar stream of the container's filesystem; the event is emitted once it is fully written. */
-  async export(term: string): Promise<Readable> {
-    const entry = this.find(term);
-    entry.mounts ??= await this.ctr.snapshots.mounts(entry.id);
-    const layers = layersOf(entry.mounts);
-    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
-    const out = new PassThrough();
-    const pack = tar.pack();
-    // A client that goes away mid-archive ends the walk, never the daemon.
-    pack.on('error', () => undefined);
-    out.on('close', () => pack.destroy());
-    pack.pipe(out);
-    void withReadOnlyRootfs(layers, this.scratchDir(), (root) => packDirectory(root, pack))
-      .then(() => this.event(entry.c, 'export'))
-      .catch((err) => out.destroy(err instanceof Error ? err : new Error(String(err))));
-    return out;
+  export(term: string): Promise<Readable> {
+    return this.views.export(term);
   }
 
   // ---------------------------------------------------------------- archive (docker cp)
 
-  private rootContext(entry: ContainerEntry): RootContext {
-    const c = entry.c;
-    const mode = c.HostConfig.NetworkMode ?? '';
-    return {
-      execRoot: this.execRoot,
-      namespace: this.ctr.namespace,
-      scratchDir: this.scratchDir(),
-      snapshotMounts: async () => (entry.mounts ??= await this.ctr.snapshots.mounts(c.ID)),
-      mounts: this.mounts,
-      etcFiles: mode.startsWith('container:')
-        ? this.sharedEtcFiles(mode.slice('container:'.length))
-        : { hostname: c.HostnamePath, hosts: c.HostsPath, resolvConf: c.ResolvConfPath },
-    };
-  }
-
-  private async openRoot(entry: ContainerEntry, writable: boolean): Promise<ContainerRoot> {
-    await fs.mkdir(this.scratchDir(), { recursive: true, mode: 0o700 });
-    return openContainerRoot(entry.c, this.rootContext(entry), writable);
-  }
-
   /** `HEAD /containers/{id}/archive`: the path's stat, resolved inside the container. */
-  async archiveStat(term: string, containerPath: string): Promise<PathStat> {
-    const entry = this.find(term);
-    const root = await this.openRoot(entry, false);
-    try {
-      return await statPath(root.root, containerPath, { mounts: root.mounts });
-    } catch (err) {
-      throw archiveError(err, containerPath, term);
-    } finally {
-      await root.release();
-    }
+  archiveStat(term: string, containerPath: string): Promise<PathStat> {
+    return this.copy.archiveStat(term, containerPath);
   }
 
-  /** `GET /containers/{id}/archive`: the stat and a tar stream of the path (the root is released when it ends). */
-  async archiveGet(term: string, containerPath: string): Promise<{ stat: PathStat; stream: Readable }> {
-    const entry = this.find(term);
-    const root = await this.openRoot(entry, false);
-    let archive: { stat: PathStat; stream: Readable };
-    try {
-      archive = await archivePath(root.root, containerPath, { mounts: root.mounts });
-    } catch (err) {
-      await root.release();
-      throw archiveError(err, containerPath, term);
-    }
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      void root.release();
-    };
-    archive.stream.once('close', release);
-    archive.stream.once('error', release);
-    this.event(entry.c, 'archive-path');
-    return archive;
+  /** `GET /containers/{id}/archive`: the stat and a tar stream of the path. */
+  archiveGet(term: string, containerPath: string): Promise<{ stat: PathStat; stream: Readable }> {
+    return this.copy.archiveGet(term, containerPath);
   }
 
-  /**
-   * `PUT /containers/{id}/archive`: extracts a tar into a directory of the
-   * container. Serialised with starts and exits, so a stopped container's
-   * snapshot is never mounted twice for writing.
-   */
-  async archivePut(
+  /** `PUT /containers/{id}/archive`: extracts a tar into a directory of the container. */
+  archivePut(
     term: string,
     containerPath: string,
     input: Readable,
     options: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {},
   ): Promise<void> {
-    const entry = this.find(term);
-    await entry.lock(async () => {
-      const c = entry.c;
-      const root = await this.openRoot(entry, true);
-      try {
-        await extractArchive(root.root, containerPath, input, {
-          mounts: root.mounts,
-          noOverwriteDirNonDir: options.noOverwriteDirNonDir,
-          owner: options.copyUIDGID ? { uid: c.User.uid, gid: c.User.gid } : undefined,
-          readOnlyRoot: root.readOnlyRoot,
-        });
-      } catch (err) {
-        input.resume();
-        throw archiveError(err, containerPath, term);
-      } finally {
-        await root.release();
-      }
-      this.mounts.noteWritten(c.MountPoints ?? [], containerPath);
-      this.layerSizes.changed(c.ID);
-      this.event(c, 'extract-to-dir');
-    });
+    return this.copy.archivePut(term, containerPath, input, options);
   }
 
   // ---------------------------------------------------------------- streams
@@ -1661,17 +1232,6 @@ export class ContainerService {
       imageRef: result.reference ?? '',
     });
     return { Id: result.id };
-  }
-
-  /** The container using an image (for rmi and image prune), preferring a running one. */
-  imageUser(imageId: string): { containerId: string; running: boolean } | undefined {
-    let found: { containerId: string; running: boolean } | undefined;
-    for (const { c } of this.entries.values()) {
-      if (c.Image !== imageId) continue;
-      if (c.State.Running) return { containerId: c.ID, running: true };
-      found ??= { containerId: c.ID, running: false };
-    }
-    return found;
   }
 
   /** Whether the container has a TTY (raw streams) or not (multiplexed). */
@@ -1851,7 +1411,7 @@ export class ContainerService {
         );
       }
       if (task) await this.ctr.tasks.delete(id).catch(() => undefined);
-      await this.removeContainerdContainer(id);
+      await this.runtime.removeContainerdContainer(id);
       await fs.rm(this.fifoDir(id), { recursive: true, force: true });
     } catch (err) {
       log.error('removing orphaned containerd container failed', { container: id, error: errorMessage(err) });
@@ -1881,7 +1441,7 @@ export class ContainerService {
     if (c.State.Running) {
       // No task at all: containerd lost it, or berthd died while deleting it (whose shim may
       // still be going away: a new task must not land in it).
-      await this.waitForShimExit(c.ID);
+      await this.runtime.waitForShimExit(c.ID);
       const wasRestarting = c.State.Restarting;
       c.State.Running = false;
       c.State.Restarting = false;
@@ -1997,31 +1557,6 @@ export class ContainerService {
   }
 }
 
-/** A missing path is worded as Docker words it, with the container as the client named it. */
-function archiveError(err: unknown, containerPath: string, term: string): unknown {
-  if (err instanceof PathNotFoundError) return containerFileNotFound(containerPath, term);
-  return err;
-}
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** Resolves true if `promise` settles within `ms`, false otherwise. */
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  if (ms === Infinity) {
-    await promise;
-    return true;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** `until` of prune: a timestamp or a duration before now, as epoch nanoseconds. */
 function parseUntil(value: string): bigint {
   const duration = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
@@ -2074,4 +1609,4 @@ function invalid(exitCode: number, message: string): { exitCode: number; message
   return { exitCode, message, error: invalidParameter(message) };
 }
 
-export type { ResolvedImage, ResolvedUser };
+export type { ListRequest, ResolvedImage, ResolvedUser };

@@ -1,0 +1,27 @@
+/**
+ * What the parts of the container service share: the containers in memory,
+ * the engine's services, and the few helpers every part needs.
+ */
+import type { ContainerdClient } from '../../containerd/client.js';
+import type { ContainerServiceDeps } from './deps.js';
+import type { ContainerEntry } from './entry.js';
+import type { ContainerMounts } from './mounts.js';
+import type { Container } from './record.js';
+import type { ContainerSizes } from './sizes.js';
+
+export interface ContainerContext {
+  readonly deps: ContainerServiceDeps;
+  /** containerd as connected now. */
+  ctr(): ContainerdClient;
+  /** Every container by full ID. */
+  readonly entries: ReadonlyMap<string, ContainerEntry>;
+  readonly mounts: ContainerMounts;
+  /** Background measurements of writable layers. */
+  readonly layerSizes: ContainerSizes;
+  /** The entry for an ID, name or unique ID prefix; NotFound otherwise. */
+  find(term: string): ContainerEntry;
+  /** Publishes a container event with the container's attributes. */
+  event(c: Container, action: string, extra?: Record<string, string>): void;
+  /** A private directory for temporary mounts and copies, created on demand. */
+  scratchDir(): string;
+}
