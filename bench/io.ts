@@ -2,7 +2,8 @@
  * Container I/O through the real docker CLI, on berthd and (when installed)
  * on Docker's engine beside it: log throughput (100 MB written by a
  * container into its json-file log, then streamed back by `docker logs`),
- * `docker exec c true` latency, and one-shot stats of 20 containers (one
+ * `docker exec c true` latency (the engines' samples taken in turn, so a
+ * busy host slows them alike), and one-shot stats of 20 containers (one
  * request each, all at once, and `docker stats --no-stream` for the 20).
  */
 import { spawn } from 'node:child_process';
@@ -20,7 +21,8 @@ import { median, ratio, report, timeRuns } from './lib/stats.js';
 
 const LOG_BYTES = 100 * 1024 * 1024;
 const LINE = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789';
-const EXEC_SAMPLES = 20;
+const EXEC_SAMPLES = 40;
+const EXEC_WARMUP = 3;
 const STATS_CONTAINERS = 20;
 
 interface Results {
@@ -28,7 +30,6 @@ interface Results {
   logWrite: number[];
   /** MB/s `docker logs` streams it back. */
   logRead: number[];
-  exec: number[];
   /** ms for 20 one-shot stats requests at once. */
   statsApi: number[];
   statsCli: number[];
@@ -75,20 +76,6 @@ async function measure(engine: Engine): Promise<Results> {
     await dockerCli(engine, ['rm', name]);
   }
 
-  await dockerCli(engine, [
-    'run',
-    '-d',
-    '--name',
-    'exec-target',
-    '--network',
-    'none',
-    'busybox',
-    'sleep',
-    '1000',
-  ]);
-  const execTimes = await timeRuns(EXEC_SAMPLES, () => dockerCli(engine, ['exec', 'exec-target', 'true']));
-  await dockerCli(engine, ['rm', '-f', 'exec-target']);
-
   const names = Array.from({ length: STATS_CONTAINERS }, (_, i) => `stats-${i}`);
   await Promise.all(
     names.map((name) =>
@@ -102,7 +89,7 @@ async function measure(engine: Engine): Promise<Results> {
   );
   const statsCli = await timeRuns(5, () => dockerCli(engine, ['stats', '--no-stream', ...names]), 1);
   await dockerCli(engine, ['rm', '-f', ...names]);
-  return { logWrite, logRead, exec: execTimes, statsApi, statsCli };
+  return { logWrite, logRead, statsApi, statsCli };
 }
 
 function print(name: string, r: Results): void {
@@ -110,21 +97,41 @@ function print(name: string, r: Results): void {
     `${label.padEnd(48)} median ${median(values).toFixed(1).padStart(8)} MB/s  (n=${values.length})`;
   console.log(mbps(`${name}: 100 MB of output into the log`, r.logWrite));
   console.log(mbps(`${name}: docker logs streaming it back`, r.logRead));
-  console.log(report(`${name}: docker exec c true`, r.exec));
   console.log(report(`${name}: ${STATS_CONTAINERS} one-shot stats at once (API)`, r.statsApi));
   console.log(report(`${name}: docker stats --no-stream, ${STATS_CONTAINERS} containers`, r.statsCli));
+}
+
+/** `docker exec c true` on every engine, one sample of each in turn. */
+async function measureExec(engines: Engine[]): Promise<Map<string, number[]>> {
+  const times = new Map(engines.map((engine) => [engine.name, [] as number[]]));
+  const target = ['run', '-d', '--name', 'exec-target', '--network', 'none', 'busybox', 'sleep', '1000'];
+  for (const engine of engines) await dockerCli(engine, target);
+  try {
+    for (let round = -EXEC_WARMUP; round < EXEC_SAMPLES; round++) {
+      const order = round % 2 === 0 ? engines : [...engines].reverse();
+      for (const engine of order) {
+        const [took] = await timeRuns(1, () => dockerCli(engine, ['exec', 'exec-target', 'true']), 0);
+        if (round >= 0) times.get(engine.name)!.push(took);
+      }
+    }
+  } finally {
+    for (const engine of engines) await dockerCli(engine, ['rm', '-f', 'exec-target']);
+  }
+  return times;
 }
 
 export async function bench(): Promise<void> {
   const { engines, stop } = await startEnginesWithBusybox();
   try {
     const compared = await measureSideBySide(engines, measure, print);
+    const exec = await measureExec(engines);
+    for (const [name, times] of exec) console.log(report(`${name}: docker exec c true`, times));
     if (!compared) return;
     const { ours, theirs } = compared;
     // Throughputs: higher is better, so the ratio is docker/berth time, i.e. berth/docker speed inverted.
     console.log(ratio('log write time', median(theirs.logWrite), median(ours.logWrite)));
     console.log(ratio('logs read time', median(theirs.logRead), median(ours.logRead)));
-    console.log(ratio('exec true latency', median(ours.exec), median(theirs.exec)));
+    console.log(ratio('exec true latency', median(exec.get('berth')!), median(exec.get('docker')!)));
     console.log(
       ratio(`${STATS_CONTAINERS} one-shot stats (API)`, median(ours.statsApi), median(theirs.statsApi)),
     );

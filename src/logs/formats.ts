@@ -390,32 +390,55 @@ function localTime(buf: Buffer, at: number, end: number): number | undefined {
   return stop + 1;
 }
 
-/** PartialLogEntryMetadata (last=1, id=2, ordinal=3); undefined when damaged. */
-function decodeLinePart(buf: Buffer, start: number, end: number): LinePart | undefined {
-  const part: LinePart = { id: '', ordinal: 0, last: false };
+/** What walkFields calls for each field of a protobuf message. */
+interface FieldVisitor {
+  /** A varint field whose value starts at `at`: returns the offset after it (undefined when damaged). */
+  varint(field: number, at: number): number | undefined;
+  /** A length-delimited field's bytes [from, to); false when damaged. */
+  bytes(field: number, from: number, to: number): boolean;
+}
+
+/** Walks the fields of the protobuf message in buf[start, end); false when it is damaged. */
+function walkFields(buf: Buffer, start: number, end: number, visitor: FieldVisitor): boolean {
   let at = start;
   while (at < end) {
     const key = readSmallVarint(buf, at, end);
-    if (!key) return undefined;
+    if (!key) return false;
     at = key.next;
-    const fieldNo = Math.floor(key.value / 8);
+    const field = Math.floor(key.value / 8);
     const wire = key.value % 8;
     if (wire === 0) {
-      const v = readVarint(buf, at, end);
-      if (!v) return undefined;
-      at = v.next;
-      if (fieldNo === 1) part.last = v.value !== 0n;
-      else if (fieldNo === 3) part.ordinal = Number(BigInt.asIntN(32, v.value));
+      const next = visitor.varint(field, at);
+      if (next === undefined) return false;
+      at = next;
     } else if (wire === 2) {
       const len = readSmallVarint(buf, at, end);
-      if (!len || len.next + len.value > end) return undefined;
-      if (fieldNo === 2) part.id = buf.toString('utf8', len.next, len.next + len.value);
+      if (!len || len.next + len.value > end) return false;
+      if (!visitor.bytes(field, len.next, len.next + len.value)) return false;
       at = len.next + len.value;
     } else if (wire === 1) at += 8;
     else if (wire === 5) at += 4;
-    else return undefined;
+    else return false;
   }
-  return part;
+  return true;
+}
+
+/** PartialLogEntryMetadata (last=1, id=2, ordinal=3); undefined when damaged. */
+function decodeLinePart(buf: Buffer, start: number, end: number): LinePart | undefined {
+  const part: LinePart = { id: '', ordinal: 0, last: false };
+  const whole = walkFields(buf, start, end, {
+    varint(field, at) {
+      const v = readVarint(buf, at, end);
+      if (v && field === 1) part.last = v.value !== 0n;
+      else if (v && field === 3) part.ordinal = Number(BigInt.asIntN(32, v.value));
+      return v?.next;
+    },
+    bytes(field, from, to) {
+      if (field === 2) part.id = buf.toString('utf8', from, to);
+      return true;
+    },
+  });
+  return whole ? part : undefined;
 }
 
 function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry | undefined {
@@ -426,40 +449,31 @@ function decodeLocalBody(buf: Buffer, start: number, end: number): StoredEntry |
   let lineEnd = 0;
   let partial = false;
   let part: LinePart | undefined;
-  let at = start;
-  while (at < end) {
-    const key = readSmallVarint(buf, at, end);
-    if (!key) return undefined;
-    at = key.next;
-    const fieldNo = Math.floor(key.value / 8);
-    const wire = key.value % 8;
-    if (wire === 0 && fieldNo === 2) {
-      const next = localTime(buf, at, end);
-      if (next === undefined) return undefined;
-      nanos = lastNanosLocal;
-      time = lastTimeLocal;
-      at = next;
-    } else if (wire === 0) {
-      const v = readVarint(buf, at, end);
-      if (!v) return undefined;
-      at = v.next;
-      if (fieldNo === 4) partial = v.value !== 0n;
-    } else if (wire === 2) {
-      const len = readSmallVarint(buf, at, end);
-      if (!len || len.next + len.value > end) return undefined;
-      if (fieldNo === 1) stderr = buf.toString('latin1', len.next, len.next + len.value) === 'stderr';
-      else if (fieldNo === 3) {
-        lineStart = len.next;
-        lineEnd = len.next + len.value;
-      } else if (fieldNo === 5) {
-        part = decodeLinePart(buf, len.next, len.next + len.value);
-        if (!part) return undefined;
+  const whole = walkFields(buf, start, end, {
+    varint(field, at) {
+      if (field === 2) {
+        const next = localTime(buf, at, end);
+        nanos = lastNanosLocal;
+        time = lastTimeLocal;
+        return next;
       }
-      at = len.next + len.value;
-    } else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else return undefined;
-  }
+      const v = readVarint(buf, at, end);
+      if (v && field === 4) partial = v.value !== 0n;
+      return v?.next;
+    },
+    bytes(field, from, to) {
+      if (field === 1) stderr = buf.toString('latin1', from, to) === 'stderr';
+      else if (field === 3) {
+        lineStart = from;
+        lineEnd = to;
+      } else if (field === 5) {
+        part = decodeLinePart(buf, from, to);
+        return part !== undefined;
+      }
+      return true;
+    },
+  });
+  if (!whole) return undefined;
   // A partial record without metadata (older writers) continues its line, as Docker reads it.
   if (partial) part ??= { id: '', ordinal: 0, last: false };
   else part = undefined;
