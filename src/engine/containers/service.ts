@@ -21,14 +21,7 @@ import {
   systemError,
 } from '../../common/errors.js';
 import { log } from '../../common/log.js';
-import {
-  archivePath,
-  containerFileNotFound,
-  extractArchive,
-  PathNotFoundError,
-  statPath,
-  type PathStat,
-} from '../../archive/index.js';
+import type { PathStat } from '../../archive/index.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.js';
 import { linuxResourcesAny } from '../../containerd/runtime.js';
@@ -67,7 +60,6 @@ import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from '
 import { parseDetachKeys } from './detach-keys.js';
 import { validateHealthcheck } from './health.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
-import { openContainerRoot, type ContainerRoot, type RootContext } from './archive.js';
 import { ContainerIpc } from './ipc.js';
 import { ContainerMounts, planMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
