@@ -71,7 +71,8 @@ async function eventually(check: () => Promise<boolean>, what: string, timeoutMs
 }
 
 before(async () => {
-  daemon = await startDaemon();
+  // A bridge of its own: other berthds on this host keep berth0.
+  daemon = await startDaemon({ config: { bridge: 'berthcomp0' } });
   await seedBusybox(daemon);
   projectDir = mkdtempSync(path.join(os.tmpdir(), 'berth-compose-'));
   writeFileSync(path.join(projectDir, 'docker-compose.yml'), COMPOSE_FILE);

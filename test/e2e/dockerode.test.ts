@@ -17,7 +17,8 @@ let daemon: TestDaemon;
 let client: Docker;
 
 before(async () => {
-  daemon = await startDaemon();
+  // A bridge of its own: other berthds on this host keep berth0.
+  daemon = await startDaemon({ config: { bridge: 'berthdro0' } });
   await seedBusybox(daemon);
   client = new Docker({ socketPath: daemon.socket });
 });

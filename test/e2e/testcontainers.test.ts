@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { apiCall, startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -33,7 +33,8 @@ const tc = loaded.tc!;
 
 before(async () => {
   if (loaded.problem) return;
-  daemon = await startDaemon();
+  // A bridge of its own: other berthds on this host keep berth0.
+  daemon = await startDaemon({ config: { bridge: 'berthtc0' } });
   await seedBusybox(daemon);
   // testcontainers reads its environment once, when its runtime client is first made.
   process.env.DOCKER_HOST = daemon.host;
@@ -121,6 +122,45 @@ describe('testcontainers', { skip: loaded.problem }, () => {
     } finally {
       await network.stop();
     }
+  });
+
+  test('default and health-check waits; restart waits for the log again', async () => {
+    const listening = await new tc.GenericContainer(BUSYBOX_IMAGE)
+      .withCommand(['httpd', '-f', '-p', '8080', '-h', '/'])
+      .withExposedPorts(8080)
+      .withStartupTimeout(20_000)
+      .start();
+    await listening.stop();
+
+    const healthy = await new tc.GenericContainer(BUSYBOX_IMAGE)
+      .withCommand(['sh', '-c', 'echo started; touch /ready; exec sleep 600'])
+      .withHealthCheck({ test: ['CMD-SHELL', 'test -e /ready'], interval: 300, timeout: 1000, retries: 5 })
+      .withWaitStrategy(tc.Wait.forHealthCheck())
+      .withStartupTimeout(20_000)
+      .start();
+    try {
+      const before = (await healthy.exec(['cat', '/proc/1/stat'])).stdout.split(' ')[21];
+      // The health wait is replaced by a log wait for the restart: it reads logs since the new StartedAt.
+      await healthy.restart();
+      const after = (await healthy.exec(['cat', '/proc/1/stat'])).stdout.split(' ')[21];
+      assert.notEqual(after, before, 'pid 1 started again');
+    } finally {
+      await healthy.stop();
+    }
+  });
+
+  test('GenericContainer.fromDockerfile builds with build args', async () => {
+    const context = path.join(scratch, 'context');
+    mkdirSync(context);
+    writeFileSync(
+      path.join(context, 'Dockerfile'),
+      `FROM ${BUSYBOX_IMAGE}\nARG MESSAGE=unset\nRUN echo "$MESSAGE" > /message\nCMD ["sh", "-c", "cat /message; exec sleep 600"]\n`,
+    );
+    const image = await tc.GenericContainer.fromDockerfile(context)
+      .withBuildArgs({ MESSAGE: 'built-by-testcontainers' })
+      .build('tc-built:1', { deleteOnExit: false });
+    const container = await image.withWaitStrategy(tc.Wait.forLogMessage('built-by-testcontainers')).start();
+    await container.stop();
   });
 
   test('a failing wait strategy rejects start', async () => {
