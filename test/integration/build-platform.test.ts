@@ -287,6 +287,19 @@ describe('builds for several platforms at once', () => {
     assert.equal(result.code, 0, result.stderr + result.stdout);
     assert.equal(readFileSync(path.join(dest, 'linux_amd64', 'arch'), 'utf8'), 'x86_64\n');
     assert.equal(readFileSync(path.join(dest, 'linux_arm64', 'arch'), 'utf8'), 'aarch64\n');
+    const quietDest = path.join(workDir, 'out-quiet');
+    const quiet = await berth(daemon!, [
+      'build',
+      '-q',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--output',
+      `type=local,dest=${quietDest}`,
+      context,
+    ]);
+    assert.equal(quiet.code, 0, quiet.stderr + quiet.stdout);
+    assert.match(quiet.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    assert.equal(readFileSync(path.join(quietDest, 'linux_arm64', 'arch'), 'utf8'), 'aarch64\n');
   });
 
   test('rmi removes the image and its content is collected', async (t) => {

@@ -189,7 +189,12 @@ async function postBuild(ctx: RouteContext, backend: BuildBackend): Promise<void
     stream.end();
     return;
   }
-  if (quiet) stream.write({ stream: `${id}\n` });
+  if (quiet) {
+    // A multi-platform build's aux names each platform's image (for `berth build -q --output`).
+    const platforms = held.find((m) => (m.aux as { Platforms?: unknown } | undefined)?.Platforms);
+    if (platforms) stream.write(platforms);
+    stream.write({ stream: `${id}\n` });
+  }
   stream.end();
 }
 

@@ -252,6 +252,8 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
         });
       }
       if (message.stream) last = message.stream.trim();
+      const aux = message.aux as BuildAux | undefined;
+      if (aux?.Platforms) platformImages = aux.Platforms;
     }
     imageId = last;
   } else if (live) {
