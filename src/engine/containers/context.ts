@@ -24,4 +24,6 @@ export interface ContainerContext {
   event(c: Container, action: string, extra?: Record<string, string>): void;
   /** A private directory for temporary mounts and copies, created on demand. */
   scratchDir(): string;
+  /** The container's own directory under data-root (its record, /etc files, logs). */
+  dir(id: string): string;
 }

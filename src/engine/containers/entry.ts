@@ -98,14 +98,17 @@ export class ContainerEntry {
   /** Resolves when the container is not running (now, or at its next stop). */
   whenStopped(): Promise<void> {
     if (!this.c.State.Running || this.removed) return Promise.resolve();
+    return this.firstOf('stopped', 'removed');
+  }
+
+  /** Resolves at the first of the given `changes` events. */
+  firstOf(...events: string[]): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        this.changes.off('stopped', done);
-        this.changes.off('removed', done);
+        for (const event of events) this.changes.off(event, done);
         resolve();
       };
-      this.changes.on('stopped', done);
-      this.changes.on('removed', done);
+      for (const event of events) this.changes.on(event, done);
     });
   }
 }

@@ -57,7 +57,6 @@ import {
   validateRestartPolicy,
 } from './create-config.js';
 import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
-import { parseDetachKeys } from './detach-keys.js';
 import { validateHealthcheck } from './health.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { ContainerIpc } from './ipc.js';
@@ -65,15 +64,7 @@ import { ContainerMounts, planMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
 import { attachKindOf, attachRequestOf, endpointsAtCreate, startNetworkMode } from './networking.js';
 import { cpuCount } from './host.js';
-import {
-  createLogWriter,
-  driverReads,
-  logPathFor,
-  readLog,
-  readLogBatches,
-  type LogEntry,
-  type ReadLogOptions,
-} from '../../logs/index.js';
+import { logPathFor, type LogEntry } from '../../logs/index.js';
 import { labelsMatch, type ListFilters } from './list.js';
 import { NameRegistry, generateId, generateName, lookupId, normalizeName } from './names.js';
 import {
@@ -92,6 +83,7 @@ import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
 import { ContainerViews, type ListRequest } from './views.js';
 import { ContainerCopy } from './copy.js';
+import { ContainerOutput, type AttachRequest, type LogsRequest } from './output.js';
 import { ContainerRuntime, LABEL_NAME, SNAPSHOTTER, digest, withTimeout } from './runtime.js';
 import type { ContainerContext } from './context.js';
 
@@ -122,27 +114,6 @@ export interface RemoveOptions {
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
-export interface AttachRequest {
-  stdin?: Readable;
-  stdout: boolean;
-  stderr: boolean;
-  /** Replay the log before streaming. */
-  logs: boolean;
-  stream: boolean;
-  /** The key sequence that detaches (parsed); ctrl-p ctrl-q when absent. */
-  detachKeys?: Buffer;
-}
-
-export interface LogsRequest {
-  follow: boolean;
-  stdout: boolean;
-  stderr: boolean;
-  since?: bigint;
-  until?: bigint;
-  tail?: number;
-  signal?: AbortSignal;
-}
-
 export interface ContainerCounts {
   containers: number;
   running: number;
@@ -164,6 +135,7 @@ export class ContainerService {
   private readonly views: ContainerViews;
   private readonly runtime: ContainerRuntime;
   private readonly copy: ContainerCopy;
+  private readonly output: ContainerOutput;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -186,10 +158,12 @@ export class ContainerService {
       find: (term) => this.find(term),
       event: (c, action, extra) => this.event(c, action, extra),
       scratchDir: () => this.scratchDir(),
+      dir: (id) => this.store.dir(id),
     };
     this.views = new ContainerViews(context);
     this.runtime = new ContainerRuntime(context);
     this.copy = new ContainerCopy(context, this.runtime);
+    this.output = new ContainerOutput(context);
   }
 
   private get ctr(): ContainerdClient {
@@ -448,7 +422,7 @@ export class ContainerService {
         stdin: c.Config.OpenStdin === true,
         terminal: c.Config.Tty === true,
       });
-      this.openLogger(entry);
+      this.output.openLogger(entry);
       entry.oomKilled = false;
       const request: CreateTaskRequest = {
         containerId: c.ID,
@@ -481,7 +455,7 @@ export class ContainerService {
       entry.currentPid = 0;
       if (taskCreated) await this.ctr.tasks.delete(c.ID).catch(() => undefined);
       entry.streams.endRun();
-      await this.closeLogger(entry);
+      await this.output.closeLogger(entry);
       await this.releaseRun(c.ID);
       const failure = startFailure(err);
       c.State.Running = false;
@@ -509,42 +483,6 @@ export class ContainerService {
     await this.save(entry);
     this.event(c, 'start');
     entry.runStartPublished();
-  }
-
-  /** The container's log driver and where it keeps the log ('' for none). */
-  private logTarget(c: Container): { driver: string; file: string } {
-    const driver = c.HostConfig.LogConfig?.Type || 'json-file';
-    return {
-      driver,
-      file: driver === 'json-file' ? c.LogPath : logPathFor(driver, { id: c.ID, dir: this.store.dir(c.ID) }),
-    };
-  }
-
-  private openLogger(entry: ContainerEntry): void {
-    const c = entry.c;
-    const { driver, file } = this.logTarget(c);
-    if (entry.logger || !file) return;
-    try {
-      entry.logger = createLogWriter(driver, file, c.HostConfig.LogConfig?.Config ?? {}, {
-        id: c.ID,
-        dir: this.store.dir(c.ID),
-        labels: c.Config.Labels ?? {},
-        env: c.Config.Env ?? [],
-      });
-    } catch (err) {
-      log.error('opening the container log failed; output is not logged', {
-        container: c.ID,
-        error: errorMessage(err),
-      });
-    }
-    entry.streams.setLogger(entry.logger);
-  }
-
-  private async closeLogger(entry: ContainerEntry): Promise<void> {
-    const logger = entry.logger;
-    entry.logger = undefined;
-    entry.streams.setLogger(undefined);
-    await logger?.close();
   }
 
   // ---------------------------------------------------------------- networks and volumes
@@ -688,7 +626,7 @@ export class ContainerService {
         log.warn('deleting the exited task failed', { container: c.ID, error: errorMessage(err) });
     }
     entry.streams.endRun();
-    await this.closeLogger(entry);
+    await this.output.closeLogger(entry);
     await this.releaseRun(c.ID);
     this.layerSizes.changed(c.ID);
 
@@ -985,7 +923,7 @@ export class ContainerService {
           if (c.State.Running) return false;
           await this.ctr.tasks.delete(c.ID).catch(() => undefined);
           entry.streams.endRun();
-          await this.closeLogger(entry);
+          await this.output.closeLogger(entry);
           await this.releaseRun(c.ID);
           await this.runtime.removeContainerdContainer(c.ID);
           await fs.rm(this.fifoDir(c.ID), { recursive: true, force: true });
@@ -1235,75 +1173,13 @@ export class ContainerService {
    * Attaches a client: replays the log if asked, then streams output until
    * the run ends (or the client detaches). Resolves when streaming is over.
    */
-  async attach(term: string, request: AttachRequest, sink: OutputSink): Promise<void> {
-    const entry = this.find(term);
-    const c = entry.c;
-    this.event(c, 'attach');
-    const target = this.logTarget(c);
-    if (request.logs && target.file && driverReads(target.driver)) {
-      const options = { stdout: request.stdout, stderr: request.stderr };
-      for await (const line of readLog(target.driver, target.file, options)) {
-        if (!sink.write(line.stream, Buffer.from(line.log)))
-          await new Promise<void>((r) => sink.onceDrain(r));
-      }
-    }
-    if (!request.stream) {
-      sink.end();
-      return;
-    }
-    const ended = new Promise<void>((resolve) => {
-      const original = sink.end.bind(sink);
-      sink.end = () => {
-        original();
-        resolve();
-      };
-    });
-    const detach = entry.streams.attachOutput(sink);
-    if (request.stdin) {
-      entry.streams.attachInput(request.stdin, {
-        keys: request.detachKeys ?? parseDetachKeys(undefined),
-        onDetach: () => {
-          this.event(c, 'detach');
-          detach();
-        },
-      });
-    }
-    const removed = new Promise<void>((resolve) => entry.changes.once('removed', resolve));
-    await Promise.race([ended, removed]);
-    detach();
+  attach(term: string, request: AttachRequest, sink: OutputSink): Promise<void> {
+    return this.output.attach(term, request, sink);
   }
 
   /** The container's log entries, optionally following until it stops. */
   logs(term: string, request: LogsRequest): { tty: boolean; batches: AsyncGenerator<LogEntry[]> } {
-    const entry = this.find(term);
-    const c = entry.c;
-    const { driver, file } = this.logTarget(c);
-    if (!file || !driverReads(driver)) {
-      throw invalidParameter(`configured logging driver does not support reading`);
-    }
-    const stopped = request.follow
-      ? new Promise<void>((resolve) => {
-          if (!c.State.Running) return resolve();
-          const done = (): void => {
-            entry.changes.off('exit', done);
-            entry.changes.off('removed', done);
-            resolve();
-          };
-          entry.changes.on('exit', done);
-          entry.changes.on('removed', done);
-        })
-      : undefined;
-    const options: ReadLogOptions = {
-      stdout: request.stdout,
-      stderr: request.stderr,
-      tail: request.tail,
-      since: request.since,
-      until: request.until,
-      follow: request.follow,
-      stopped,
-      signal: request.signal,
-    };
-    return { tty: c.Config.Tty === true, batches: readLogBatches(driver, file, options) };
+    return this.output.logs(term, request);
   }
 
   // ---------------------------------------------------------------- daemon lifecycle
@@ -1457,7 +1333,7 @@ export class ContainerService {
       stdout: task.stdout || undefined,
       stderr: task.stderr || undefined,
     };
-    this.openLogger(entry);
+    this.output.openLogger(entry);
     try {
       entry.drained = entry.streams.beginRun(openFifoSet(fifos));
       entry.streams.processStarted();
@@ -1544,7 +1420,7 @@ export class ContainerService {
     this.subscription?.close();
     for (const entry of this.entries.values()) {
       entry.streams.endRun();
-      await this.closeLogger(entry);
+      await this.output.closeLogger(entry);
     }
   }
 }
@@ -1601,4 +1477,4 @@ function invalid(exitCode: number, message: string): { exitCode: number; message
   return { exitCode, message, error: invalidParameter(message) };
 }
 
-export type { ListRequest, ResolvedImage, ResolvedUser };
+export type { AttachRequest, ListRequest, LogsRequest, ResolvedImage, ResolvedUser };
