@@ -26,6 +26,7 @@ export class EventsService {
   private history: EventMessage[] = [];
   private readonly listeners = new Set<Listener>();
   private appended = 0;
+  private pending: string[] = [];
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly file: string) {}
@@ -69,18 +70,29 @@ export class EventsService {
     return event;
   }
 
+  /**
+   * Appends happen off the publishing path and coalesce: events published
+   * while a write is under way go out together in the next one, so a burst
+   * (an exec makes three) costs one file operation, not one each.
+   */
   private persist(event: EventMessage): void {
+    this.pending.push(JSON.stringify(event) + '\n');
+    if (this.pending.length > 1) return;
     this.writing = this.writing
-      .then(async () => {
-        this.appended++;
-        if (this.appended > HISTORY_LIMIT) {
-          this.appended = 0;
-          await writeFileAtomic(this.file, this.history.map((e) => JSON.stringify(e) + '\n').join(''));
-        } else {
-          await fs.appendFile(this.file, JSON.stringify(event) + '\n');
-        }
-      })
+      .then(() => this.writePending())
       .catch((err: unknown) => log.warn('could not record event', { error: String(err) }));
+  }
+
+  private async writePending(): Promise<void> {
+    const lines = this.pending;
+    this.pending = [];
+    this.appended += lines.length;
+    if (this.appended > HISTORY_LIMIT) {
+      this.appended = 0;
+      await writeFileAtomic(this.file, this.history.map((e) => JSON.stringify(e) + '\n').join(''));
+    } else {
+      await fs.appendFile(this.file, lines.join(''));
+    }
   }
 
   /** Past events matching the query, then live ones until `until` or unsubscribe. */
