@@ -1,6 +1,6 @@
 import { errorMessage } from '../common/errors.js';
 import { log } from '../common/log.js';
-import { ENGINE_VERSION } from '../engine/system/service.js';
+import { ENGINE_VERSION } from '../common/version.js';
 import { OPTIONS } from './config/options.js';
 import { loadConfig, parseCommandLine } from './config/parse.js';
 import { Daemon, applyLogLevel } from './daemon.js';

@@ -5,9 +5,8 @@ import { getLogLevel } from '../../common/log.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../../api/version.js';
 import type { DaemonConfig } from '../../daemon/config/options.js';
+import { ENGINE_VERSION, goArch } from '../../common/version.js';
 import { binaryVersion, readHostFacts, type ComponentVersion, type HostFacts } from './host.js';
-
-export const ENGINE_VERSION = '0.1.0';
 
 /** Counts other backends contribute to /info. */
 export interface InfoCounts {
@@ -170,19 +169,6 @@ export class SystemService {
       BuildTime: buildTime,
     };
   }
-}
-
-/** Docker reports Go's architecture names. */
-export function goArch(): string {
-  const names: Record<string, string> = {
-    x64: 'amd64',
-    arm64: 'arm64',
-    arm: 'arm',
-    ia32: '386',
-    s390x: 's390x',
-    ppc64: 'ppc64le',
-  };
-  return names[process.arch] ?? process.arch;
 }
 
 function registryConfig(config: DaemonConfig): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ENGINE_VERSION } from '../../../engine/system/service.js';
+import { ENGINE_VERSION } from '../../../common/version.js';
 import type { CliContext } from '../../context.js';
 import { renderTemplate } from '../../output.js';
 import { bytesSize } from '../../format/units.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ENGINE_VERSION, goArch } from '../../../engine/system/service.js';
+import { ENGINE_VERSION, goArch } from '../../../common/version.js';
 import { MAX_API_VERSION } from '../../../api/version.js';
 import type { CliContext } from '../../context.js';
 import { renderTemplate } from '../../output.js';
