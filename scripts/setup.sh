@@ -8,6 +8,7 @@ APT_PACKAGES=(
   containerd runc tini busybox-static iptables netavark aardvark-dns
   docker-registry apache2-utils skopeo openssl tmux ca-certificates
   qemu-user-static binfmt-support docker-compose
+  bzip2 xz-utils zstd
 )
 
 # The multi-platform build tests run an arm64 busybox under qemu; its package

@@ -1,6 +1,6 @@
 /**
- * The build context as the API receives it: a tar stream (plain or gzip,
- * decompressed in-process) unpacked into a directory of the build's own.
+ * The build context as the API receives it: a tar stream (plain, gzip, bzip2,
+ * xz or zstd, decompressed in-process) unpacked into a directory of its own.
  * Extraction refuses what Docker refuses (names and links climbing out of
  * the context), so later steps only ever see a tree inside that directory.
  */
