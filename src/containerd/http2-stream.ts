@@ -179,8 +179,22 @@ export class Http2Transport {
     };
     if (options.timeoutMs !== undefined)
       headers['grpc-timeout'] = `${Math.max(1, Math.ceil(options.timeoutMs))}m`;
-    const stream = this.open().request(headers);
-    return new Http2DuplexCall(stream, deserialize, options);
+    return new Http2DuplexCall(this.request(headers), deserialize, options);
+  }
+
+  /** A new stream; a session that broke since its last use is replaced once. */
+  private request(headers: http2.OutgoingHttpHeaders): http2.ClientHttp2Stream {
+    try {
+      return this.open().request(headers);
+    } catch {
+      this.session?.destroy();
+      this.session = undefined;
+    }
+    try {
+      return this.open().request(headers);
+    } catch (err) {
+      throw new GrpcStatusError(Status.UNAVAILABLE, `containerd: ${(err as Error).message}`);
+    }
   }
 
   close(): void {

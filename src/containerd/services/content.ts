@@ -198,7 +198,13 @@ export class ContentService {
     opts: WriteContentOptions = {},
     options?: CallOptions,
   ): Promise<WriteContentResult> {
-    const session = new WriteSession(this.conn.framedDuplex<WireWriteResponse>('content', 'Write', options));
+    let call: Http2DuplexCall<WireWriteResponse>;
+    try {
+      call = this.conn.framedDuplex<WireWriteResponse>('content', 'Write', options);
+    } catch (err) {
+      throw toEngineError(err);
+    }
+    const session = new WriteSession(call);
     const messages = new WriteMessages(ref, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
     const hash = opts.expected === undefined ? createHash('sha256') : undefined;
     let offset = 0;
