@@ -6,6 +6,7 @@
  * container's live overlay root. No host file may be read or written.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { archivePath, extractArchive, statPath } from '../../src/archive/index.j
 import { isEngineError } from '../../src/common/errors.js';
 import { listTar, makeTar, snapshotTree, tarStream } from '../helpers/archive.js';
 import { seedBusybox } from '../helpers/busybox.js';
-import { docker, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { docker, runCommand, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 /** Errors the archive code may legitimately raise while the container races it. */
 function expectedRaceError(err: unknown): void {
@@ -181,5 +182,75 @@ describe('archive operations against a hostile running container', () => {
     // The container is still racing: it was never stopped by what we did.
     const state = await docker(daemon, ['inspect', '-f', '{{.State.Status}}', containerId]);
     assert.equal(state.stdout.trim(), 'running');
+  });
+});
+
+describe('compressed archives through docker cp and docker build', () => {
+  let daemon: TestDaemon;
+  let containerId = '';
+
+  const compress = (tool: string, data: Buffer): Buffer => execFileSync(tool, ['-c'], { input: data });
+
+  before(async () => {
+    daemon = await startDaemon();
+    await seedBusybox(daemon);
+    const created = await docker(daemon, ['create', 'busybox', 'true']);
+    assert.equal(created.code, 0, created.stderr);
+    containerId = created.stdout.trim();
+  });
+
+  after(async () => {
+    if (containerId) await docker(daemon, ['rm', '-f', containerId]);
+    await daemon?.stop();
+  });
+
+  for (const tool of ['bzip2', 'xz', 'zstd']) {
+    test(`docker cp - sends a ${tool} tar as is and it lands unpacked`, async () => {
+      const tar = await makeTar([
+        { name: `from-${tool}/`, type: 'directory', mode: 0o750 },
+        { name: `from-${tool}/file.txt`, body: `packed by ${tool}\n`, mode: 0o640, uid: 1234, gid: 5678 },
+      ]);
+      const cpIn = await docker(daemon, ['cp', '-', `${containerId}:/tmp`], { input: compress(tool, tar) });
+      assert.equal(cpIn.code, 0, cpIn.stderr);
+      const cpOut = await runCommand(
+        'sh',
+        ['-c', `docker cp ${containerId}:/tmp/from-${tool}/file.txt - | tar -xOf -`],
+        { env: { DOCKER_HOST: daemon.host } },
+      );
+      assert.equal(cpOut.stdout, `packed by ${tool}\n`, cpOut.stderr);
+      const listed = await runCommand(
+        'sh',
+        ['-c', `docker cp -a ${containerId}:/tmp/from-${tool} - | tar -tvf -`],
+        { env: { DOCKER_HOST: daemon.host } },
+      );
+      assert.match(listed.stdout, /-rw-r----- 1234\/5678 .* from-\w+\/file\.txt/, listed.stdout);
+    });
+  }
+
+  test('a corrupt bzip2 tar is refused with a clear error and nothing lands', async () => {
+    const good = compress('bzip2', await makeTar([{ name: 'corrupt.txt', body: 'x'.repeat(5000) }]));
+    const corrupt = Buffer.from(good);
+    for (let i = 16; i < corrupt.length - 8; i += 5) corrupt[i] ^= 0x33;
+    const cpIn = await docker(daemon, ['cp', '-', `${containerId}:/tmp`], { input: corrupt });
+    assert.notEqual(cpIn.code, 0);
+    assert.match(cpIn.stderr, /failed to decompress bzip2 archive/);
+    const stat = await docker(daemon, ['cp', `${containerId}:/tmp/corrupt.txt`, '-']);
+    assert.notEqual(stat.code, 0);
+  });
+
+  test('DOCKER_BUILDKIT=0 docker build - takes an xz-compressed context', async () => {
+    const context = await makeTar([
+      { name: 'Dockerfile', body: 'FROM busybox\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt\n' },
+      { name: 'hello.txt', body: 'context came in as xz\n' },
+    ]);
+    const build = await docker(daemon, ['build', '-t', 'xz-context', '-'], {
+      input: compress('xz', context),
+      env: { DOCKER_BUILDKIT: '0' },
+    });
+    assert.equal(build.code, 0, build.stderr + build.stdout);
+    assert.match(build.stdout, /context came in as xz/);
+    const run = await docker(daemon, ['run', '--rm', 'xz-context', 'cat', '/hello.txt']);
+    assert.equal(run.stdout, 'context came in as xz\n', run.stderr);
+    await docker(daemon, ['rmi', 'xz-context']);
   });
 });
