@@ -6,6 +6,7 @@ import type { ContainerdClient } from '../../containerd/client.js';
 import type { ContainerServiceDeps } from './deps.js';
 import type { ContainerEntry } from './entry.js';
 import type { ContainerMounts } from './mounts.js';
+import type { NameRegistry } from './names.js';
 import type { Container } from './record.js';
 import type { ContainerSizes } from './sizes.js';
 
@@ -26,4 +27,8 @@ export interface ContainerContext {
   scratchDir(): string;
   /** The container's own directory under data-root (its record, /etc files, logs). */
   dir(id: string): string;
+  /** Persists the container's record (and its HostConfig with `all`), in call order. */
+  save(entry: ContainerEntry, what?: 'record' | 'all'): Promise<void>;
+  /** Names taken, by container. */
+  readonly names: NameRegistry;
 }

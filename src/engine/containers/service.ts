@@ -13,7 +13,6 @@ import type { Readable } from 'node:stream';
 import {
   conflict,
   errorMessage,
-  forbidden,
   invalidParameter,
   isEngineError,
   notFound,
@@ -24,17 +23,14 @@ import { log } from '../../common/log.js';
 import type { PathStat } from '../../archive/index.js';
 import type { ContainerdClient } from '../../containerd/client.js';
 import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.js';
-import { linuxResourcesAny } from '../../containerd/runtime.js';
 import type { EventSubscription } from '../../containerd/services/events.js';
 import { isEvent } from '../../containerd/services/events.js';
 import type { CreateTaskRequest, ProcessState } from '../../containerd/services/tasks.js';
 import { mergeCommand, mergeConfigWithImage } from '../../oci/command.js';
 import { networkModeKind } from '../../oci/namespaces.js';
-import { containerResources, validateResources } from '../../oci/resources.js';
-import { serializeSpec, type OciResources } from '../../oci/types.js';
+import { validateResources } from '../../oci/resources.js';
+import { serializeSpec } from '../../oci/types.js';
 import type { ResolvedUser } from '../../oci/user.js';
-import type { EndpointSettings } from '../../types/network.js';
-import type { NetworkRef } from '../networks/types.js';
 import type {
   ContainerChange,
   ContainerCreateRequest,
@@ -43,7 +39,6 @@ import type {
   ContainerTopResponse,
   ContainerUpdateRequest,
   ContainerWaitResponse,
-  HostConfig,
 } from '../../types/container.js';
 import { applyChanges } from '../images/changes.js';
 import { commitContainer, type CommitRequest } from './commit.js';
@@ -84,7 +79,9 @@ import { ContainerStore } from './store.js';
 import { ContainerViews, type ListRequest } from './views.js';
 import { ContainerCopy } from './copy.js';
 import { ContainerOutput, type AttachRequest, type LogsRequest } from './output.js';
-import { ContainerRuntime, LABEL_NAME, SNAPSHOTTER, digest, withTimeout } from './runtime.js';
+import { ContainerReconfigure } from './reconfigure.js';
+import { ContainerConnections } from './connections.js';
+import { ContainerRuntime, SNAPSHOTTER, digest, withTimeout } from './runtime.js';
 import type { ContainerContext } from './context.js';
 
 /** Exit code Docker records when it cannot know the real one. */
@@ -136,6 +133,8 @@ export class ContainerService {
   private readonly runtime: ContainerRuntime;
   private readonly copy: ContainerCopy;
   private readonly output: ContainerOutput;
+  private readonly reconfigure: ContainerReconfigure;
+  private readonly connections: ContainerConnections;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -145,8 +144,8 @@ export class ContainerService {
       (term) => this.find(term),
     );
     deps.networks?.setContainerHooks({
-      connect: (container, network, endpoint) => this.connectNetwork(container, network, endpoint),
-      disconnect: (container, network, force) => this.disconnectNetwork(container, network, force),
+      connect: (container, network, endpoint) => this.connections.connect(container, network, endpoint),
+      disconnect: (container, network, force) => this.connections.disconnect(container, network, force),
     });
     deps.volumes?.setUsage({ containersUsing: (name) => this.volumeUsers(name) });
     const context: ContainerContext = {
@@ -159,11 +158,15 @@ export class ContainerService {
       event: (c, action, extra) => this.event(c, action, extra),
       scratchDir: () => this.scratchDir(),
       dir: (id) => this.store.dir(id),
+      save: (entry, what) => this.save(entry, what),
+      names: this.names,
     };
     this.views = new ContainerViews(context);
     this.runtime = new ContainerRuntime(context);
     this.copy = new ContainerCopy(context, this.runtime);
     this.output = new ContainerOutput(context);
+    this.reconfigure = new ContainerReconfigure(context, this.runtime.swapLimit);
+    this.connections = new ContainerConnections(context);
   }
 
   private get ctr(): ContainerdClient {
@@ -524,60 +527,6 @@ export class ContainerService {
       if (c.MountPoints?.some((p) => p.Type === 'volume' && p.Name === name)) users.push(c.ID);
     }
     return users;
-  }
-
-  /**
-   * `POST /networks/{id}/connect`: a running container is connected now; a
-   * stopped one only remembers the network for its next start, as dockerd does.
-   */
-  private async connectNetwork(term: string, network: NetworkRef, endpoint: EndpointSettings): Promise<void> {
-    const entry = this.find(term);
-    await entry.lock(async () => {
-      const c = entry.c;
-      const kind = attachKindOf(c.HostConfig);
-      if (kind === 'container')
-        throw invalidParameter(
-          'container sharing network namespace with another container or host cannot be connected to any other network',
-        );
-      const endpoints = { ...(c.EndpointsConfig ?? {}) };
-      if (c.State.Running && kind === 'attach') {
-        await this.deps.networks!.connectContainer(c.ID, network.id, endpoint);
-      } else {
-        if (endpoints[network.name])
-          throw forbidden(`endpoint with name ${c.Name.slice(1)} already exists in network ${network.name}`);
-        if (kind === 'none' || c.HostConfig.NetworkMode === 'host')
-          throw forbidden(
-            kind === 'none'
-              ? 'container cannot be connected to multiple networks with one of the networks in private (none) mode'
-              : 'container cannot be disconnected from host network or connected to host network',
-          );
-      }
-      const kept: EndpointSettings = {};
-      if (endpoint.IPAMConfig) kept.IPAMConfig = endpoint.IPAMConfig;
-      if (endpoint.Aliases?.length) kept.Aliases = endpoint.Aliases;
-      if (endpoint.Links?.length) kept.Links = endpoint.Links;
-      if (endpoint.MacAddress) kept.MacAddress = endpoint.MacAddress;
-      if (endpoint.DriverOpts) kept.DriverOpts = endpoint.DriverOpts;
-      endpoints[network.name] = kept;
-      c.EndpointsConfig = endpoints;
-      await this.save(entry);
-    });
-  }
-
-  private async disconnectNetwork(term: string, network: NetworkRef, force: boolean): Promise<void> {
-    const entry = this.find(term);
-    await entry.lock(async () => {
-      const c = entry.c;
-      if (c.State.Running && attachKindOf(c.HostConfig) === 'attach') {
-        await this.deps.networks!.disconnectContainer(c.ID, network.id, force);
-      } else if (!c.EndpointsConfig?.[network.name]) {
-        throw invalidParameter(`container ${c.ID} is not connected to network ${network.name}`);
-      }
-      const endpoints = { ...(c.EndpointsConfig ?? {}) };
-      delete endpoints[network.name];
-      c.EndpointsConfig = endpoints;
-      await this.save(entry);
-    });
   }
 
   // ---------------------------------------------------------------- exits
@@ -985,88 +934,13 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- rename, update
 
-  async rename(term: string, newName: string): Promise<void> {
-    const entry = this.find(term);
-    if (!newName) throw invalidParameter('Neither old nor new names may be empty');
-    const name = (() => {
-      try {
-        return normalizeName(newName);
-      } catch (err) {
-        throw invalidParameter(`Error when allocating new name: ${errorMessage(err)}`);
-      }
-    })();
-    await entry.lock(async () => {
-      const c = entry.c;
-      const oldName = c.Name;
-      if (name === oldName)
-        throw invalidParameter('Renaming a container with the same name as its current name');
-      this.names.reserve(name, c.ID);
-      c.Name = name;
-      try {
-        await this.save(entry);
-      } catch (err) {
-        c.Name = oldName;
-        this.names.release(name, c.ID);
-        throw err;
-      }
-      this.names.release(oldName, c.ID);
-      await this.ctr.containers
-        .update({ id: c.ID, labels: { [LABEL_NAME]: name.slice(1) } }, [`labels.${LABEL_NAME}`])
-        .catch((err) =>
-          log.warn('mirroring the new name in containerd failed', { error: errorMessage(err) }),
-        );
-      await this.deps.networks
-        ?.renameContainer(c.ID, name.slice(1))
-        .catch((err) =>
-          log.warn('renaming the container on its networks failed', { error: errorMessage(err) }),
-        );
-      this.event(c, 'rename', { oldName });
-    });
+  rename(term: string, newName: string): Promise<void> {
+    return this.reconfigure.rename(term, newName);
   }
 
-  async update(term: string, request: ContainerUpdateRequest): Promise<{ Warnings: string[] | null }> {
-    const entry = this.find(term);
-    return entry.lock(async () => {
-      const c = entry.c;
-      const { RestartPolicy: restartPolicy, ...resources } = request;
-      const next: HostConfig = { ...c.HostConfig };
-      for (const [key, value] of Object.entries(resources)) {
-        if (value === undefined || value === null) continue;
-        // Zero means "leave as is" for Docker's update, except where it is a real value.
-        if (value === 0 && !['MemorySwappiness', 'OomKillDisable'].includes(key)) continue;
-        (next as Record<string, unknown>)[key] = value;
-      }
-      if (
-        resources.Memory &&
-        resources.Memory > 0 &&
-        !resources.MemorySwap &&
-        (c.HostConfig.MemorySwap ?? 0) > 0
-      ) {
-        // Docker keeps swap unlimited relative to the new limit when only memory changes.
-        next.MemorySwap = -1;
-      }
-      if (restartPolicy) {
-        validateRestartPolicy(restartPolicy, c.HostConfig.AutoRemove);
-        next.RestartPolicy = {
-          Name: restartPolicy.Name || 'no',
-          MaximumRetryCount: restartPolicy.MaximumRetryCount ?? 0,
-        };
-      }
-      const warnings = validateResources(next, { ncpu: cpuCount(), update: true });
-      if (c.State.Running && !c.State.Restarting) {
-        const oci: OciResources = containerResources(next, { swapLimit: this.runtime.swapLimit });
-        delete oci.devices;
-        try {
-          await this.ctr.tasks.update(c.ID, linuxResourcesAny(JSON.parse(serializeSpec(oci)) as object));
-        } catch (err) {
-          throw systemError(`Cannot update container ${c.ID}: ${errorMessage(err)}`, err);
-        }
-      }
-      c.HostConfig = next;
-      await entry.serializeSave(() => this.store.save(c));
-      this.event(c, 'update');
-      return { Warnings: warnings.length ? warnings : null };
-    });
+  /** Resources (live when running) and the restart policy. */
+  update(term: string, request: ContainerUpdateRequest): Promise<{ Warnings: string[] | null }> {
+    return this.reconfigure.update(term, request);
   }
 
   // ---------------------------------------------------------------- views
