@@ -177,8 +177,7 @@ export class Http2Transport {
       te: 'trailers',
       ...options.headers,
     };
-    if (options.timeoutMs !== undefined)
-      headers['grpc-timeout'] = `${Math.max(1, Math.ceil(options.timeoutMs))}m`;
+    if (options.timeoutMs !== undefined) headers['grpc-timeout'] = grpcTimeout(options.timeoutMs);
     return new Http2DuplexCall(this.request(headers), deserialize, options);
   }
 
@@ -218,6 +217,12 @@ export class Http2Transport {
     this.session = session;
     return session;
   }
+}
+
+/** A grpc-timeout value: at most 8 digits, in milliseconds or, for long deadlines, seconds. */
+function grpcTimeout(ms: number): string {
+  const millis = Math.max(1, Math.ceil(ms));
+  return millis < 1e8 ? `${millis}m` : `${Math.ceil(millis / 1000)}S`;
 }
 
 /** The socket path of a containerd address (a path or unix://path). */
