@@ -198,6 +198,51 @@ describe(
       );
     });
 
+    test('copy-up happens when a container is created over an empty volume, as Docker does, not at start', async () => {
+      await ok(
+        d('run', '--name', 'timing-seed', 'busybox', 'sh', '-c', 'mkdir /data && echo seeded > /data/file'),
+      );
+      await ok(d('commit', 'timing-seed', 'copyup-timing:1'));
+      await ok(d('rm', 'timing-seed'));
+      const volumeFile = (): Promise<CommandResult> =>
+        d('run', '--rm', '-v', 'filled-later:/v', 'busybox', 'cat', '/v/file');
+      try {
+        await ok(d('volume', 'create', 'filled-later'));
+        assert.equal(await ok(d('run', '--rm', '-v', 'filled-later:/v', 'busybox', 'ls', '-A', '/v')), '');
+        // Creating the container fills the volume, before anything runs in it.
+        await ok(
+          d(
+            'create',
+            '--name',
+            'timing-a',
+            '-v',
+            'filled-later:/data',
+            'copyup-timing:1',
+            'cat',
+            '/data/file',
+          ),
+        );
+        assert.equal(await ok(volumeFile()), 'seeded\n');
+        // Emptied while no container runs with it: starting the old container
+        // does not fill it again (Docker copies only at create)...
+        await ok(d('run', '--rm', '-v', 'filled-later:/v', 'busybox', 'rm', '/v/file'));
+        const started = await d('start', '-a', 'timing-a');
+        assert.notEqual(started.code, 0, started.stdout);
+        assert.match(started.stderr + started.stdout, /can't open '\/data\/file'/);
+        assert.notEqual((await volumeFile()).code, 0);
+        // ...but a new container created over the empty volume does.
+        assert.equal(
+          await ok(d('run', '--rm', '-v', 'filled-later:/data', 'copyup-timing:1', 'cat', '/data/file')),
+          'seeded\n',
+        );
+        assert.equal(await ok(volumeFile()), 'seeded\n');
+      } finally {
+        await d('rm', '-f', 'timing-a');
+        await d('volume', 'rm', 'filled-later');
+        await d('rmi', 'copyup-timing:1');
+      }
+    });
+
     test('read-only mounts, --read-only with writable volumes, binds created by -v and refused by --mount', async () => {
       const ro = await d('run', '--rm', '-v', 'rovol:/data:ro', 'busybox', 'sh', '-c', 'touch /data/x');
       assert.notEqual(ro.code, 0);
