@@ -9,6 +9,7 @@ import type { ContainerMounts } from './mounts.js';
 import type { NameRegistry } from './names.js';
 import type { Container } from './record.js';
 import type { ContainerSizes } from './sizes.js';
+import type { ContainerStore } from './store.js';
 
 export interface ContainerContext {
   readonly deps: ContainerServiceDeps;
@@ -31,4 +32,6 @@ export interface ContainerContext {
   save(entry: ContainerEntry, what?: 'record' | 'all'): Promise<void>;
   /** Names taken, by container. */
   readonly names: NameRegistry;
+  /** The records on disk. */
+  readonly store: ContainerStore;
 }

@@ -7,7 +7,6 @@
  * source of truth for what runs.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -26,9 +25,6 @@ import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.
 import type { EventSubscription } from '../../containerd/services/events.js';
 import { isEvent } from '../../containerd/services/events.js';
 import type { CreateTaskRequest, ProcessState } from '../../containerd/services/tasks.js';
-import { mergeCommand, mergeConfigWithImage } from '../../oci/command.js';
-import { networkModeKind } from '../../oci/namespaces.js';
-import { validateResources } from '../../oci/resources.js';
 import { serializeSpec } from '../../oci/types.js';
 import type { ResolvedUser } from '../../oci/user.js';
 import type {
@@ -42,37 +38,24 @@ import type {
 } from '../../types/container.js';
 import { applyChanges } from '../images/changes.js';
 import { commitContainer, type CommitRequest } from './commit.js';
-import {
-  completeConfig,
-  completeHostConfig,
-  normalizeStrSlices,
-  validateLogConfig,
-  validateNamespaceModes,
-  validateNetworkMode,
-  validateRestartPolicy,
-} from './create-config.js';
-import { runtimeConfigOf, type ContainerServiceDeps, type ResolvedImage } from './deps.js';
-import { validateHealthcheck } from './health.js';
+import type { ContainerServiceDeps, ResolvedImage } from './deps.js';
 import { ContainerEntry, type ExitInfo } from './entry.js';
 import { ContainerIpc } from './ipc.js';
-import { ContainerMounts, planMounts } from './mounts.js';
+import { ContainerMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
-import { attachKindOf, attachRequestOf, endpointsAtCreate, startNetworkMode } from './networking.js';
-import { cpuCount } from './host.js';
-import { logPathFor, type LogEntry } from '../../logs/index.js';
+import { attachKindOf, attachRequestOf, startNetworkMode } from './networking.js';
+import type { LogEntry } from '../../logs/index.js';
 import { labelsMatch, type ListFilters } from './list.js';
-import { NameRegistry, generateId, generateName, lookupId, normalizeName } from './names.js';
+import { NameRegistry, lookupId } from './names.js';
 import {
   ZERO_TIME,
   dateToRfc3339,
-  newState,
   nowRfc3339Nano,
   rfc3339ToNanos,
   statusOf,
   type Container,
 } from './record.js';
 import { decideRestart, restartOnBoot } from './restart.js';
-import { layersOf, withReadOnlyRootfs } from './rootfs.js';
 import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
@@ -81,7 +64,8 @@ import { ContainerCopy } from './copy.js';
 import { ContainerOutput, type AttachRequest, type LogsRequest } from './output.js';
 import { ContainerReconfigure } from './reconfigure.js';
 import { ContainerConnections } from './connections.js';
-import { ContainerRuntime, SNAPSHOTTER, digest, withTimeout } from './runtime.js';
+import { ContainerCreator, type CreateOptions } from './create.js';
+import { ContainerRuntime, digest, withTimeout } from './runtime.js';
 import type { ContainerContext } from './context.js';
 
 /** Exit code Docker records when it cannot know the real one. */
@@ -91,11 +75,6 @@ const EXIT_EACCES = 126;
 const DEFAULT_STOP_TIMEOUT_S = 10;
 /** How long an exit waits for the last output to be read (Docker: 2 s). */
 const DRAIN_TIMEOUT_MS = 2000;
-
-export interface CreateOptions {
-  name?: string;
-  platform?: string;
-}
 
 export interface StopOptions {
   signal?: string;
@@ -135,6 +114,7 @@ export class ContainerService {
   private readonly output: ContainerOutput;
   private readonly reconfigure: ContainerReconfigure;
   private readonly connections: ContainerConnections;
+  private readonly creator: ContainerCreator;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -160,6 +140,7 @@ export class ContainerService {
       dir: (id) => this.store.dir(id),
       save: (entry, what) => this.save(entry, what),
       names: this.names,
+      store: this.store,
     };
     this.views = new ContainerViews(context);
     this.runtime = new ContainerRuntime(context);
@@ -167,6 +148,7 @@ export class ContainerService {
     this.output = new ContainerOutput(context);
     this.reconfigure = new ContainerReconfigure(context, this.runtime.swapLimit);
     this.connections = new ContainerConnections(context);
+    this.creator = new ContainerCreator(context, this.runtime);
   }
 
   private get ctr(): ContainerdClient {
@@ -256,116 +238,11 @@ export class ContainerService {
     request: ContainerCreateRequest,
     options: CreateOptions = {},
   ): Promise<{ Id: string; Warnings: string[] }> {
-    const {
-      HostConfig: requestedHostConfig,
-      NetworkingConfig: networking,
-      Platform: _platform,
-      ...rawConfig
-    } = request;
-    const requestConfig = normalizeStrSlices(rawConfig);
-    if (!requestConfig.Image) throw invalidParameter('No image specified');
-    const settings = this.deps.settings();
-    const hostConfig = completeHostConfig(requestedHostConfig ?? {}, {
-      logDriver: settings.logDriver,
-      logOpts: settings.logOpts,
-      runtime: settings.defaultRuntime,
-      cgroupnsMode: this.runtime.unified ? 'private' : 'host',
-    });
-    validateRestartPolicy(requestedHostConfig?.RestartPolicy, hostConfig.AutoRemove);
-    validateNetworkMode(hostConfig, requestConfig, this.deps.networks !== undefined);
-    validateLogConfig(hostConfig);
-    validateHealthcheck(requestConfig.Healthcheck);
-    validateNamespaceModes(hostConfig);
-    this.runtime.runtimeOptions(hostConfig);
-    const warnings = validateResources(hostConfig, { ncpu: cpuCount() });
-    if (hostConfig.NetworkMode?.startsWith('container:'))
-      this.find(hostConfig.NetworkMode.slice('container:'.length));
-
-    const image = await this.deps.images.resolveImage(requestConfig.Image);
-    const imageConfig = runtimeConfigOf(image);
-    const config = completeConfig(mergeConfigWithImage(requestConfig, imageConfig));
-    const command = mergeCommand(undefined, config);
-    const endpoints = endpointsAtCreate(hostConfig, networking, this.deps.networks);
-    const mountPoints = await planMounts({
-      hostConfig,
-      configVolumes: config.Volumes,
-      mountsOf: (term) => this.findForVolumesFrom(term).c.MountPoints ?? [],
-    });
-
-    const id = generateId();
-    const name = options.name ? normalizeName(options.name) : `/${generateName((n) => this.names.has(n))}`;
-    this.names.reserve(name, id);
-    try {
-      const network = networkModeKind(hostConfig.NetworkMode);
-      if (network === 'host') config.Hostname ||= os.hostname();
-      else if (network !== 'container') config.Hostname ||= id.slice(0, 12);
-      const dir = this.store.dir(id);
-      const container: Container = {
-        ID: id,
-        Created: nowRfc3339Nano(),
-        Name: name,
-        Path: command.args[0],
-        Args: command.args.slice(1),
-        Config: config,
-        Image: image.id,
-        ImageChainId: image.chainId,
-        State: newState(),
-        RestartCount: 0,
-        HasBeenStartedBefore: false,
-        HasBeenManuallyStopped: false,
-        Driver: SNAPSHOTTER,
-        Platform: 'linux',
-        // Docker shows the path of json-file logs only.
-        LogPath: hostConfig.LogConfig?.Type === 'json-file' ? logPathFor('json-file', { id, dir }) : '',
-        HostnamePath: path.join(dir, 'hostname'),
-        HostsPath: path.join(dir, 'hosts'),
-        ResolvConfPath: path.join(dir, 'resolv.conf'),
-        User: { uid: 0, gid: 0, additionalGids: [0], home: '/' },
-        HostConfig: hostConfig,
-        EndpointsConfig: endpoints,
-        MountPoints: mountPoints,
-      };
-      await fs.mkdir(dir, { recursive: true, mode: 0o710 });
-      const createdVolumes: string[] = [];
-      try {
-        createdVolumes.push(...(await this.mounts.createVolumes(mountPoints, hostConfig.Mounts)));
-        await this.runtime.createContainerdContainer(container, image);
-        await this.copyUpVolumes(container);
-        await this.runtime.writeEtcFiles(container);
-        await this.store.save(container);
-      } catch (err) {
-        await this.runtime.removeContainerdContainer(id).catch(() => undefined);
-        await this.store.remove(id);
-        await this.mounts.removeVolumes(createdVolumes);
-        throw err;
-      }
-      const entry = this.newEntry(container);
-      this.entries.set(id, entry);
-      this.layerSizes.created(id);
-      this.event(container, 'create');
-      return { Id: id, Warnings: warnings };
-    } catch (err) {
-      this.names.release(name, id);
-      throw err;
-    }
-  }
-
-  /** --volumes-from names a container; one that does not exist is the request's fault (400, so the CLI does not pull). */
-  private findForVolumesFrom(term: string): ContainerEntry {
-    try {
-      return this.find(term);
-    } catch (err) {
-      if (isEngineError(err, 'NotFound')) throw invalidParameter(err.message);
-      throw err;
-    }
-  }
-
-  /** Docker's copy-up: new volumes are filled from the image's content at their destination. */
-  private async copyUpVolumes(c: Container): Promise<void> {
-    const points = (c.MountPoints ?? []).filter((p) => p.Type === 'volume' && p.CopyData && !p.Subpath);
-    if (points.length === 0) return;
-    const layers = layersOf(await this.ctr.snapshots.mounts(c.ID));
-    await withReadOnlyRootfs(layers, this.scratchDir(), (root) => this.mounts.copyUp(points, root));
+    const { container, warnings } = await this.creator.create(request, options);
+    this.entries.set(container.ID, this.newEntry(container));
+    this.layerSizes.created(container.ID);
+    this.event(container, 'create');
+    return { Id: container.ID, Warnings: warnings };
   }
 
   private newEntry(container: Container): ContainerEntry {
@@ -1351,4 +1228,4 @@ function invalid(exitCode: number, message: string): { exitCode: number; message
   return { exitCode, message, error: invalidParameter(message) };
 }
 
-export type { AttachRequest, ListRequest, LogsRequest, ResolvedImage, ResolvedUser };
+export type { AttachRequest, CreateOptions, ListRequest, LogsRequest, ResolvedImage, ResolvedUser };
