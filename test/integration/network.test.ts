@@ -640,6 +640,62 @@ describe('network service with netavark', { concurrency: false, timeout: 300_000
     assert.equal(service.inspect('na').Containers[ids.get('a2')!].Name, 'a2new');
   });
 
+  test("force disconnect deletes a stale endpoint by name; an unknown name is Docker's error", async () => {
+    await attach('stale', 'na');
+    const staleId = ids.get('stale')!;
+    const gateway = gatewayOf('a1', 'na');
+    assert.deepEqual(await lookupSettled(ns('a1'), 'stale', gateway, [ipOn('stale', 'na')]), [
+      ipOn('stale', 'na'),
+    ]);
+    // No container service answers for "stale" here: it is the endpoint of a container that is gone.
+    await service.disconnect('na', 'stale', true);
+    assert.equal(service.inspect('na').Containers[staleId], undefined);
+    assert.equal(service.networkSettings(staleId), undefined, 'the attachment went with its last endpoint');
+    assert.deepEqual(await lookupSettled(ns('a1'), 'stale', gateway, []), []);
+    assert.ok(events.some((e) => e.action === 'disconnect' && e.attributes.container === staleId));
+    await assert.rejects(service.disconnect('na', 'never-existed', true), (err: Error) => {
+      assert.ok(isEngineError(err, 'NotFound'));
+      assert.equal(err.message, 'endpoint never-existed not found');
+      return true;
+    });
+  });
+
+  test('a none container without a namespace of its own is listed on none, with connect and disconnect events', async () => {
+    const noneId = randomBytes(32).toString('hex');
+    ids.set('none2', noneId);
+    const filesDir = path.join(dir, 'files', 'none2');
+    const result = await service.attachContainer({
+      containerId: noneId,
+      containerName: 'none2',
+      hostname: 'none2',
+      networkMode: 'none',
+      filesDir,
+    });
+    assert.equal(result.netnsPath, undefined, 'the runtime gives it its own namespace');
+    await assert.rejects(fs.access(filesDir), 'the engine keeps the files it wrote');
+    const none = service.inspect('none');
+    const entry = none.Containers[noneId];
+    assert.equal(entry.Name, 'none2');
+    assert.match(entry.EndpointID, /^[0-9a-f]{64}$/);
+    assert.deepEqual(
+      { mac: entry.MacAddress, v4: entry.IPv4Address, v6: entry.IPv6Address },
+      { mac: '', v4: '', v6: '' },
+    );
+    assert.equal(service.networkSettings(noneId)!.Networks.none.EndpointID, entry.EndpointID);
+    const of = (action: string) =>
+      events.filter((e) => e.action === action && e.attributes.container === noneId);
+    assert.deepEqual(
+      of('connect').map((e) => [e.id, e.attributes.name, e.attributes.type]),
+      [[none.Id, 'none', 'null']],
+    );
+    await service.detachContainer(noneId);
+    assert.equal(service.inspect('none').Containers[noneId], undefined);
+    assert.deepEqual(
+      of('disconnect').map((e) => [e.id, e.attributes.name, e.attributes.type]),
+      [[none.Id, 'none', 'null']],
+    );
+  });
+
   test('50 runs with published ports on fresh networks leave nothing behind', async () => {
     const before = await hostSnapshot();
     const name = await netns('cycle');

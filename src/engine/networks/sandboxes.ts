@@ -163,11 +163,8 @@ export class SandboxManager {
       hostname: request.hostname,
       domainname: request.domainname ?? '',
       mode: sandboxMode,
-      ownsNetns: sandboxMode !== 'host' && !request.netnsPath,
-      netnsPath:
-        sandboxMode === 'host'
-          ? undefined
-          : (request.netnsPath ?? path.join(this.deps.netnsDir, request.containerId)),
+      ownsNetns: sandboxMode === 'bridge' && !request.netnsPath,
+      netnsPath: namespaceOf(sandboxMode, request, this.deps.netnsDir),
       filesDir: request.filesDir,
       extraHosts: request.extraHosts ?? [],
       dns: request.dns ?? [],
@@ -188,7 +185,7 @@ export class SandboxManager {
     try {
       await this.deps.store.saveSandbox(sandbox);
       if (sandbox.ownsNetns) await createNetns(sandbox.netnsPath!);
-      if (sandbox.mode === 'none')
+      if (sandbox.mode === 'none' && sandbox.netnsPath)
         await this.serialNetavark(() => this.deps.netavark.setup(sandbox.netnsPath!, emptyRequest(sandbox)));
       if (sandbox.mode === 'bridge') await this.publishPorts(sandbox);
       for (const endpoint of sandbox.endpoints) {
@@ -607,13 +604,21 @@ export class SandboxManager {
     });
   }
 
-  /** Forgets a network's endpoints of containers that are gone (force disconnect of an unknown container). */
+  /**
+   * Deletes the endpoint on a network of a container the engine no longer
+   * knows (Docker's endpoint name is the container name; the ID is accepted
+   * too). False when there is no such endpoint. The last endpoint takes the
+   * whole attachment with it, as nothing else would ever release it.
+   */
   async forceRemoveEndpoint(containerIdOrName: string, network: NetworkRecord): Promise<boolean> {
     const sandbox = this.all().find(
-      (s) => s.containerId === containerIdOrName || s.containerName === containerIdOrName,
+      (s) =>
+        (s.containerId === containerIdOrName || s.containerName === containerIdOrName) &&
+        s.endpoints.some((e) => e.networkId === network.Id),
     );
     if (!sandbox) return false;
     await this.disconnect(sandbox.containerId, network, true);
+    if (sandbox.endpoints.length === 0) await this.detach(sandbox.containerId);
     return true;
   }
 
@@ -662,7 +667,9 @@ export class SandboxManager {
 
   /** Writes the container's resolution files in place (they are bind-mounted, so never replaced). */
   private async writeFiles(sandbox: SandboxRecord): Promise<Partial<AttachResult>> {
-    if (!sandbox.filesDir || sandbox.mode === 'container') return {};
+    // A `none` container without a namespace of berth's keeps the files the engine wrote for it.
+    if (!sandbox.filesDir || sandbox.mode === 'container' || (sandbox.mode === 'none' && !sandbox.netnsPath))
+      return {};
     await fs.mkdir(sandbox.filesDir, { recursive: true, mode: 0o711 });
     const paths = filesIn(sandbox.filesDir);
     await fs.writeFile(paths.hostsPath, await this.hostsContent(sandbox), { mode: 0o644 });
@@ -851,6 +858,17 @@ export function dnsNamesOf(
     sandbox.hostname,
   ].filter(Boolean);
   return [...new Set(names)];
+}
+
+/**
+ * Where a sandbox's network namespace is: none for host mode; for `none`
+ * only a given one (the runtime creates the container's own, with only lo);
+ * for a bridge the given one or one berth pins under exec-root.
+ */
+function namespaceOf(mode: SandboxMode, request: AttachRequest, netnsDir: string): string | undefined {
+  if (mode === 'host') return undefined;
+  if (mode === 'none') return request.netnsPath;
+  return request.netnsPath ?? path.join(netnsDir, request.containerId);
 }
 
 function nextInterfaceName(sandbox: SandboxRecord): string {

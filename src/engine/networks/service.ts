@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { forbidden, notFound, notImplemented } from '../../common/errors.js';
+import { forbidden, isEngineError, notFound, notImplemented } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import { BerthFirewall } from '../../network/firewall.js';
 import { DOCKER_DEFAULT_POOLS, type AddressPool } from '../../network/ipam.js';
@@ -206,16 +206,31 @@ export class NetworkService {
     await this.hooks.connect(container, { id: record.Id, name: record.Name }, endpoint ?? {});
   }
 
-  /** `POST /networks/{id}/disconnect`; with force, an endpoint of an unknown container is removed anyway. */
+  /**
+   * `POST /networks/{id}/disconnect`. With force, a container berth does not
+   * know (removed, its endpoint left stale) has its endpoint deleted by name,
+   * as dockerd's ForceEndpointDelete does; a name with no endpoint either is
+   * Docker's "endpoint NAME not found".
+   */
   async disconnect(networkTerm: string, container: string, force: boolean): Promise<void> {
     const record = this.registry.find(networkTerm);
     if (!this.hooks) {
-      if (force && (await this.sandboxes.forceRemoveEndpoint(container, record))) return;
+      if (force) return this.forceEndpointDelete(container, record);
       throw notImplemented(
         'disconnecting a container needs the container service, which is not available in this berthd',
       );
     }
-    await this.hooks.disconnect(container, { id: record.Id, name: record.Name }, force);
+    try {
+      await this.hooks.disconnect(container, { id: record.Id, name: record.Name }, force);
+    } catch (err) {
+      if (!force || !isEngineError(err, 'NotFound')) throw err;
+      await this.forceEndpointDelete(container, record);
+    }
+  }
+
+  private async forceEndpointDelete(container: string, record: NetworkRecord): Promise<void> {
+    if (!(await this.sandboxes.forceRemoveEndpoint(container, record)))
+      throw notFound(`endpoint ${container} not found`);
   }
 
   // --- container engine -----------------------------------------------------
