@@ -4,11 +4,12 @@
  * pulled by its consumer, so a large or hostile archive is never held whole
  * in memory; a decoding failure surfaces as an InvalidParameter error.
  */
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
-import unbzip2Stream from 'unbzip2-stream';
+import bzip2 from 'unbzip2-stream/lib/bzip2.js';
+import bitIterator, { type BitReader } from 'unbzip2-stream/lib/bit_iterator.js';
 import xzDecompress from 'xz-decompress';
 import { errorMessage, invalidParameter, isEngineError } from '../common/errors.js';
 
@@ -61,7 +62,7 @@ export async function decompressStream(input: Readable): Promise<Readable> {
 }
 
 const DECODERS: Record<Exclude<Compression, 'none'>, (raw: Readable) => Readable> = {
-  gzip: (raw) => raw.pipe(createGunzip()),
+  gzip: (raw) => pipeline(raw, createGunzip(), () => undefined),
   bzip2: (raw) => Readable.from(decodeBzip2(raw), { objectMode: false }),
   zstd: (raw) => Readable.from(decodeZstd(raw), { objectMode: false }),
   xz: decodeXz,
@@ -99,8 +100,8 @@ function withInvalidParameterErrors(
 }
 
 // A zstd RLE block turns 4 input bytes into 128 KiB: feeding the decoder small
-// slices bounds what one pull can produce (a few MiB) however hostile the input.
-const ZSTD_SLICE = 1024;
+// slices bounds what one pull can produce (8 MiB) however hostile the input.
+const ZSTD_SLICE = 256;
 
 async function* decodeZstd(raw: Readable): AsyncGenerator<Buffer> {
   const pending: Buffer[] = [];
@@ -120,30 +121,77 @@ async function* decodeZstd(raw: Readable): AsyncGenerator<Buffer> {
   if (!finished) throw new Error('unexpected end of zstd data');
 }
 
-// unbzip2-stream decodes one whole block (at most 900 kB compressed, a few
-// MB out) per write once enough input is buffered; slices keep it to one.
-const BZIP2_SLICE = 64 * 1024;
+// The bzip2 block decoder of unbzip2-stream, driven here rather than through
+// its stream wrapper, which gathers a block's output one number per byte in a
+// JS array (a 900 kB block of runs expands to 45 MB: gigabytes of heap).
+// Its output goes into 64 KiB buffers instead; a block is decoded once the
+// largest compressed block size is buffered after it, or at the end.
+const BZIP2_MAX_BLOCK = 25_000;
+const BZIP2_OUT_CHUNK = 64 * 1024;
 
 async function* decodeBzip2(raw: Readable): AsyncGenerator<Buffer> {
-  const pending: Buffer[] = [];
-  let failure: Error | undefined;
-  const decoder = unbzip2Stream();
-  decoder.on('data', (chunk: Buffer) => pending.push(chunk));
-  decoder.on('error', (err: Error) => {
-    failure ??= err;
-  });
-  const drain = function* (): Generator<Buffer> {
-    if (failure) throw failure;
-    yield* pending.splice(0);
+  const queue: Buffer[] = [];
+  let buffered = 0;
+  // The bit reader takes its first buffer when made: it is made with the first chunk.
+  let bits: BitReader | undefined;
+  let blockSize = 0; // in units of 100 kB, from the stream header; 0 before it
+  let streamCrc: number | null = null;
+  const out = new ByteSink(BZIP2_OUT_CHUNK);
+  const readyFor = (): number => (blockSize ? BZIP2_MAX_BLOCK + 100_000 * blockSize : 4);
+  /** Decodes one stream header or one block. */
+  const step = (bits: BitReader): void => {
+    if (!blockSize) {
+      blockSize = bzip2.header(bits);
+      streamCrc = 0;
+      return;
+    }
+    const size = 100_000 * blockSize;
+    streamCrc = bzip2.decompress(bits, out.write, new Int32Array(size), size, streamCrc);
+    if (streamCrc === null) blockSize = 0; // end of this stream; another may follow
   };
   for await (const chunk of raw as AsyncIterable<Buffer>) {
-    for (let at = 0; at < chunk.length; at += BZIP2_SLICE) {
-      decoder.write(chunk.subarray(at, at + BZIP2_SLICE));
-      yield* drain();
+    queue.push(chunk);
+    buffered += chunk.length;
+    bits ??= bitIterator(() => queue.shift());
+    while (buffered - bits.bytesRead + 1 >= readyFor()) {
+      step(bits);
+      yield* out.take();
     }
   }
-  decoder.end();
-  yield* drain();
+  while (bits && buffered > bits.bytesRead) {
+    step(bits);
+    yield* out.take();
+  }
+  if (streamCrc !== null || buffered === 0) throw new Error('unexpected end of bzip2 data');
+  yield* out.take(true);
+}
+
+/** Collects bytes one at a time into fixed-size buffers. */
+class ByteSink {
+  private current: Buffer;
+  private used = 0;
+  private full: Buffer[] = [];
+  constructor(private readonly size: number) {
+    this.current = Buffer.allocUnsafe(size);
+  }
+  write = (byte: number): void => {
+    this.current[this.used++] = byte;
+    if (this.used === this.size) {
+      this.full.push(this.current);
+      this.current = Buffer.allocUnsafe(this.size);
+      this.used = 0;
+    }
+  };
+  /** The filled buffers, and with `all` the partly filled one too. */
+  take(all = false): Buffer[] {
+    const taken = this.full.splice(0);
+    if (all && this.used > 0) {
+      taken.push(this.current.subarray(0, this.used));
+      this.current = Buffer.allocUnsafe(this.size);
+      this.used = 0;
+    }
+    return taken;
+  }
 }
 
 // xz-decompress serialises every stream of the process through one lock held

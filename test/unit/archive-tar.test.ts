@@ -156,11 +156,11 @@ describe('archive round trips', () => {
     assert.equal(lstatSync(path.join(into, 'plain')).uid, 1234);
   });
 
-  test('other compressions are refused by name', async () => {
+  test('broken bzip2 and xz archives are refused naming the format', async () => {
     const bzip2 = Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(64)]);
-    await assert.rejects(extractArchive(dst, '/', tarStream(bzip2)), /unsupported archive compression bzip2/);
+    await assert.rejects(extractArchive(dst, '/', tarStream(bzip2)), /failed to decompress bzip2 archive/);
     const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]);
-    await assert.rejects(extractArchive(dst, '/', tarStream(xz)), /unsupported archive compression xz/);
+    await assert.rejects(extractArchive(dst, '/', tarStream(xz)), /failed to decompress xz archive/);
   });
 
   test('owner replaces the archive ids (copyUIDGID)', async () => {
