@@ -196,6 +196,11 @@ describe('network filters', () => {
   test('type and dangling', () => {
     assert.deepEqual(names(listFilter(new Map([['type', ['builtin']]]))), ['bridge']);
     assert.deepEqual(names(listFilter(new Map([['type', ['custom']]]))), ['frontend', 'backend']);
+    assert.deepEqual(names(listFilter(new Map([['type', ['custom', 'builtin']]]))), [
+      'frontend',
+      'backend',
+      'bridge',
+    ]);
     assert.deepEqual(names(listFilter(new Map([['dangling', ['true']]])), new Set(['backend'])), [
       'frontend',
     ]);

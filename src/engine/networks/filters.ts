@@ -1,7 +1,8 @@
 /**
  * dockerd's network filters for `GET /networks` and `POST /networks/prune`.
  * Values of one key are OR'ed (labels: AND'ed), keys are AND'ed; `name` and
- * `id` match as a substring or regular expression, like moby's Args.Match.
+ * `id` match as a substring or regular expression, like moby's Args.Match;
+ * several `type` values are OR'ed as well (builtin and custom is every network).
  */
 import { invalidParameter } from '../../common/errors.js';
 import type { NetworkRecord } from '../../network/store.js';
@@ -78,7 +79,7 @@ export function listFilter(filters: Filters): NetworkFilter {
       labelsMatch(filters.get('label'), network.Labels) &&
       exactMatch(filters.get('scope'), network.Scope) &&
       (use === undefined || (use === 'dangling') === (!isPredefined(network.Name) && !inUse)) &&
-      (types.length === 0 || (types[0] === 'builtin') === isPredefined(network.Name)),
+      (types.length === 0 || types.some((type) => (type === 'builtin') === isPredefined(network.Name))),
   };
 }
 
