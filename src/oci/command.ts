@@ -3,7 +3,7 @@
  * process environment derived from it, by Docker's rules.
  */
 import { invalidParameter } from '../common/errors.js';
-import type { ContainerConfig } from '../types/container.js';
+import type { ContainerConfig, HealthConfig } from '../types/container.js';
 import type { ImageConfig } from '../types/image.js';
 
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -115,22 +115,35 @@ export function mergeConfigWithImage(
   const command = mergeCommand(imageConfig, config);
   merged.Entrypoint = command.Entrypoint;
   merged.Cmd = command.Cmd;
-  if (imageConfig.Healthcheck) {
-    const own = config.Healthcheck ?? {};
-    merged.Healthcheck = {
-      ...imageConfig.Healthcheck,
-      ...own,
-      Test: isEmpty(own.Test) ? imageConfig.Healthcheck.Test : own.Test,
-      Interval: own.Interval || imageConfig.Healthcheck.Interval,
-      Timeout: own.Timeout || imageConfig.Healthcheck.Timeout,
-      StartPeriod: own.StartPeriod || imageConfig.Healthcheck.StartPeriod,
-      Retries: own.Retries || imageConfig.Healthcheck.Retries,
-    };
-  }
+  merged.Healthcheck = mergeHealthcheck(config.Healthcheck, imageConfig.Healthcheck);
   if (!merged.WorkingDir) merged.WorkingDir = imageConfig.WorkingDir ?? '';
   merged.Volumes = mergeRecords(config.Volumes, imageConfig.Volumes);
   if (!merged.StopSignal && imageConfig.StopSignal) merged.StopSignal = imageConfig.StopSignal;
   return merged;
+}
+
+/**
+ * Docker's create-time merge of the request's healthcheck with the image's:
+ * the request's fields win, and each one it leaves unset (no Test, a zero
+ * duration or retry count) comes from the image.
+ */
+export function mergeHealthcheck(
+  own: HealthConfig | undefined,
+  image: HealthConfig | undefined,
+): HealthConfig | undefined {
+  if (!image) return own;
+  if (!own) return image;
+  const inherit = (field: 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval' | 'Retries') =>
+    own[field] || image[field];
+  return {
+    ...own,
+    Test: isEmpty(own.Test) ? image.Test : own.Test,
+    Interval: inherit('Interval'),
+    Timeout: inherit('Timeout'),
+    StartPeriod: inherit('StartPeriod'),
+    StartInterval: inherit('StartInterval'),
+    Retries: inherit('Retries'),
+  };
 }
 
 /** Union of two key sets; null when both are empty, as Docker leaves them. */

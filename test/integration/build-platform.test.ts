@@ -190,16 +190,12 @@ describe('builds for several platforms at once', () => {
     assert.equal(run.stdout, 'x86_64\n');
   });
 
-  test(
-    'docker run --platform linux/arm64 runs the arm64 variant',
-    { todo: 'the container service does not yet hand Platform to resolveImage' },
-    async (t) => {
-      if (skip) return t.skip(skip);
-      const run = await docker(daemon!, ['run', '--rm', '--platform', 'linux/arm64', 'multi:1']);
-      assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stdout, 'aarch64\n');
-    },
-  );
+  test('docker run --platform linux/arm64 runs the arm64 variant', async (t) => {
+    if (skip) return t.skip(skip);
+    const run = await docker(daemon!, ['run', '--rm', '--platform', 'linux/arm64', 'multi:1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'aarch64\n');
+  });
 
   test('a child build for arm64 uses the arm64 variant of the local image', async (t) => {
     if (skip) return t.skip(skip);

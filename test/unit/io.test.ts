@@ -22,9 +22,9 @@ import {
   nextProbeDelay,
   probeCommand,
   probeTimings,
-  mergeHealthcheck,
   validateHealthcheck,
 } from '../../src/engine/containers/health.js';
+import { mergeHealthcheck } from '../../src/oci/command.js';
 import {
   StatsContext,
   cpuPercent,

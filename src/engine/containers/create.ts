@@ -74,7 +74,7 @@ export class ContainerCreator {
     if (hostConfig.NetworkMode?.startsWith('container:'))
       this.context.find(hostConfig.NetworkMode.slice('container:'.length));
 
-    const image = await this.context.deps.images.resolveImage(requestConfig.Image);
+    const image = await this.context.deps.images.resolveImage(requestConfig.Image, options.platform);
     const imageConfig = runtimeConfigOf(image);
     const config = completeConfig(mergeConfigWithImage(requestConfig, imageConfig));
     const command = mergeCommand(undefined, config);

@@ -41,8 +41,11 @@ export function runtimeConfigOf(image: ResolvedImage): ImageConfig {
 }
 
 export interface ContainerImages {
-  /** NotFound "No such image: x" when there is none. */
-  resolveImage(refOrId: string): Promise<ResolvedImage>;
+  /**
+   * NotFound "No such image: x" when there is none; with a platform, the
+   * variant of a multi-platform image for it (NotFound when it has none).
+   */
+  resolveImage(refOrId: string, platform?: string): Promise<ResolvedImage>;
 }
 
 /**

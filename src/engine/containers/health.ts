@@ -51,30 +51,6 @@ export function validateHealthcheck(config: HealthConfig | undefined): void {
   if ((config.Retries ?? 0) < 0) throw invalidParameter('Retries in Healthcheck cannot be negative');
 }
 
-/**
- * Docker's create-time merge of the request's healthcheck with the image's:
- * the request's fields win, and each one it leaves unset (no Test, a zero
- * duration or retry count) comes from the image.
- */
-export function mergeHealthcheck(
-  own: HealthConfig | undefined,
-  image: HealthConfig | undefined,
-): HealthConfig | undefined {
-  if (!image) return own;
-  if (!own) return image;
-  const inherit = (field: 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval' | 'Retries') =>
-    own[field] || image[field];
-  return {
-    ...own,
-    Test: own.Test && own.Test.length > 0 ? own.Test : image.Test,
-    Interval: inherit('Interval'),
-    Timeout: inherit('Timeout'),
-    StartPeriod: inherit('StartPeriod'),
-    StartInterval: inherit('StartInterval'),
-    Retries: inherit('Retries'),
-  };
-}
-
 /** The probe command of a config, or undefined when there is none (unset, NONE, unknown type). */
 export function probeCommand(
   config: HealthConfig | undefined,
