@@ -14,7 +14,12 @@ export function networkRoutes(backend: NetworkBackend): Route[] {
     {
       method: 'GET',
       path: '/networks',
-      handler: async ({ res, query }) => sendJSON(res, 200, backend.list(filtersParam(query))),
+      // From API 1.28 the list leaves the attached containers out (only inspect has them), as dockerd does.
+      handler: async ({ res, query, version }) => {
+        const networks = backend.list(filtersParam(query));
+        const detailed = compareVersions(version, '1.28') < 0;
+        sendJSON(res, 200, detailed ? networks : networks.map((n) => ({ ...n, Containers: {} })));
+      },
     },
     {
       method: 'GET',
