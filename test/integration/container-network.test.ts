@@ -427,7 +427,7 @@ describe('container networking through the docker CLI', { concurrency: false, ti
 
   test(
     'a none-network container is on none while it runs, with connect and disconnect events',
-    { todo: 'needs the container service to attach none containers (service.ts attachNetwork gate)' },
+    { todo: 'needs the container service to attach none containers (attachesThroughNetworkService)' },
     async () => {
       await onPredefinedNetwork('none');
     },

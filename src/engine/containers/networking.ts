@@ -19,7 +19,7 @@ export type AttachKind = 'attach' | 'none' | 'container';
 
 /**
  * `none` gets a namespace of its own with only lo straight from the runtime
- * and `container:` joins another's; only the others go through the network
+ * and `container:` joins another's; the others get theirs from the network
  * service.
  */
 export function attachKindOf(hostConfig: HostConfig): AttachKind {
@@ -27,6 +27,16 @@ export function attachKindOf(hostConfig: HostConfig): AttachKind {
   if (mode === 'none') return 'none';
   if (mode.startsWith('container:')) return 'container';
   return 'attach';
+}
+
+/**
+ * Whether a start (and a live connect/disconnect) goes through the network
+ * service: every mode but `container:`. A `none` container has no
+ * namespace of berth's, but its endpoint on `none` is listed in network
+ * inspect and has connect/disconnect events, as on Docker.
+ */
+export function attachesThroughNetworkService(hostConfig: HostConfig): boolean {
+  return attachKindOf(hostConfig) !== 'container';
 }
 
 const primaryName = (mode: string | undefined): string => (!mode || mode === 'default' ? 'bridge' : mode);
