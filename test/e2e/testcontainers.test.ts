@@ -13,26 +13,12 @@ import path from 'node:path';
 import { apiCall, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { BUSYBOX_IMAGE, seedBusybox } from '../helpers/busybox.js';
 import { httpGetText } from '../helpers/loopback.js';
+import * as tc from 'testcontainers';
 
 let daemon: TestDaemon;
 let scratch: string;
 
-/**
- * testcontainers 12.0.4 brings undici 8, which needs Node 22 and throws while
- * loading on Node 20; the suite says so rather than failing on the library.
- */
-async function loadTestcontainers(): Promise<{ tc?: typeof import('testcontainers'); problem?: string }> {
-  try {
-    return { tc: await import('testcontainers') };
-  } catch (err) {
-    return { problem: `testcontainers does not load on Node ${process.version}: ${(err as Error).message}` };
-  }
-}
-const loaded = await loadTestcontainers();
-const tc = loaded.tc!;
-
 before(async () => {
-  if (loaded.problem) return;
   // A bridge of its own: other berthds on this host keep berth0.
   daemon = await startDaemon({ config: { bridge: 'berthtc0' } });
   await seedBusybox(daemon);
@@ -61,7 +47,7 @@ function httpd(): InstanceType<typeof tc.GenericContainer> {
     .withWaitStrategy(tc.Wait.forLogMessage('httpd-listening'));
 }
 
-describe('testcontainers', { skip: loaded.problem }, () => {
+describe('testcontainers', () => {
   test('GenericContainer: mapped port, log wait, exec, copy, stop', async () => {
     const container = await httpd().withEnvironment({ GREETING: 'hello' }).start();
     try {
