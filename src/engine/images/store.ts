@@ -144,17 +144,7 @@ export class ImageStore {
       if (!isManifestMediaType(entry.mediaType)) continue;
       if (!(await this.client().content.tryInfo(entry.digest))) continue;
       const manifest: Descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
-      const facts = await this.describe(manifest);
-      const diffIds = facts.config.rootfs?.diff_ids ?? [];
-      variants.push({
-        platform: { ...entry.platform },
-        manifest,
-        config: facts.config,
-        configDescriptor: facts.configDescriptor,
-        layers: layerDescriptors(facts.manifest),
-        diffIds,
-        chainIds: chainIds(diffIds),
-      });
+      variants.push({ ...(await this.variantOf(manifest)), platform: { ...entry.platform } });
     }
     if (variants.length === 0) throw systemError(`index ${target.digest} has no image present locally`);
     const host = hostPlatform();
@@ -292,7 +282,7 @@ export class ImageStore {
     if (image.records.has(name) && image.records.size > 1) await this.deleteRecord(name);
   }
 
-  /** A single-platform image's facts, in the shape of a variant. */
+  /** A manifest's facts as a variant, its platform read from its config. */
   private async variantOf(manifest: Descriptor): Promise<ImageVariant> {
     const facts = await this.describe(manifest);
     const diffIds = facts.config.rootfs?.diff_ids ?? [];
