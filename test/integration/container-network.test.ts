@@ -425,13 +425,9 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     await onPredefinedNetwork('host');
   });
 
-  test(
-    'a none-network container is on none while it runs, with connect and disconnect events',
-    { todo: 'needs the container service to attach none containers (attachesThroughNetworkService)' },
-    async () => {
-      await onPredefinedNetwork('none');
-    },
-  );
+  test('a none-network container is on none while it runs, with connect and disconnect events', async () => {
+    await onPredefinedNetwork('none');
+  });
 
   test('--hostname, --add-host (host-gateway too), --dns, --dns-search and --dns-option', async () => {
     const flags = [

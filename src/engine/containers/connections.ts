@@ -7,7 +7,7 @@ import { forbidden, invalidParameter } from '../../common/errors.js';
 import type { EndpointSettings } from '../../types/network.js';
 import type { NetworkRef } from '../networks/types.js';
 import type { ContainerContext } from './context.js';
-import { attachKindOf } from './networking.js';
+import { attachKindOf, attachesThroughNetworkService } from './networking.js';
 
 export class ContainerConnections {
   constructor(private readonly context: ContainerContext) {}
@@ -54,10 +54,10 @@ export class ContainerConnections {
     const entry = this.context.find(term);
     await entry.lock(async () => {
       const c = entry.c;
-      if (c.State.Running && attachKindOf(c.HostConfig) === 'attach') {
+      if (c.State.Running && attachesThroughNetworkService(c.HostConfig)) {
         await this.context.deps.networks!.disconnectContainer(c.ID, network.id, force);
       } else if (!c.EndpointsConfig?.[network.name]) {
-        throw invalidParameter(`container ${c.ID} is not connected to network ${network.name}`);
+        throw invalidParameter(`container ${c.ID} is not connected to the network ${network.name}`);
       }
       const endpoints = { ...(c.EndpointsConfig ?? {}) };
       delete endpoints[network.name];

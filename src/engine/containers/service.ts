@@ -43,7 +43,7 @@ import { ContainerEntry, type ExitInfo } from './entry.js';
 import { ContainerIpc } from './ipc.js';
 import { ContainerMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
-import { attachKindOf, attachRequestOf, startNetworkMode } from './networking.js';
+import { attachRequestOf, attachesThroughNetworkService, startNetworkMode } from './networking.js';
 import type { LogEntry } from '../../logs/index.js';
 import { labelsMatch, type ListFilters } from './list.js';
 import { NameRegistry, lookupId } from './names.js';
@@ -367,10 +367,10 @@ export class ContainerService {
 
   // ---------------------------------------------------------------- networks and volumes
 
-  /** Gives a starting container its network (not for `none` and `container:`, which need none of berth's). */
+  /** Gives a starting container its network (not for `container:`, which shares another's). */
   private async attachNetwork(c: Container): Promise<{ netnsPath?: string } | undefined> {
     const networks = this.deps.networks;
-    if (!networks || attachKindOf(c.HostConfig) !== 'attach') return undefined;
+    if (!networks || !attachesThroughNetworkService(c.HostConfig)) return undefined;
     const networkMode = startNetworkMode(c.HostConfig, c.EndpointsConfig, networks);
     if (networkMode === undefined) return undefined;
     return networks.attachContainer(
