@@ -328,9 +328,10 @@ describe('the classic stream and image config', () => {
       { body: await contextTar({ Dockerfile: 'FROM busybox\nCOPY f /f\n', f: 'gz' }, true) },
     );
     assert.equal(gzipped.error, undefined, gzipped.body);
-    const bzip2 = await build({}, {}, { body: Buffer.from('425a683917724538509000000000', 'hex') });
+    const corrupt = Buffer.concat([Buffer.from('BZh9'), Buffer.from('not a bzip2 block at all, just text')]);
+    const bzip2 = await build({}, {}, { body: corrupt });
     assert.equal(bzip2.status, 400);
-    assert.equal(bzip2.error, 'unsupported archive compression bzip2: send a plain or gzip-compressed tar');
+    assert.match(bzip2.error ?? '', /^failed to decompress bzip2 archive: /);
     const lower = await buildOk({ dockerfile: 'FROM busybox\nRUN touch /lower\n' });
     assert.ok(lower.id);
     const custom = await buildOk(
