@@ -403,7 +403,23 @@ describe('container networking through the docker CLI', { concurrency: false, ti
     assert.ok(started.netA.IPAddress && started.netB.IPAddress);
     // Disconnected from its NetworkMode network, it comes back on the others only.
     await ok(d('stop', '-t', '0', 'later'));
+    const since = (Date.now() / 1000).toFixed(3);
     await ok(d('network', 'disconnect', 'netA', 'later'));
+    // As dockerd, leaving a network while stopped is still a disconnect event.
+    const leftWhileStopped = await ok(
+      d(
+        'events',
+        '--since',
+        since,
+        '--until',
+        (Date.now() / 1000 + 1).toFixed(3),
+        '--filter',
+        'type=network',
+        '--format',
+        '{{.Action}} {{.Actor.Attributes.container}} {{.Actor.Attributes.name}}',
+      ),
+    );
+    assert.equal(leftWhileStopped.trim(), `disconnect ${(await inspect('later')).Id} netA`);
     await ok(d('start', 'later'));
     assert.deepEqual(Object.keys((await inspect('later')).NetworkSettings.Networks), ['netB']);
     assert.equal((await ok(d('exec', 'later', 'busybox', 'ip', '-o', 'link'))).match(/eth\d/g)?.length, 1);

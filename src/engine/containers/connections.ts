@@ -58,6 +58,8 @@ export class ContainerConnections {
         await this.context.deps.networks!.disconnectContainer(c.ID, network.id, force);
       } else if (!c.EndpointsConfig?.[network.name]) {
         throw invalidParameter(`container ${c.ID} is not connected to the network ${network.name}`);
+      } else {
+        this.context.deps.networks!.recordStoppedDisconnect(c.ID, network.id);
       }
       const endpoints = { ...(c.EndpointsConfig ?? {}) };
       delete endpoints[network.name];

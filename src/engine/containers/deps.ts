@@ -88,6 +88,7 @@ export interface ContainerNetworks {
     settings?: EndpointSettings,
   ): Promise<EndpointSettings>;
   disconnectContainer(containerId: string, networkTerm: string, force?: boolean): Promise<void>;
+  recordStoppedDisconnect(containerId: string, networkTerm: string): void;
   networkSettings(containerId: string): NetworkSettings | undefined;
   /** NotFound "network x not found". */
   findNetwork(term: string): NetworkRef;

@@ -79,12 +79,7 @@ export class NetworkService {
       ports: this.ports,
       firewall: this.firewall,
       netnsDir: this.netnsDir,
-      publish: (action, network, containerId) =>
-        options.publish('network', action, network.Id, {
-          container: containerId,
-          name: network.Name,
-          type: network.Driver,
-        }),
+      publish: (action, network, containerId) => this.publishEndpointEvent(action, network, containerId),
       hostResolvConf: () => readHostResolvConf(options.hostResolvConfPath),
     });
   }
@@ -256,6 +251,23 @@ export class NetworkService {
 
   disconnectContainer(containerId: string, networkTerm: string, force = false): Promise<void> {
     return this.sandboxes.disconnect(containerId, this.registry.find(networkTerm), force);
+  }
+
+  /** A stopped container left a network it was only configured for: dockerd still reports it. */
+  recordStoppedDisconnect(containerId: string, networkTerm: string): void {
+    this.publishEndpointEvent('disconnect', this.registry.find(networkTerm), containerId);
+  }
+
+  private publishEndpointEvent(
+    action: 'connect' | 'disconnect',
+    network: NetworkRecord,
+    containerId: string,
+  ): void {
+    this.options.publish('network', action, network.Id, {
+      container: containerId,
+      name: network.Name,
+      type: network.Driver,
+    });
   }
 
   /** `docker rename`: DNS answers to the new name from now on. */
