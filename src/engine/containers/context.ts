@@ -26,6 +26,10 @@ export interface ContainerContext {
   event(c: Container, action: string, extra?: Record<string, string>): void;
   /** A private directory for temporary mounts and copies, created on demand. */
   scratchDir(): string;
+  /** Where a container's stdio FIFOs live (its own and its execs'). */
+  fifoDir(id: string): string;
+  /** berthd is stopping: exits are not restarted and signals are not the user's. */
+  isShuttingDown(): boolean;
   /** The container's own directory under data-root (its record, /etc files, logs). */
   dir(id: string): string;
   /** Persists the container's record (and its HostConfig with `all`), in call order. */

@@ -4,6 +4,7 @@
  * run of 10 s or more).
  */
 import type { RestartPolicy } from '../../types/container.js';
+import type { ContainerEntry } from './entry.js';
 import type { Container } from './record.js';
 
 export const INITIAL_BACKOFF_MS = 100;
@@ -60,4 +61,13 @@ export function restartOnBoot(container: Container, runMs: number): boolean {
     runMs,
     previousBackoffMs: 0,
   }).restart;
+}
+
+/** Stops any pending restart: a restarting container becomes stopped. */
+export function cancelRestart(entry: ContainerEntry): boolean {
+  if (!entry.cancelPendingRestart) return false;
+  entry.cancelPendingRestart();
+  entry.c.State.Restarting = false;
+  entry.c.State.Running = false;
+  return true;
 }

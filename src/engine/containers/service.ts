@@ -21,11 +21,10 @@ import {
 import { log } from '../../common/log.js';
 import type { PathStat } from '../../archive/index.js';
 import type { ContainerdClient } from '../../containerd/client.js';
-import { createFifoSet, openFifoSet, type FifoSet } from '../../containerd/fifo.js';
+import { openFifoSet, type FifoSet } from '../../containerd/fifo.js';
 import type { EventSubscription } from '../../containerd/services/events.js';
 import { isEvent } from '../../containerd/services/events.js';
-import type { CreateTaskRequest, ProcessState } from '../../containerd/services/tasks.js';
-import { serializeSpec } from '../../oci/types.js';
+import type { ProcessState } from '../../containerd/services/tasks.js';
 import type { ResolvedUser } from '../../oci/user.js';
 import type {
   ContainerChange,
@@ -43,7 +42,6 @@ import { ContainerEntry, type ExitInfo } from './entry.js';
 import { ContainerIpc } from './ipc.js';
 import { ContainerMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
-import { attachRequestOf, attachesThroughNetworkService, startNetworkMode } from './networking.js';
 import type { LogEntry } from '../../logs/index.js';
 import { labelsMatch, type ListFilters } from './list.js';
 import { NameRegistry, lookupId } from './names.js';
@@ -55,7 +53,7 @@ import {
   statusOf,
   type Container,
 } from './record.js';
-import { decideRestart, restartOnBoot } from './restart.js';
+import { cancelRestart, decideRestart, restartOnBoot } from './restart.js';
 import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
@@ -65,13 +63,10 @@ import { ContainerOutput, type AttachRequest, type LogsRequest } from './output.
 import { ContainerReconfigure } from './reconfigure.js';
 import { ContainerConnections } from './connections.js';
 import { ContainerCreator, type CreateOptions } from './create.js';
-import { ContainerRuntime, digest, withTimeout } from './runtime.js';
+import { ContainerRuntime, withTimeout } from './runtime.js';
+import { ContainerStarter, EXIT_UNKNOWN } from './start.js';
 import type { ContainerContext } from './context.js';
 
-/** Exit code Docker records when it cannot know the real one. */
-const EXIT_UNKNOWN = 255;
-const EXIT_CMD_NOT_FOUND = 127;
-const EXIT_EACCES = 126;
 const DEFAULT_STOP_TIMEOUT_S = 10;
 /** How long an exit waits for the last output to be read (Docker: 2 s). */
 const DRAIN_TIMEOUT_MS = 2000;
@@ -115,6 +110,7 @@ export class ContainerService {
   private readonly reconfigure: ContainerReconfigure;
   private readonly connections: ContainerConnections;
   private readonly creator: ContainerCreator;
+  private readonly starter: ContainerStarter;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -137,6 +133,8 @@ export class ContainerService {
       find: (term) => this.find(term),
       event: (c, action, extra) => this.event(c, action, extra),
       scratchDir: () => this.scratchDir(),
+      fifoDir: (id) => this.fifoDir(id),
+      isShuttingDown: () => this.shuttingDown,
       dir: (id) => this.store.dir(id),
       save: (entry, what) => this.save(entry, what),
       names: this.names,
@@ -149,6 +147,9 @@ export class ContainerService {
     this.reconfigure = new ContainerReconfigure(context, this.runtime.swapLimit);
     this.connections = new ContainerConnections(context);
     this.creator = new ContainerCreator(context, this.runtime);
+    this.starter = new ContainerStarter(context, this.runtime, this.ipc, this.output, (entry) =>
+      this.autoRemove(entry),
+    );
   }
 
   private get ctr(): ContainerdClient {
@@ -261,141 +262,16 @@ export class ContainerService {
       if (state.RemovalInProgress || state.Dead || entry.removed) {
         throw conflict('container is marked for removal and cannot be started');
       }
-      this.cancelRestart(entry);
+      cancelRestart(entry);
       entry.restartCanceled = false;
       entry.restartBackoffMs = 0;
       entry.c.RestartCount = 0;
       entry.c.HasBeenManuallyStopped = false;
-      await this.startTask(entry);
+      await this.starter.startTask(entry);
     });
   }
 
-  /**
-   * Creates and starts the task. Output FIFOs are opened before the task is
-   * created (the shim blocks until they have a reader). On failure the
-   * container is left stopped with Docker's exit code for the cause.
-   */
-  private async startTask(entry: ContainerEntry): Promise<void> {
-    const c = entry.c;
-    let fifos: FifoSet | undefined;
-    let taskCreated = false;
-    let startedAt = '';
-    entry.runStarting();
-    try {
-      this.runtime.adoptSharedHostname(c);
-      entry.mounts ??= await this.ctr.snapshots.mounts(c.ID);
-      c.User = await this.runtime.resolveUser(c, entry.mounts).catch((err) => {
-        throw systemError(errorMessage(err), err);
-      });
-      const ipc = await this.ipc.prepare(c);
-      const mounts = await this.mounts.mountForRun(c.ID, c.MountPoints ?? []);
-      const network = await this.attachNetwork(c);
-      const specText = serializeSpec(
-        this.runtime.buildSpec(c, { netnsPath: network?.netnsPath, mounts, ipc }),
-      );
-      const specDigest = digest(specText);
-      if (specDigest !== c.SpecDigest) {
-        await this.runtime.updateContainerdSpec(c, specText);
-        c.SpecDigest = specDigest;
-      }
-      fifos = await createFifoSet(this.fifoDir(c.ID), c.ID, {
-        stdin: c.Config.OpenStdin === true,
-        terminal: c.Config.Tty === true,
-      });
-      this.output.openLogger(entry);
-      entry.oomKilled = false;
-      const request: CreateTaskRequest = {
-        containerId: c.ID,
-        rootfs: entry.mounts,
-        stdin: fifos.stdin,
-        stdout: fifos.stdout,
-        stderr: fifos.stderr,
-        terminal: c.Config.Tty === true,
-      };
-      let pid: number;
-      for (let attempt = 0; ; attempt++) {
-        entry.drained = entry.streams.beginRun(openFifoSet(fifos));
-        try {
-          ({ pid } = await this.ctr.tasks.create(request));
-          break;
-        } catch (err) {
-          // Our FIFO ends are reopened for the next try: a stale shim going away leaves them at EOF.
-          entry.streams.endRun();
-          if (!(await this.runtime.clearStaleTask(c.ID, err, attempt))) throw err;
-        }
-      }
-      taskCreated = true;
-      entry.currentPid = pid;
-      // Taken before the process runs, so no log line predates StartedAt
-      // (clients read a restarted container's logs with since=StartedAt).
-      startedAt = nowRfc3339Nano();
-      await this.ctr.tasks.start(c.ID);
-      entry.streams.processStarted();
-    } catch (err) {
-      entry.currentPid = 0;
-      if (taskCreated) await this.ctr.tasks.delete(c.ID).catch(() => undefined);
-      entry.streams.endRun();
-      await this.output.closeLogger(entry);
-      await this.releaseRun(c.ID);
-      const failure = startFailure(err);
-      c.State.Running = false;
-      c.State.Restarting = false;
-      c.State.Pid = 0;
-      c.State.Error = failure.message;
-      c.State.ExitCode = failure.exitCode;
-      await this.save(entry);
-      if (c.HostConfig.AutoRemove) void this.autoRemove(entry);
-      throw failure.error;
-    }
-    const state = c.State;
-    Object.assign(state, {
-      Running: true,
-      Paused: false,
-      Restarting: false,
-      OOMKilled: false,
-      Dead: false,
-      Pid: entry.currentPid,
-      ExitCode: 0,
-      Error: '',
-      StartedAt: startedAt,
-    });
-    c.HasBeenStartedBefore = true;
-    await this.save(entry);
-    this.event(c, 'start');
-    entry.runStartPublished();
-  }
-
-  // ---------------------------------------------------------------- networks and volumes
-
-  /** Gives a starting container its network (not for `container:`, which shares another's). */
-  private async attachNetwork(c: Container): Promise<{ netnsPath?: string } | undefined> {
-    const networks = this.deps.networks;
-    if (!networks || !attachesThroughNetworkService(c.HostConfig)) return undefined;
-    const networkMode = startNetworkMode(c.HostConfig, c.EndpointsConfig, networks);
-    if (networkMode === undefined) return undefined;
-    return networks.attachContainer(
-      attachRequestOf({
-        id: c.ID,
-        name: c.Name,
-        config: c.Config,
-        hostConfig: c.HostConfig,
-        endpoints: c.EndpointsConfig ?? {},
-        filesDir: this.store.dir(c.ID),
-        networkMode,
-      }),
-    );
-  }
-
-  /** Everything a run held outside the container: its network, its volumes and its shareable /dev/shm. */
-  private async releaseRun(id: string): Promise<void> {
-    await this.deps.networks
-      ?.detachContainer(id)
-      .catch((err) =>
-        log.warn('releasing the network of a container failed', { container: id, error: errorMessage(err) }),
-      );
-    await this.mounts.unmountAfterRun(id);
-    await this.ipc.release(id);
-  }
+  // ---------------------------------------------------------------- volumes
 
   /** Containers (any state) whose mounts use a volume: the volume service's in-use check. */
   private volumeUsers(name: string): string[] {
@@ -453,7 +329,7 @@ export class ContainerService {
     }
     entry.streams.endRun();
     await this.output.closeLogger(entry);
-    await this.releaseRun(c.ID);
+    await this.starter.releaseRun(c.ID);
     this.layerSizes.changed(c.ID);
 
     const runMs = exitedAt - Date.parse(c.State.StartedAt);
@@ -503,7 +379,7 @@ export class ContainerService {
         .lock(async () => {
           if (!entry.c.State.Restarting || entry.removed || entry.c.State.RemovalInProgress) return;
           try {
-            await this.startTask(entry);
+            await this.starter.startTask(entry);
           } catch (err) {
             log.warn('restarting container failed', { container: entry.id, error: errorMessage(err) });
             entry.changes.emit('stopped');
@@ -516,15 +392,6 @@ export class ContainerService {
       entry.restartTimer = undefined;
       entry.cancelPendingRestart = undefined;
     };
-  }
-
-  /** Stops any pending restart: a restarting container becomes stopped. */
-  private cancelRestart(entry: ContainerEntry): boolean {
-    if (!entry.cancelPendingRestart) return false;
-    entry.cancelPendingRestart();
-    entry.c.State.Restarting = false;
-    entry.c.State.Running = false;
-    return true;
   }
 
   private async autoRemove(entry: ContainerEntry): Promise<void> {
@@ -554,7 +421,7 @@ export class ContainerService {
     const c = entry.c;
     if (signal === SIGKILL || signal === stopSignalOf(c.Config.StopSignal)) {
       entry.restartCanceled = true;
-      if (this.cancelRestart(entry)) {
+      if (cancelRestart(entry)) {
         await this.save(entry);
         entry.changes.emit('stopped');
       }
@@ -589,7 +456,7 @@ export class ContainerService {
     try {
       await this.signal(entry, signal);
       entry.restartCanceled = true;
-      if (this.cancelRestart(entry)) {
+      if (cancelRestart(entry)) {
         await this.save(entry);
         entry.changes.emit('stopped');
       }
@@ -621,12 +488,12 @@ export class ContainerService {
       await entry.lock(async () => {
         if (entry.removed) throw notFound(`No such container: ${term}`);
         if (entry.c.State.Running && !entry.c.State.Restarting) return;
-        this.cancelRestart(entry);
+        cancelRestart(entry);
         entry.restartCanceled = false;
         entry.restartBackoffMs = 0;
         entry.c.RestartCount = 0;
         entry.c.HasBeenManuallyStopped = false;
-        await this.startTask(entry);
+        await this.starter.startTask(entry);
       });
     } finally {
       entry.manualRestart = false;
@@ -737,7 +604,7 @@ export class ContainerService {
     c.State.RemovalInProgress = true;
     try {
       for (;;) {
-        if (this.cancelRestart(entry)) entry.changes.emit('stopped');
+        if (cancelRestart(entry)) entry.changes.emit('stopped');
         if (c.State.Running) {
           await this.signal(entry, SIGKILL);
           if (!(await withTimeout(entry.whenStopped(), 10_000))) {
@@ -750,7 +617,7 @@ export class ContainerService {
           await this.ctr.tasks.delete(c.ID).catch(() => undefined);
           entry.streams.endRun();
           await this.output.closeLogger(entry);
-          await this.releaseRun(c.ID);
+          await this.starter.releaseRun(c.ID);
           await this.runtime.removeContainerdContainer(c.ID);
           await fs.rm(this.fifoDir(c.ID), { recursive: true, force: true });
           c.State.Dead = true;
@@ -993,7 +860,7 @@ export class ContainerService {
       const runMs = Date.parse(c.State.FinishedAt) - Date.parse(c.State.StartedAt);
       if (!c.HasBeenStartedBefore || !restartOnBoot(c, runMs)) continue;
       void entry
-        .lock(() => this.startTask(entry))
+        .lock(() => this.starter.startTask(entry))
         .catch((err) =>
           log.warn('starting container at boot failed', { container: c.ID, error: errorMessage(err) }),
         );
@@ -1152,7 +1019,7 @@ export class ContainerService {
    */
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const entry of this.entries.values()) this.cancelRestart(entry);
+    for (const entry of this.entries.values()) cancelRestart(entry);
     const settings = this.deps.settings();
     if (!settings.liveRestore) {
       await Promise.all(
@@ -1195,37 +1062,6 @@ function parseUntil(value: string): bigint {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw invalidParameter(`invalid filter 'until=${value}'`);
   return BigInt(ms) * 1_000_000n;
-}
-
-/**
- * Docker's exit codes for a failed start (from the runtime's message):
- * 126 not executable, 127 not found, 255 otherwise; the first two are the
- * caller's fault (400), the rest the daemon's (500).
- */
-function startFailure(err: unknown): { exitCode: number; message: string; error: Error } {
-  const message = errorMessage(err);
-  const lower = message.toLowerCase();
-  if (lower.includes('permission denied')) return invalid(EXIT_EACCES, message);
-  if (lower.includes('is a directory')) return invalid(EXIT_EACCES, `${message}: permission denied`);
-  if (lower.includes('not a directory')) {
-    return invalid(
-      EXIT_CMD_NOT_FOUND,
-      `${message}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type`,
-    );
-  }
-  if (
-    lower.includes('executable file not found') ||
-    lower.includes('no such file or directory') ||
-    lower.includes('system cannot find the file specified')
-  ) {
-    return invalid(EXIT_CMD_NOT_FOUND, message);
-  }
-  if (isEngineError(err)) return { exitCode: EXIT_UNKNOWN, message, error: err };
-  return { exitCode: EXIT_UNKNOWN, message, error: systemError(message, err) };
-}
-
-function invalid(exitCode: number, message: string): { exitCode: number; message: string; error: Error } {
-  return { exitCode, message, error: invalidParameter(message) };
 }
 
 export type { AttachRequest, CreateOptions, ListRequest, LogsRequest, ResolvedImage, ResolvedUser };
