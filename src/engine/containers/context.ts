@@ -17,6 +17,10 @@ export interface ContainerContext {
   ctr(): ContainerdClient;
   /** Every container by full ID. */
   readonly entries: ReadonlyMap<string, ContainerEntry>;
+  /** Adds a container to those in memory (created or loaded) and returns its entry. */
+  track(container: Container): ContainerEntry;
+  /** Drops a removed container from memory. */
+  untrack(id: string): void;
   readonly mounts: ContainerMounts;
   /** Background measurements of writable layers. */
   readonly layerSizes: ContainerSizes;

@@ -38,22 +38,15 @@ import type {
 import { applyChanges } from '../images/changes.js';
 import { commitContainer, type CommitRequest } from './commit.js';
 import type { ContainerServiceDeps, ResolvedImage } from './deps.js';
-import { ContainerEntry, type ExitInfo } from './entry.js';
+import { ContainerEntry } from './entry.js';
 import { ContainerIpc } from './ipc.js';
 import { ContainerMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
 import type { LogEntry } from '../../logs/index.js';
 import { labelsMatch, type ListFilters } from './list.js';
 import { NameRegistry, lookupId } from './names.js';
-import {
-  ZERO_TIME,
-  dateToRfc3339,
-  nowRfc3339Nano,
-  rfc3339ToNanos,
-  statusOf,
-  type Container,
-} from './record.js';
-import { cancelRestart, decideRestart, restartOnBoot } from './restart.js';
+import { ZERO_TIME, nowRfc3339Nano, rfc3339ToNanos, statusOf, type Container } from './record.js';
+import { cancelRestart, restartOnBoot } from './restart.js';
 import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
@@ -65,11 +58,10 @@ import { ContainerConnections } from './connections.js';
 import { ContainerCreator, type CreateOptions } from './create.js';
 import { ContainerRuntime, withTimeout } from './runtime.js';
 import { ContainerStarter, EXIT_UNKNOWN } from './start.js';
+import { ContainerExits } from './exits.js';
 import type { ContainerContext } from './context.js';
 
 const DEFAULT_STOP_TIMEOUT_S = 10;
-/** How long an exit waits for the last output to be read (Docker: 2 s). */
-const DRAIN_TIMEOUT_MS = 2000;
 
 export interface StopOptions {
   signal?: string;
@@ -111,6 +103,7 @@ export class ContainerService {
   private readonly connections: ContainerConnections;
   private readonly creator: ContainerCreator;
   private readonly starter: ContainerStarter;
+  private readonly exits: ContainerExits;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -130,6 +123,8 @@ export class ContainerService {
       entries: this.entries,
       mounts: this.mounts,
       layerSizes: this.layerSizes,
+      track: (container) => this.track(container),
+      untrack: (id) => void this.entries.delete(id),
       find: (term) => this.find(term),
       event: (c, action, extra) => this.event(c, action, extra),
       scratchDir: () => this.scratchDir(),
@@ -150,6 +145,7 @@ export class ContainerService {
     this.starter = new ContainerStarter(context, this.runtime, this.ipc, this.output, (entry) =>
       this.autoRemove(entry),
     );
+    this.exits = new ContainerExits(context, this.starter, this.output, (entry) => this.autoRemove(entry));
   }
 
   private get ctr(): ContainerdClient {
@@ -240,14 +236,15 @@ export class ContainerService {
     options: CreateOptions = {},
   ): Promise<{ Id: string; Warnings: string[] }> {
     const { container, warnings } = await this.creator.create(request, options);
-    this.entries.set(container.ID, this.newEntry(container));
+    this.track(container);
     this.layerSizes.created(container.ID);
     this.event(container, 'create');
     return { Id: container.ID, Warnings: warnings };
   }
 
-  private newEntry(container: Container): ContainerEntry {
+  private track(container: Container): ContainerEntry {
     const entry: ContainerEntry = new ContainerEntry(container, () => this.ctr.tasks.closeIO(entry.id));
+    this.entries.set(container.ID, entry);
     return entry;
   }
 
@@ -280,118 +277,6 @@ export class ContainerService {
       if (c.MountPoints?.some((p) => p.Type === 'volume' && p.Name === name)) users.push(c.ID);
     }
     return users;
-  }
-
-  // ---------------------------------------------------------------- exits
-
-  /** A task of ours exited (containerd event, or found exited when reconciling). */
-  private onTaskExit(containerId: string, pid: number, exit: ExitInfo): void {
-    const entry = this.entries.get(containerId);
-    if (!entry) return;
-    void entry
-      .lock(() => this.handleExit(entry, pid, exit))
-      .catch((err) =>
-        log.error('handling container exit failed', { container: containerId, error: errorMessage(err) }),
-      );
-  }
-
-  /**
-   * Records an exit: waits (briefly) for the last output, deletes the task,
-   * applies the restart policy, and tells waiters. Stale and duplicate exits
-   * (another PID than the current run's) are ignored.
-   */
-  private async handleExit(entry: ContainerEntry, pid: number, exit: ExitInfo): Promise<void> {
-    const c = entry.c;
-    if (entry.currentPid === 0 || (pid !== 0 && pid !== entry.currentPid) || !c.State.Running) {
-      log.debug('ignoring a stale exit', {
-        container: c.ID,
-        pid,
-        current: entry.currentPid,
-        running: c.State.Running,
-      });
-      return;
-    }
-    entry.currentPid = 0;
-    if (entry.drained) {
-      await Promise.race([entry.drained, new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
-    }
-    let exitCode = exit.exitCode;
-    let exitedAt = exit.exitedAt;
-    try {
-      const deleted = await this.ctr.tasks.delete(c.ID, { timeoutMs: 30_000 });
-      if (deleted.exitedAt) {
-        exitCode = deleted.exitStatus;
-        exitedAt = deleted.exitedAt.getTime();
-      }
-    } catch (err) {
-      if (!isEngineError(err, 'NotFound'))
-        log.warn('deleting the exited task failed', { container: c.ID, error: errorMessage(err) });
-    }
-    entry.streams.endRun();
-    await this.output.closeLogger(entry);
-    await this.starter.releaseRun(c.ID);
-    this.layerSizes.changed(c.ID);
-
-    const runMs = exitedAt - Date.parse(c.State.StartedAt);
-    const decision = decideRestart({
-      policy: c.HostConfig.RestartPolicy,
-      exitCode,
-      manuallyStopped: c.HasBeenManuallyStopped || this.shuttingDown,
-      canceled: entry.restartCanceled || this.shuttingDown,
-      restartCount: c.RestartCount,
-      runMs,
-      previousBackoffMs: entry.restartBackoffMs,
-    });
-    entry.restartBackoffMs = decision.backoffMs;
-    const state = c.State;
-    state.Pid = 0;
-    state.Paused = false;
-    state.ExitCode = exitCode;
-    state.FinishedAt = dateToRfc3339(new Date(exitedAt));
-    state.OOMKilled = entry.oomKilled;
-    if (decision.restart) {
-      c.RestartCount++;
-      state.Restarting = true;
-      state.Running = true;
-    } else {
-      state.Running = false;
-      state.Restarting = false;
-    }
-    await this.save(entry);
-    this.event(c, 'die', {
-      exitCode: String(exitCode),
-      execDuration: String(Math.max(0, Math.floor(runMs / 1000))),
-    });
-    entry.changes.emit('exit', { exitCode, exitedAt });
-    if (decision.restart) {
-      this.scheduleRestart(entry, decision.backoffMs);
-      return;
-    }
-    entry.changes.emit('stopped');
-    if (c.HostConfig.AutoRemove && !entry.manualRestart) void this.autoRemove(entry);
-  }
-
-  private scheduleRestart(entry: ContainerEntry, delayMs: number): void {
-    entry.restartTimer = setTimeout(() => {
-      entry.restartTimer = undefined;
-      entry.cancelPendingRestart = undefined;
-      void entry
-        .lock(async () => {
-          if (!entry.c.State.Restarting || entry.removed || entry.c.State.RemovalInProgress) return;
-          try {
-            await this.starter.startTask(entry);
-          } catch (err) {
-            log.warn('restarting container failed', { container: entry.id, error: errorMessage(err) });
-            entry.changes.emit('stopped');
-          }
-        })
-        .catch(() => undefined);
-    }, delayMs);
-    entry.cancelPendingRestart = () => {
-      clearTimeout(entry.restartTimer);
-      entry.restartTimer = undefined;
-      entry.cancelPendingRestart = undefined;
-    };
   }
 
   private async autoRemove(entry: ContainerEntry): Promise<void> {
@@ -819,12 +704,12 @@ export class ContainerService {
       if (isEvent(envelope, '/tasks/exit')) {
         const e = envelope.event;
         if (e.id !== e.containerId) return;
-        this.onTaskExit(e.containerId, e.pid, {
+        this.exits.onTaskExit(e.containerId, e.pid, {
           exitCode: e.exitStatus,
           exitedAt: e.exitedAt?.getTime() ?? Date.now(),
         });
       } else if (isEvent(envelope, '/tasks/oom')) {
-        this.onOom(envelope.event.containerId);
+        this.exits.onOom(envelope.event.containerId);
       }
     });
     this.subscription.on('reconnected', () => void this.reconcileTasks());
@@ -837,8 +722,7 @@ export class ContainerService {
       if (!known.has(record.id)) await this.removeOrphan(record.id, taskById.get(record.id));
     }
     for (const container of containers) {
-      const entry = this.newEntry(container);
-      this.entries.set(container.ID, entry);
+      this.track(container);
       this.names.reserve(container.Name, container.ID);
     }
     await Promise.all(
@@ -921,7 +805,7 @@ export class ContainerService {
       c.State.Running = true;
       c.State.Restarting = false;
       const exitedAt = task.exitedAt?.getTime() ?? Date.now();
-      await entry.lock(() => this.handleExit(entry, task.pid, { exitCode: task.exitStatus, exitedAt }));
+      await entry.lock(() => this.exits.handleExit(entry, task.pid, { exitCode: task.exitStatus, exitedAt }));
       return;
     }
     if (c.State.Running) {
@@ -979,7 +863,7 @@ export class ContainerService {
     // The exit may have happened between the listing and the subscription being consulted.
     const current = await this.ctr.tasks.get(c.ID).catch(() => undefined);
     if (!current || current.status === 'stopped') {
-      this.onTaskExit(c.ID, task.pid, {
+      this.exits.onTaskExit(c.ID, task.pid, {
         exitCode: current?.exitStatus ?? EXIT_UNKNOWN,
         exitedAt: current?.exitedAt?.getTime() ?? Date.now(),
       });
@@ -995,21 +879,12 @@ export class ContainerService {
       if (entry.currentPid === 0) continue;
       const task = byId.get(entry.id);
       if (!task || task.status === 'stopped') {
-        this.onTaskExit(entry.id, entry.currentPid, {
+        this.exits.onTaskExit(entry.id, entry.currentPid, {
           exitCode: task?.exitStatus ?? EXIT_UNKNOWN,
           exitedAt: task?.exitedAt?.getTime() ?? Date.now(),
         });
       }
     }
-  }
-
-  private onOom(containerId: string): void {
-    const entry = this.entries.get(containerId);
-    if (!entry) return;
-    entry.oomKilled = true;
-    entry.c.State.OOMKilled = true;
-    void this.save(entry).catch(() => undefined);
-    entry.publishTaskEvent(() => this.event(entry.c, 'oom'));
   }
 
   /**
