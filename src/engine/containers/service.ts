@@ -15,7 +15,6 @@ import {
   invalidParameter,
   isEngineError,
   notFound,
-  notModified,
   systemError,
 } from '../../common/errors.js';
 import { log } from '../../common/log.js';
@@ -47,7 +46,7 @@ import { labelsMatch, type ListFilters } from './list.js';
 import { NameRegistry, lookupId } from './names.js';
 import { ZERO_TIME, nowRfc3339Nano, rfc3339ToNanos, statusOf, type Container } from './record.js';
 import { cancelRestart, restartOnBoot } from './restart.js';
-import { SIGKILL, parseSignal, stopSignalOf } from './signals.js';
+import { SIGKILL } from './signals.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
 import { ContainerViews, type ListRequest } from './views.js';
@@ -59,23 +58,14 @@ import { ContainerCreator, type CreateOptions } from './create.js';
 import { ContainerRuntime, withTimeout } from './runtime.js';
 import { ContainerStarter, EXIT_UNKNOWN } from './start.js';
 import { ContainerExits } from './exits.js';
+import { ContainerLifecycle, type StopOptions, type WaitCondition } from './lifecycle.js';
 import type { ContainerContext } from './context.js';
-
-const DEFAULT_STOP_TIMEOUT_S = 10;
-
-export interface StopOptions {
-  signal?: string;
-  /** Seconds; negative waits forever. */
-  timeout?: number;
-}
 
 export interface RemoveOptions {
   force?: boolean;
   removeVolumes?: boolean;
   link?: boolean;
 }
-
-export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 export interface ContainerCounts {
   containers: number;
@@ -104,6 +94,7 @@ export class ContainerService {
   private readonly creator: ContainerCreator;
   private readonly starter: ContainerStarter;
   private readonly exits: ContainerExits;
+  private readonly lifecycle: ContainerLifecycle;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -145,6 +136,7 @@ export class ContainerService {
     this.starter = new ContainerStarter(context, this.runtime, this.ipc, this.output, (entry) =>
       this.autoRemove(entry),
     );
+    this.lifecycle = new ContainerLifecycle(context, this.starter);
     this.exits = new ContainerExits(context, this.starter, this.output, (entry) => this.autoRemove(entry));
   }
 
@@ -248,24 +240,40 @@ export class ContainerService {
     return entry;
   }
 
-  // ---------------------------------------------------------------- start
+  // ---------------------------------------------------------------- run state
 
-  async start(term: string): Promise<void> {
-    const entry = this.find(term);
-    await entry.lock(async () => {
-      const state = entry.c.State;
-      if (state.Paused) throw conflict('cannot start a paused container, try unpause instead');
-      if (state.Running && !state.Restarting) throw notModified('Container already started');
-      if (state.RemovalInProgress || state.Dead || entry.removed) {
-        throw conflict('container is marked for removal and cannot be started');
-      }
-      cancelRestart(entry);
-      entry.restartCanceled = false;
-      entry.restartBackoffMs = 0;
-      entry.c.RestartCount = 0;
-      entry.c.HasBeenManuallyStopped = false;
-      await this.starter.startTask(entry);
-    });
+  start(term: string): Promise<void> {
+    return this.lifecycle.start(term);
+  }
+
+  /** Signals the run (SIGKILL unless named); SIGKILL waits for the exit. */
+  kill(term: string, signalName?: string): Promise<void> {
+    return this.lifecycle.kill(term, signalName);
+  }
+
+  stop(term: string, options: StopOptions = {}): Promise<void> {
+    return this.lifecycle.stop(term, options);
+  }
+
+  restart(term: string, options: StopOptions = {}): Promise<void> {
+    return this.lifecycle.restart(term, options);
+  }
+
+  pause(term: string): Promise<void> {
+    return this.lifecycle.pause(term);
+  }
+
+  unpause(term: string): Promise<void> {
+    return this.lifecycle.unpause(term);
+  }
+
+  /** Docker's wait; the promise exists before this returns, so no exit is missed. */
+  wait(
+    term: string,
+    condition: WaitCondition = 'not-running',
+    signal?: AbortSignal,
+  ): Promise<ContainerWaitResponse> {
+    return this.lifecycle.wait(term, condition, signal);
   }
 
   // ---------------------------------------------------------------- volumes
@@ -285,173 +293,6 @@ export class ContainerService {
     } catch (err) {
       log.error('auto-removing container failed', { container: entry.id, error: errorMessage(err) });
     }
-  }
-
-  // ---------------------------------------------------------------- signals
-
-  async kill(term: string, signalName?: string): Promise<void> {
-    const signal = signalName ? parseSignal(signalName) : SIGKILL;
-    const entry = this.find(term);
-    if (!entry.c.State.Running) throw conflict(`Container ${entry.id} is not running`);
-    await this.signal(entry, signal);
-    if (signal === SIGKILL) await withTimeout(entry.whenStopped(), 10_000);
-  }
-
-  /**
-   * Sends a signal the way Docker's killWithSignal does: the stop signal or
-   * SIGKILL also cancels the restart policy, any signal marks the container
-   * manually stopped, a paused container is resumed so the signal lands.
-   */
-  private async signal(entry: ContainerEntry, signal: number): Promise<void> {
-    const c = entry.c;
-    if (signal === SIGKILL || signal === stopSignalOf(c.Config.StopSignal)) {
-      entry.restartCanceled = true;
-      if (cancelRestart(entry)) {
-        await this.save(entry);
-        entry.changes.emit('stopped');
-      }
-    }
-    if (!this.shuttingDown) {
-      c.HasBeenManuallyStopped = true;
-      await this.save(entry);
-    }
-    if (!c.State.Running || c.State.Restarting) return;
-    try {
-      await this.ctr.tasks.kill(c.ID, signal, { all: signal === SIGKILL });
-    } catch (err) {
-      if (!isEngineError(err, 'NotFound'))
-        throw systemError(`Cannot kill container ${c.ID}: ${errorMessage(err)}`, err);
-    }
-    if (c.State.Paused) await this.ctr.tasks.resume(c.ID).catch(() => undefined);
-    this.event(c, 'kill', { signal: String(signal) });
-  }
-
-  async stop(term: string, options: StopOptions = {}): Promise<void> {
-    const entry = this.find(term);
-    if (!entry.c.State.Running) throw notModified('Container already stopped');
-    await this.stopEntry(entry, options);
-  }
-
-  private async stopEntry(entry: ContainerEntry, options: StopOptions): Promise<void> {
-    const c = entry.c;
-    if (!c.State.Running) return;
-    const signal = options.signal ? parseSignal(options.signal) : stopSignalOf(c.Config.StopSignal);
-    const timeoutS = options.timeout ?? c.Config.StopTimeout ?? DEFAULT_STOP_TIMEOUT_S;
-    let signalFailed = false;
-    try {
-      await this.signal(entry, signal);
-      entry.restartCanceled = true;
-      if (cancelRestart(entry)) {
-        await this.save(entry);
-        entry.changes.emit('stopped');
-      }
-    } catch (err) {
-      signalFailed = true;
-      log.warn('sending the stop signal failed', { container: c.ID, error: errorMessage(err) });
-    }
-    const graceMs = signalFailed ? 2000 : timeoutS < 0 ? Infinity : timeoutS * 1000;
-    if (!(await withTimeout(entry.whenStopped(), graceMs))) {
-      log.info('Container failed to exit within timeout of signal - using the force', {
-        container: c.ID,
-        signal,
-      });
-      await this.signal(entry, SIGKILL);
-      if (!(await withTimeout(entry.whenStopped(), 10_000))) {
-        throw systemError(
-          `cannot stop container: ${c.ID}: tried to kill container, but did not receive an exit event`,
-        );
-      }
-    }
-    this.event(c, 'stop');
-  }
-
-  async restart(term: string, options: StopOptions = {}): Promise<void> {
-    const entry = this.find(term);
-    entry.manualRestart = true;
-    try {
-      if (entry.c.State.Running) await this.stopEntry(entry, options);
-      await entry.lock(async () => {
-        if (entry.removed) throw notFound(`No such container: ${term}`);
-        if (entry.c.State.Running && !entry.c.State.Restarting) return;
-        cancelRestart(entry);
-        entry.restartCanceled = false;
-        entry.restartBackoffMs = 0;
-        entry.c.RestartCount = 0;
-        entry.c.HasBeenManuallyStopped = false;
-        await this.starter.startTask(entry);
-      });
-    } finally {
-      entry.manualRestart = false;
-    }
-    this.event(entry.c, 'restart');
-  }
-
-  async pause(term: string): Promise<void> {
-    const entry = this.find(term);
-    await entry.lock(async () => {
-      const c = entry.c;
-      if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
-      if (c.State.Paused) throw conflict(`Container ${c.ID} is already paused`);
-      if (c.State.Restarting)
-        throw conflict(`Container ${c.ID} is restarting, wait until the container is running`);
-      await this.ctr.tasks.pause(c.ID);
-      c.State.Paused = true;
-      await this.save(entry);
-      this.event(c, 'pause');
-    });
-  }
-
-  async unpause(term: string): Promise<void> {
-    const entry = this.find(term);
-    await entry.lock(async () => {
-      const c = entry.c;
-      if (!c.State.Paused) throw conflict(`Container ${c.ID} is not paused`);
-      await this.ctr.tasks.resume(c.ID);
-      c.State.Paused = false;
-      await this.save(entry);
-      this.event(c, 'unpause');
-    });
-  }
-
-  /**
-   * Docker's wait: resolves with the exit status once the condition holds.
-   * The promise is made before it returns, so a caller that answers HTTP
-   * headers after calling this cannot miss the exit.
-   */
-  wait(
-    term: string,
-    condition: WaitCondition = 'not-running',
-    signal?: AbortSignal,
-  ): Promise<ContainerWaitResponse> {
-    const entry = this.find(term);
-    const response = (): ContainerWaitResponse => {
-      const error = entry.c.State.Error;
-      return error
-        ? { StatusCode: entry.c.State.ExitCode, Error: { Message: error } }
-        : { StatusCode: entry.c.State.ExitCode };
-    };
-    if (condition === 'not-running' && (!entry.c.State.Running || entry.removed))
-      return Promise.resolve(response());
-    if (condition === 'removed' && entry.removed) return Promise.resolve(response());
-    const eventName = condition === 'next-exit' ? 'exit' : condition === 'removed' ? 'removed' : 'stopped';
-    return new Promise((resolve, reject) => {
-      const done = (): void => {
-        cleanup();
-        resolve(response());
-      };
-      const aborted = (): void => {
-        cleanup();
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      const cleanup = (): void => {
-        entry.changes.off(eventName, done);
-        if (condition === 'not-running') entry.changes.off('removed', done);
-        signal?.removeEventListener('abort', aborted);
-      };
-      entry.changes.on(eventName, done);
-      if (condition === 'not-running') entry.changes.on('removed', done);
-      signal?.addEventListener('abort', aborted, { once: true });
-    });
   }
 
   // ---------------------------------------------------------------- remove
@@ -491,7 +332,7 @@ export class ContainerService {
       for (;;) {
         if (cancelRestart(entry)) entry.changes.emit('stopped');
         if (c.State.Running) {
-          await this.signal(entry, SIGKILL);
+          await this.lifecycle.signal(entry, SIGKILL);
           if (!(await withTimeout(entry.whenStopped(), 10_000))) {
             throw systemError('could not kill container: it did not exit after SIGKILL');
           }
@@ -901,7 +742,7 @@ export class ContainerService {
         [...this.entries.values()]
           .filter((entry) => entry.c.State.Running)
           .map((entry) =>
-            this.stopEntry(entry, {}).catch((err) =>
+            this.lifecycle.stopEntry(entry, {}).catch((err) =>
               log.warn('stopping container at shutdown failed', {
                 container: entry.id,
                 error: errorMessage(err),
@@ -939,4 +780,5 @@ function parseUntil(value: string): bigint {
   return BigInt(ms) * 1_000_000n;
 }
 
+export type { StopOptions, WaitCondition } from './lifecycle.js';
 export type { AttachRequest, CreateOptions, ListRequest, LogsRequest, ResolvedImage, ResolvedUser };
