@@ -9,14 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  conflict,
-  errorMessage,
-  invalidParameter,
-  isEngineError,
-  notFound,
-  systemError,
-} from '../../common/errors.js';
+import { conflict, errorMessage, notFound } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { PathStat } from '../../archive/index.js';
 import type { ContainerdClient } from '../../containerd/client.js';
@@ -42,9 +35,9 @@ import { ContainerIpc } from './ipc.js';
 import { ContainerMounts } from './mounts.js';
 import { ContainerSizes } from './sizes.js';
 import type { LogEntry } from '../../logs/index.js';
-import { labelsMatch, type ListFilters } from './list.js';
+import type { ListFilters } from './list.js';
 import { NameRegistry, lookupId } from './names.js';
-import { ZERO_TIME, nowRfc3339Nano, rfc3339ToNanos, statusOf, type Container } from './record.js';
+import { ZERO_TIME, nowRfc3339Nano, type Container } from './record.js';
 import { cancelRestart, restartOnBoot } from './restart.js';
 import { SIGKILL } from './signals.js';
 import type { OutputSink } from './stdio.js';
@@ -58,14 +51,9 @@ import { ContainerCreator, type CreateOptions } from './create.js';
 import { ContainerRuntime, withTimeout } from './runtime.js';
 import { ContainerStarter, EXIT_UNKNOWN } from './start.js';
 import { ContainerExits } from './exits.js';
+import { ContainerRemoval, type RemoveOptions } from './removal.js';
 import { ContainerLifecycle, type StopOptions, type WaitCondition } from './lifecycle.js';
 import type { ContainerContext } from './context.js';
-
-export interface RemoveOptions {
-  force?: boolean;
-  removeVolumes?: boolean;
-  link?: boolean;
-}
 
 export interface ContainerCounts {
   containers: number;
@@ -95,6 +83,7 @@ export class ContainerService {
   private readonly starter: ContainerStarter;
   private readonly exits: ContainerExits;
   private readonly lifecycle: ContainerLifecycle;
+  private readonly removal: ContainerRemoval;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -134,10 +123,13 @@ export class ContainerService {
     this.connections = new ContainerConnections(context);
     this.creator = new ContainerCreator(context, this.runtime);
     this.starter = new ContainerStarter(context, this.runtime, this.ipc, this.output, (entry) =>
-      this.autoRemove(entry),
+      this.removal.autoRemove(entry),
     );
     this.lifecycle = new ContainerLifecycle(context, this.starter);
-    this.exits = new ContainerExits(context, this.starter, this.output, (entry) => this.autoRemove(entry));
+    this.removal = new ContainerRemoval(context, this.runtime, this.starter, this.lifecycle, this.output);
+    this.exits = new ContainerExits(context, this.starter, this.output, (entry) =>
+      this.removal.autoRemove(entry),
+    );
   }
 
   private get ctr(): ContainerdClient {
@@ -287,119 +279,14 @@ export class ContainerService {
     return users;
   }
 
-  private async autoRemove(entry: ContainerEntry): Promise<void> {
-    try {
-      await this.removeEntry(entry, { force: true, removeVolumes: true });
-    } catch (err) {
-      log.error('auto-removing container failed', { container: entry.id, error: errorMessage(err) });
-    }
-  }
-
   // ---------------------------------------------------------------- remove
 
-  async remove(term: string, options: RemoveOptions = {}): Promise<void> {
-    const entry = this.find(term);
-    if (options.link)
-      throw invalidParameter('Conflict, cannot remove the default link name of the container');
-    const c = entry.c;
-    if (c.State.RemovalInProgress) throw conflict(`removal of container ${term} is already in progress`);
-    if (c.State.Running && !options.force) {
-      const reason = c.State.Paused
-        ? 'container is paused and must be unpaused first'
-        : `container is ${statusOf(c.State)}: stop the container before removing or force remove`;
-      throw conflict(`cannot remove container "${term}": ${reason}`);
-    }
-    try {
-      await this.removeEntry(entry, options);
-    } catch (err) {
-      if (isEngineError(err)) throw err;
-      throw systemError(`cannot remove container "${term}": ${errorMessage(err)}`, err);
-    }
+  remove(term: string, options: RemoveOptions = {}): Promise<void> {
+    return this.removal.remove(term, options);
   }
 
-  /**
-   * Kills the container if it runs, then removes its task, snapshot,
-   * containerd record, files and name. Marked RemovalInProgress first, so
-   * nothing starts it meanwhile; a start already under way is waited for and
-   * its run killed too. A failed removal leaves the container as it was.
-   */
-  private async removeEntry(entry: ContainerEntry, options: RemoveOptions): Promise<void> {
-    const c = entry.c;
-    if (entry.removed || c.State.RemovalInProgress) return;
-    entry.restartCanceled = true;
-    c.State.RemovalInProgress = true;
-    try {
-      for (;;) {
-        if (cancelRestart(entry)) entry.changes.emit('stopped');
-        if (c.State.Running) {
-          await this.lifecycle.signal(entry, SIGKILL);
-          if (!(await withTimeout(entry.whenStopped(), 10_000))) {
-            throw systemError('could not kill container: it did not exit after SIGKILL');
-          }
-        }
-        await this.save(entry);
-        const removed = await entry.lock(async () => {
-          if (c.State.Running) return false;
-          await this.ctr.tasks.delete(c.ID).catch(() => undefined);
-          entry.streams.endRun();
-          await this.output.closeLogger(entry);
-          await this.starter.releaseRun(c.ID);
-          await this.runtime.removeContainerdContainer(c.ID);
-          await fs.rm(this.fifoDir(c.ID), { recursive: true, force: true });
-          c.State.Dead = true;
-          entry.removed = true;
-          await this.store.remove(c.ID);
-          this.entries.delete(c.ID);
-          this.names.release(c.Name, c.ID);
-          return true;
-        });
-        if (removed) break;
-      }
-    } catch (err) {
-      if (!entry.removed) {
-        c.State.RemovalInProgress = false;
-        await this.save(entry).catch(() => undefined);
-      }
-      throw err;
-    }
-    this.layerSizes.forget(c.ID);
-    if (options.removeVolumes) {
-      const anonymous = (c.MountPoints ?? []).filter((p) => p.Type === 'volume' && p.Anonymous && p.Name);
-      await this.mounts.removeVolumes(anonymous.map((p) => p.Name!));
-    }
-    this.event(c, 'destroy');
-    entry.changes.emit('removed');
-  }
-
-  async prune(filters: ListFilters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
-    for (const key of filters.keys()) {
-      if (key !== 'until' && key !== 'label' && key !== 'label!')
-        throw invalidParameter(`invalid filter '${key}'`);
-    }
-    const until = filters.get('until')?.map(parseUntil);
-    const deleted: string[] = [];
-    let reclaimed = 0;
-    for (const entry of [...this.entries.values()]) {
-      const c = entry.c;
-      if (c.State.Running || c.State.RemovalInProgress) continue;
-      if (until && !until.every((limit) => rfc3339ToNanos(c.Created) < limit)) continue;
-      const labels = c.Config.Labels ?? {};
-      if (filters.get('label') && !labelsMatch(filters.get('label')!, labels)) continue;
-      if (filters.get('label!') && filters.get('label!')!.some((v) => labelsMatch([v], labels))) continue;
-      const size = await this.ctr.snapshots.usage(c.ID).then(
-        (u) => u.size,
-        () => 0,
-      );
-      try {
-        await this.removeEntry(entry, {});
-        deleted.push(c.ID);
-        reclaimed += size;
-      } catch (err) {
-        log.warn('pruning container failed', { container: c.ID, error: errorMessage(err) });
-      }
-    }
-    this.deps.events.publish('container', 'prune', '', { reclaimed: String(reclaimed) });
-    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  prune(filters: ListFilters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    return this.removal.prune(filters);
   }
 
   // ---------------------------------------------------------------- rename, update
@@ -579,7 +466,7 @@ export class ContainerService {
       const c = entry.c;
       if (c.State.Running || entry.removed) continue;
       if (c.HostConfig.AutoRemove && c.HasBeenStartedBefore) {
-        void this.autoRemove(entry);
+        void this.removal.autoRemove(entry);
         continue;
       }
       const runMs = Date.parse(c.State.FinishedAt) - Date.parse(c.State.StartedAt);
@@ -633,7 +520,7 @@ export class ContainerService {
     const c = entry.c;
     if (c.State.RemovalInProgress || c.State.Dead) {
       c.State.RemovalInProgress = false;
-      await this.removeEntry(entry, { force: true });
+      await this.removal.removeEntry(entry, { force: true });
       return;
     }
     if (task && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing')) {
@@ -759,26 +646,6 @@ export class ContainerService {
   }
 }
 
-/** `until` of prune: a timestamp or a duration before now, as epoch nanoseconds. */
-function parseUntil(value: string): bigint {
-  const duration = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
-  if (duration) {
-    const unitMs: Record<string, number> = {
-      ns: 1e-6,
-      us: 1e-3,
-      µs: 1e-3,
-      ms: 1,
-      s: 1000,
-      m: 60_000,
-      h: 3_600_000,
-    };
-    return BigInt(Math.round(Date.now() - Number(duration[1]) * unitMs[duration[2]])) * 1_000_000n;
-  }
-  if (/^\d+(\.\d+)?$/.test(value)) return BigInt(Math.round(Number(value) * 1000)) * 1_000_000n;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw invalidParameter(`invalid filter 'until=${value}'`);
-  return BigInt(ms) * 1_000_000n;
-}
-
 export type { StopOptions, WaitCondition } from './lifecycle.js';
+export type { RemoveOptions } from './removal.js';
 export type { AttachRequest, CreateOptions, ListRequest, LogsRequest, ResolvedImage, ResolvedUser };
