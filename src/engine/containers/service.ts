@@ -6,17 +6,12 @@
  * and is the source of truth for Docker-level state; containerd is the
  * source of truth for what runs.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { conflict, errorMessage, notFound } from '../../common/errors.js';
-import { log } from '../../common/log.js';
 import type { PathStat } from '../../archive/index.js';
+import { conflict, notFound } from '../../common/errors.js';
 import type { ContainerdClient } from '../../containerd/client.js';
-import { openFifoSet, type FifoSet } from '../../containerd/fifo.js';
-import type { EventSubscription } from '../../containerd/services/events.js';
-import { isEvent } from '../../containerd/services/events.js';
-import type { ProcessState } from '../../containerd/services/tasks.js';
+import type { LogEntry } from '../../logs/index.js';
 import type { ResolvedUser } from '../../oci/user.js';
 import type {
   ContainerChange,
@@ -29,31 +24,29 @@ import type {
 } from '../../types/container.js';
 import { applyChanges } from '../images/changes.js';
 import { commitContainer, type CommitRequest } from './commit.js';
+import { ContainerConnections } from './connections.js';
+import type { ContainerContext } from './context.js';
+import { ContainerCopy } from './copy.js';
+import { ContainerCreator, type CreateOptions } from './create.js';
 import type { ContainerServiceDeps, ResolvedImage } from './deps.js';
 import { ContainerEntry } from './entry.js';
+import { ContainerExits } from './exits.js';
 import { ContainerIpc } from './ipc.js';
-import { ContainerMounts } from './mounts.js';
-import { ContainerSizes } from './sizes.js';
-import type { LogEntry } from '../../logs/index.js';
+import { ContainerLifecycle, type StopOptions, type WaitCondition } from './lifecycle.js';
 import type { ListFilters } from './list.js';
+import { ContainerMounts } from './mounts.js';
 import { NameRegistry, lookupId } from './names.js';
-import { ZERO_TIME, nowRfc3339Nano, type Container } from './record.js';
-import { cancelRestart, restartOnBoot } from './restart.js';
-import { SIGKILL } from './signals.js';
+import { ContainerOutput, type AttachRequest, type LogsRequest } from './output.js';
+import type { Container } from './record.js';
+import { ContainerReconfigure } from './reconfigure.js';
+import { ContainerRemoval, type RemoveOptions } from './removal.js';
+import { ContainerRestore } from './restore.js';
+import { ContainerRuntime } from './runtime.js';
+import { ContainerSizes } from './sizes.js';
+import { ContainerStarter } from './start.js';
 import type { OutputSink } from './stdio.js';
 import { ContainerStore } from './store.js';
 import { ContainerViews, type ListRequest } from './views.js';
-import { ContainerCopy } from './copy.js';
-import { ContainerOutput, type AttachRequest, type LogsRequest } from './output.js';
-import { ContainerReconfigure } from './reconfigure.js';
-import { ContainerConnections } from './connections.js';
-import { ContainerCreator, type CreateOptions } from './create.js';
-import { ContainerRuntime, withTimeout } from './runtime.js';
-import { ContainerStarter, EXIT_UNKNOWN } from './start.js';
-import { ContainerExits } from './exits.js';
-import { ContainerRemoval, type RemoveOptions } from './removal.js';
-import { ContainerLifecycle, type StopOptions, type WaitCondition } from './lifecycle.js';
-import type { ContainerContext } from './context.js';
 
 export interface ContainerCounts {
   containers: number;
@@ -66,7 +59,6 @@ export class ContainerService {
   private readonly entries = new Map<string, ContainerEntry>();
   private readonly names = new NameRegistry();
   private readonly store: ContainerStore;
-  private subscription?: EventSubscription;
   private shuttingDown = false;
   private readonly mounts: ContainerMounts;
   private readonly ipc: ContainerIpc;
@@ -84,6 +76,7 @@ export class ContainerService {
   private readonly exits: ContainerExits;
   private readonly lifecycle: ContainerLifecycle;
   private readonly removal: ContainerRemoval;
+  private readonly restorer: ContainerRestore;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.store = new ContainerStore(deps.settings().dataRoot);
@@ -130,6 +123,15 @@ export class ContainerService {
     this.exits = new ContainerExits(context, this.starter, this.output, (entry) =>
       this.removal.autoRemove(entry),
     );
+    this.restorer = new ContainerRestore(context, {
+      runtime: this.runtime,
+      ipc: this.ipc,
+      output: this.output,
+      starter: this.starter,
+      exits: this.exits,
+      lifecycle: this.lifecycle,
+      removal: this.removal,
+    });
   }
 
   private get ctr(): ContainerdClient {
@@ -416,233 +418,18 @@ export class ContainerService {
   // ---------------------------------------------------------------- daemon lifecycle
 
   /**
-   * Loads every container and reconciles it with containerd: running tasks
-   * are reattached (FIFOs reopened at once, before their pipes fill), exits
-   * that happened while berthd was down are recorded, containerd containers
-   * without a record are removed, and containers whose restart policy says
-   * so are started.
+   * Loads every container and reconciles it with containerd (running tasks
+   * reattached, exits while berthd was down recorded, orphans removed,
+   * restart policies applied at boot).
    */
-  async restore(): Promise<void> {
-    await this.store.init();
-    await fs.rm(this.scratchDir(), { recursive: true, force: true });
-    this.subscription = await this.ctr.events.subscribe({
-      filters: ['topic=="/tasks/exit"', 'topic=="/tasks/oom"'],
-    });
-    this.subscription.on('event', (envelope) => {
-      if (isEvent(envelope, '/tasks/exit')) {
-        const e = envelope.event;
-        if (e.id !== e.containerId) return;
-        this.exits.onTaskExit(e.containerId, e.pid, {
-          exitCode: e.exitStatus,
-          exitedAt: e.exitedAt?.getTime() ?? Date.now(),
-        });
-      } else if (isEvent(envelope, '/tasks/oom')) {
-        this.exits.onOom(envelope.event.containerId);
-      }
-    });
-    this.subscription.on('reconnected', () => void this.reconcileTasks());
-
-    const containers = await this.store.loadAll();
-    const [records, tasks] = await Promise.all([this.ctr.containers.list(), this.ctr.tasks.list()]);
-    const taskById = new Map(tasks.map((t) => [t.containerId, t]));
-    const known = new Set(containers.map((c) => c.ID));
-    for (const record of records) {
-      if (!known.has(record.id)) await this.removeOrphan(record.id, taskById.get(record.id));
-    }
-    for (const container of containers) {
-      this.track(container);
-      this.names.reserve(container.Name, container.ID);
-    }
-    await Promise.all(
-      [...this.entries.values()].map((entry) =>
-        this.restoreEntry(entry, taskById.get(entry.id)).catch((err) =>
-          log.error('restoring container failed', { container: entry.id, error: errorMessage(err) }),
-        ),
-      ),
-    );
-    await this.restoreRunResources();
-    for (const id of this.entries.keys()) this.layerSizes.changed(id);
-    for (const entry of [...this.entries.values()]) {
-      const c = entry.c;
-      if (c.State.Running || entry.removed) continue;
-      if (c.HostConfig.AutoRemove && c.HasBeenStartedBefore) {
-        void this.removal.autoRemove(entry);
-        continue;
-      }
-      const runMs = Date.parse(c.State.FinishedAt) - Date.parse(c.State.StartedAt);
-      if (!c.HasBeenStartedBefore || !restartOnBoot(c, runMs)) continue;
-      void entry
-        .lock(() => this.starter.startTask(entry))
-        .catch((err) =>
-          log.warn('starting container at boot failed', { container: c.ID, error: errorMessage(err) }),
-        );
-    }
+  restore(): Promise<void> {
+    return this.restorer.restore();
   }
 
-  /**
-   * After a berthd restart: containers still running have their volumes
-   * back in the books and their network checked and completed; what
-   * containers that are gone held is released.
-   */
-  private async restoreRunResources(): Promise<void> {
-    const running = (id: string): boolean => {
-      const entry = this.entries.get(id);
-      return entry !== undefined && entry.c.State.Running && entry.currentPid !== 0;
-    };
-    for (const entry of this.entries.values()) {
-      if (running(entry.id)) await this.mounts.restoreRun(entry.id, entry.c.MountPoints ?? []);
-      else if (entry.c.HostConfig.IpcMode === 'shareable') await this.ipc.release(entry.id);
-    }
-    await this.deps.networks
-      ?.restore(async (id) => running(id))
-      .catch((err) => log.error('restoring container networking failed', { error: errorMessage(err) }));
-  }
-
-  private async removeOrphan(id: string, task: ProcessState | undefined): Promise<void> {
-    log.warn('removing containerd container without a berth record', { container: id });
-    try {
-      if (task && task.status !== 'stopped') {
-        await this.ctr.tasks.kill(id, SIGKILL, { all: true }).catch(() => undefined);
-        await withTimeout(
-          this.ctr.tasks.wait(id).then(() => undefined),
-          10_000,
-        );
-      }
-      if (task) await this.ctr.tasks.delete(id).catch(() => undefined);
-      await this.runtime.removeContainerdContainer(id);
-      await fs.rm(this.fifoDir(id), { recursive: true, force: true });
-    } catch (err) {
-      log.error('removing orphaned containerd container failed', { container: id, error: errorMessage(err) });
-    }
-  }
-
-  private async restoreEntry(entry: ContainerEntry, task: ProcessState | undefined): Promise<void> {
-    const c = entry.c;
-    if (c.State.RemovalInProgress || c.State.Dead) {
-      c.State.RemovalInProgress = false;
-      await this.removal.removeEntry(entry, { force: true });
-      return;
-    }
-    if (task && (task.status === 'running' || task.status === 'paused' || task.status === 'pausing')) {
-      await this.reattach(entry, task);
-      return;
-    }
-    if (task) {
-      // The task exited while berthd was away (or never got its state recorded).
-      entry.currentPid = task.pid;
-      c.State.Running = true;
-      c.State.Restarting = false;
-      const exitedAt = task.exitedAt?.getTime() ?? Date.now();
-      await entry.lock(() => this.exits.handleExit(entry, task.pid, { exitCode: task.exitStatus, exitedAt }));
-      return;
-    }
-    if (c.State.Running) {
-      // No task at all: containerd lost it, or berthd died while deleting it (whose shim may
-      // still be going away: a new task must not land in it).
-      await this.runtime.waitForShimExit(c.ID);
-      const wasRestarting = c.State.Restarting;
-      c.State.Running = false;
-      c.State.Restarting = false;
-      c.State.Paused = false;
-      c.State.Pid = 0;
-      if (!wasRestarting) {
-        c.State.ExitCode = EXIT_UNKNOWN;
-        c.State.FinishedAt = nowRfc3339Nano();
-      }
-      await this.save(entry);
-    }
-  }
-
-  /** Reopens a live task's FIFOs and takes it back as running. */
-  private async reattach(entry: ContainerEntry, task: ProcessState): Promise<void> {
-    const c = entry.c;
-    const fifos: FifoSet = {
-      dir: this.fifoDir(c.ID),
-      terminal: task.terminal,
-      stdin: task.stdin || undefined,
-      stdout: task.stdout || undefined,
-      stderr: task.stderr || undefined,
-    };
-    this.output.openLogger(entry);
-    try {
-      entry.drained = entry.streams.beginRun(openFifoSet(fifos));
-      entry.streams.processStarted();
-    } catch (err) {
-      log.warn('reopening container stdio failed; output is lost until it restarts', {
-        container: c.ID,
-        error: errorMessage(err),
-      });
-    }
-    entry.currentPid = task.pid;
-    entry.runStartPublished();
-    const wasRunning = c.State.Running && !c.State.Restarting && c.State.Pid === task.pid;
-    Object.assign(c.State, {
-      Running: true,
-      Restarting: false,
-      Paused: task.status !== 'running',
-      Pid: task.pid,
-    });
-    if (!wasRunning) {
-      c.State.StartedAt = c.State.StartedAt === ZERO_TIME ? nowRfc3339Nano() : c.State.StartedAt;
-      c.State.ExitCode = 0;
-      c.HasBeenStartedBefore = true;
-      await this.save(entry);
-    }
-    // The exit may have happened between the listing and the subscription being consulted.
-    const current = await this.ctr.tasks.get(c.ID).catch(() => undefined);
-    if (!current || current.status === 'stopped') {
-      this.exits.onTaskExit(c.ID, task.pid, {
-        exitCode: current?.exitStatus ?? EXIT_UNKNOWN,
-        exitedAt: current?.exitedAt?.getTime() ?? Date.now(),
-      });
-    }
-  }
-
-  /** After losing the event stream: any run whose task stopped meanwhile is recorded as exited. */
-  private async reconcileTasks(): Promise<void> {
-    const tasks = await this.ctr.tasks.list().catch(() => undefined);
-    if (!tasks) return;
-    const byId = new Map(tasks.map((t) => [t.containerId, t]));
-    for (const entry of this.entries.values()) {
-      if (entry.currentPid === 0) continue;
-      const task = byId.get(entry.id);
-      if (!task || task.status === 'stopped') {
-        this.exits.onTaskExit(entry.id, entry.currentPid, {
-          exitCode: task?.exitStatus ?? EXIT_UNKNOWN,
-          exitedAt: task?.exitedAt?.getTime() ?? Date.now(),
-        });
-      }
-    }
-  }
-
-  /**
-   * Daemon shutdown. Without live-restore, running containers are stopped
-   * (each with its stop signal and timeout, all at once); with it they keep
-   * running and are reattached on the next start.
-   */
-  async shutdown(): Promise<void> {
+  /** Stops running containers, or leaves them for the next start with live-restore. */
+  shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const entry of this.entries.values()) cancelRestart(entry);
-    const settings = this.deps.settings();
-    if (!settings.liveRestore) {
-      await Promise.all(
-        [...this.entries.values()]
-          .filter((entry) => entry.c.State.Running)
-          .map((entry) =>
-            this.lifecycle.stopEntry(entry, {}).catch((err) =>
-              log.warn('stopping container at shutdown failed', {
-                container: entry.id,
-                error: errorMessage(err),
-              }),
-            ),
-          ),
-      );
-    }
-    this.subscription?.close();
-    for (const entry of this.entries.values()) {
-      entry.streams.endRun();
-      await this.output.closeLogger(entry);
-    }
+    return this.restorer.shutdown();
   }
 }
 
