@@ -7,7 +7,6 @@ import { errorMessage, isEngineError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
 import type { ContainerContext } from './context.js';
 import type { ContainerEntry, ExitInfo } from './entry.js';
-import type { ContainerOutput } from './output.js';
 import { dateToRfc3339 } from './record.js';
 import { decideRestart } from './restart.js';
 import type { ContainerStarter } from './start.js';
@@ -19,7 +18,6 @@ export class ContainerExits {
   constructor(
     private readonly context: ContainerContext,
     private readonly starter: ContainerStarter,
-    private readonly output: ContainerOutput,
     /** Removes an AutoRemove container once it has stopped for good. */
     private readonly autoRemove: (entry: ContainerEntry) => Promise<void>,
   ) {}
@@ -67,9 +65,7 @@ export class ContainerExits {
       if (!isEngineError(err, 'NotFound'))
         log.warn('deleting the exited task failed', { container: c.ID, error: errorMessage(err) });
     }
-    entry.streams.endRun();
-    await this.output.closeLogger(entry);
-    await this.starter.releaseRun(c.ID);
+    await this.starter.releaseRun(entry);
     this.context.layerSizes.changed(c.ID);
 
     const runMs = exitedAt - Date.parse(c.State.StartedAt);

@@ -44,13 +44,18 @@ export class ContainerLifecycle {
       if (state.RemovalInProgress || state.Dead || entry.removed) {
         throw conflict('container is marked for removal and cannot be started');
       }
-      cancelRestart(entry);
-      entry.restartCanceled = false;
-      entry.restartBackoffMs = 0;
-      entry.c.RestartCount = 0;
-      entry.c.HasBeenManuallyStopped = false;
-      await this.starter.startTask(entry);
+      await this.startManually(entry);
     });
+  }
+
+  /** A user's start: the restart policy's count and backoff begin afresh. */
+  private async startManually(entry: ContainerEntry): Promise<void> {
+    cancelRestart(entry);
+    entry.restartCanceled = false;
+    entry.restartBackoffMs = 0;
+    entry.c.RestartCount = 0;
+    entry.c.HasBeenManuallyStopped = false;
+    await this.starter.startTask(entry);
   }
 
   async kill(term: string, signalName?: string): Promise<void> {
@@ -141,12 +146,7 @@ export class ContainerLifecycle {
       await entry.lock(async () => {
         if (entry.removed) throw notFound(`No such container: ${term}`);
         if (entry.c.State.Running && !entry.c.State.Restarting) return;
-        cancelRestart(entry);
-        entry.restartCanceled = false;
-        entry.restartBackoffMs = 0;
-        entry.c.RestartCount = 0;
-        entry.c.HasBeenManuallyStopped = false;
-        await this.starter.startTask(entry);
+        await this.startManually(entry);
       });
     } finally {
       entry.manualRestart = false;

@@ -9,7 +9,6 @@ import type { ContainerContext } from './context.js';
 import type { ContainerEntry } from './entry.js';
 import type { ContainerLifecycle } from './lifecycle.js';
 import { labelsMatch, type ListFilters } from './list.js';
-import type { ContainerOutput } from './output.js';
 import { rfc3339ToNanos, statusOf } from './record.js';
 import { cancelRestart } from './restart.js';
 import { withTimeout, type ContainerRuntime } from './runtime.js';
@@ -28,7 +27,6 @@ export class ContainerRemoval {
     private readonly runtime: ContainerRuntime,
     private readonly starter: ContainerStarter,
     private readonly lifecycle: ContainerLifecycle,
-    private readonly output: ContainerOutput,
   ) {}
 
   async remove(term: string, options: RemoveOptions = {}): Promise<void> {
@@ -78,9 +76,7 @@ export class ContainerRemoval {
             .ctr()
             .tasks.delete(c.ID)
             .catch(() => undefined);
-          entry.streams.endRun();
-          await this.output.closeLogger(entry);
-          await this.starter.releaseRun(c.ID);
+          await this.starter.releaseRun(entry);
           await this.runtime.removeContainerdContainer(c.ID);
           await fs.rm(this.context.fifoDir(c.ID), { recursive: true, force: true });
           c.State.Dead = true;

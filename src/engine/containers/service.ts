@@ -119,10 +119,8 @@ export class ContainerService {
       this.removal.autoRemove(entry),
     );
     this.lifecycle = new ContainerLifecycle(context, this.starter);
-    this.removal = new ContainerRemoval(context, this.runtime, this.starter, this.lifecycle, this.output);
-    this.exits = new ContainerExits(context, this.starter, this.output, (entry) =>
-      this.removal.autoRemove(entry),
-    );
+    this.removal = new ContainerRemoval(context, this.runtime, this.starter, this.lifecycle);
+    this.exits = new ContainerExits(context, this.starter, (entry) => this.removal.autoRemove(entry));
     this.restorer = new ContainerRestore(context, {
       runtime: this.runtime,
       ipc: this.ipc,

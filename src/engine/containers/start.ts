@@ -99,9 +99,7 @@ export class ContainerStarter {
           .ctr()
           .tasks.delete(c.ID)
           .catch(() => undefined);
-      entry.streams.endRun();
-      await this.output.closeLogger(entry);
-      await this.releaseRun(c.ID);
+      await this.releaseRun(entry);
       const failure = startFailure(err);
       c.State.Running = false;
       c.State.Restarting = false;
@@ -149,8 +147,14 @@ export class ContainerStarter {
     );
   }
 
-  /** Everything a run held outside the container: its network, its volumes and its shareable /dev/shm. */
-  async releaseRun(id: string): Promise<void> {
+  /**
+   * Everything a run held once its task is gone: its stdio and log writer,
+   * and outside the container its network, its volumes and its shareable /dev/shm.
+   */
+  async releaseRun(entry: ContainerEntry): Promise<void> {
+    const id = entry.id;
+    entry.streams.endRun();
+    await this.output.closeLogger(entry);
     await this.context.deps.networks
       ?.detachContainer(id)
       .catch((err) =>
