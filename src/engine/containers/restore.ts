@@ -24,6 +24,7 @@ import { withTimeout, type ContainerRuntime } from './runtime.js';
 import { SIGKILL } from './signals.js';
 import { EXIT_UNKNOWN, type ContainerStarter } from './start.js';
 
+/** Restoring replays what the other parts do at run time: starts, exits, stops and removals. */
 export interface RestoreParts {
   runtime: ContainerRuntime;
   ipc: ContainerIpc;
@@ -35,6 +36,7 @@ export interface RestoreParts {
 }
 
 export class ContainerRestore {
+  /** containerd's task exit and OOM events, from restore to shutdown. */
   private subscription?: EventSubscription;
 
   constructor(
