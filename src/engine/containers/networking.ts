@@ -7,7 +7,8 @@
 import { invalidParameter, isEngineError } from '../../common/errors.js';
 import type { ContainerConfig, HostConfig, NetworkingConfig, Port, PortMap } from '../../types/container.js';
 import type { EndpointSettings, NetworkSettings } from '../../types/network.js';
-import type { AttachRequest } from '../networks/types.js';
+import { dnsNamesOf } from '../networks/sandboxes.js';
+import type { AttachRequest, NetworkRef } from '../networks/types.js';
 import type { ContainerNetworks } from './deps.js';
 import { blankNetworkSettings } from './inspect.js';
 
@@ -147,7 +148,11 @@ export function attachRequestOf(input: AttachInput): AttachRequest {
   };
 }
 
-function endpointView(settings: EndpointSettings, networkId: string): EndpointSettings {
+function endpointView(
+  settings: EndpointSettings,
+  networkId: string,
+  dnsNames: string[] | null,
+): EndpointSettings {
   return {
     IPAMConfig: settings.IPAMConfig ?? null,
     Links: settings.Links ?? null,
@@ -163,24 +168,53 @@ function endpointView(settings: EndpointSettings, networkId: string): EndpointSe
     IPv6Gateway: '',
     GlobalIPv6Address: '',
     GlobalIPv6PrefixLen: 0,
-    DNSNames: null,
+    DNSNames: dnsNames,
   };
 }
 
-/** NetworkSettings of a container without a live attachment: its networks, no addresses. */
+/** What a stopped container's DNSNames are made of. */
+export interface IdleContainer {
+  ID: string;
+  Name: string;
+  Config: Pick<ContainerConfig, 'Hostname'>;
+  /**
+   * Docker gives an endpoint its DNSNames when the container joins the
+   * network (at start, or at a connect) and keeps them once it stops; a
+   * container that never started shows none.
+   */
+  HasBeenStartedBefore?: boolean;
+}
+
+/**
+ * NetworkSettings of a container without a live attachment: its networks, no
+ * addresses; with the container, the DNSNames of its networks with DNS as
+ * Docker keeps them after a stop.
+ */
 export function idleNetworkSettings(
   endpoints: EndpointsConfig,
   networks: ContainerNetworks | undefined,
+  container?: IdleContainer,
 ): NetworkSettings {
   const views: Record<string, EndpointSettings> = {};
   for (const [name, settings] of Object.entries(endpoints)) {
-    let id = '';
+    let network: NetworkRef | undefined;
     try {
-      id = networks?.findNetwork(name).id ?? '';
+      network = networks?.findNetwork(name);
     } catch {
       // The network was removed since; Docker shows the entry without an ID.
     }
-    views[name] = endpointView(settings, id);
+    const named = container?.HasBeenStartedBefore && network?.dns;
+    const dnsNames = named
+      ? dnsNamesOf(
+          {
+            containerName: container.Name.replace(/^\//, ''),
+            containerId: container.ID,
+            hostname: container.Config.Hostname ?? '',
+          },
+          settings.Aliases ?? [],
+        )
+      : null;
+    views[name] = endpointView(settings, network?.id ?? '', dnsNames);
   }
   return blankNetworkSettings(views);
 }

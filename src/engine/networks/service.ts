@@ -28,7 +28,7 @@ import type {
 import { buildNetworkRecord, isPredefined } from './create.js';
 import { listFilter, pruneFilter, type Filters } from './filters.js';
 import { DEFAULT_BRIDGE_NAME, NetworkRegistry } from './registry.js';
-import { SandboxManager } from './sandboxes.js';
+import { SandboxManager, dnsEnabled } from './sandboxes.js';
 import type { AttachRequest, AttachResult, ContainerNetworkHooks, IsRunning, NetworkRef } from './types.js';
 
 export interface NetworkServiceOptions {
@@ -149,8 +149,7 @@ export class NetworkService {
 
   /** Docker's network lookup for the engine (NetworkMode, EndpointsConfig keys). */
   findNetwork(term: string): NetworkRef {
-    const record = this.registry.find(term);
-    return { id: record.Id, name: record.Name };
+    return refOf(this.registry.find(term));
   }
 
   async remove(term: string): Promise<void> {
@@ -198,7 +197,7 @@ export class NetworkService {
       throw notImplemented(
         'connecting a container needs the container service, which is not available in this berthd',
       );
-    await this.hooks.connect(container, { id: record.Id, name: record.Name }, endpoint ?? {});
+    await this.hooks.connect(container, refOf(record), endpoint ?? {});
   }
 
   /**
@@ -216,7 +215,7 @@ export class NetworkService {
       );
     }
     try {
-      await this.hooks.disconnect(container, { id: record.Id, name: record.Name }, force);
+      await this.hooks.disconnect(container, refOf(record), force);
     } catch (err) {
       if (!force || !isEngineError(err, 'NotFound')) throw err;
       await this.forceEndpointDelete(container, record);
@@ -347,4 +346,8 @@ async function readHostResolvConf(configured?: string): Promise<{ conf: ResolvCo
     if (text !== undefined) return { conf: parseResolvConf(text), path: resolved };
   }
   return { conf, path: primary };
+}
+
+function refOf(record: NetworkRecord): NetworkRef {
+  return { id: record.Id, name: record.Name, dns: dnsEnabled(record) };
 }

@@ -60,6 +60,8 @@ export interface AttachResult {
 export interface NetworkRef {
   id: string;
   name: string;
+  /** Whether containers on it get DNS names (user-defined bridges); absent means no. */
+  dns?: boolean;
 }
 
 /**
