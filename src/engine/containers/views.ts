@@ -47,7 +47,7 @@ export class ContainerViews {
   /** The live NetworkSettings of a running container, or its configured networks otherwise. */
   networkSettingsOf(c: Container): NetworkSettings {
     const live = c.State.Running ? this.context.deps.networks?.networkSettings(c.ID) : undefined;
-    return live ?? idleNetworkSettings(c.EndpointsConfig ?? {}, this.context.deps.networks);
+    return live ?? idleNetworkSettings(c.EndpointsConfig ?? {}, this.context.deps.networks, c);
   }
 
   private mountViews(c: Container): MountPoint[] {
