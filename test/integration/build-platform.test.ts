@@ -23,6 +23,7 @@ import path from 'node:path';
 import { BERTHD, berth, docker, startDaemon, waitForPing, type TestDaemon } from '../helpers/daemon.js';
 import { api, containerdOf, jsonLines } from '../helpers/images.js';
 import { makeTar } from '../helpers/archive.js';
+import { chainIds } from '../../src/containerd/unpack.js';
 import { buildImage, buildIndex, buildTar, busyboxLayer, pushImage } from '../helpers/oci-image.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 
@@ -195,6 +196,44 @@ describe('builds for several platforms at once', () => {
     const run = await docker(daemon!, ['run', '--rm', '--platform', 'linux/arm64', 'multi:1']);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'aarch64\n');
+  });
+
+  test('Size counts the layers of every variant, a shared layer once', async (t) => {
+    if (skip) return t.skip(skip);
+    const client = await containerdOf(daemon!);
+    const layers = new Set<string>();
+    let expected = 0;
+    let hostOnly = -1; // the index lists amd64 (the host) first
+    try {
+      const record = await client.images.get('docker.io/library/multi:1');
+      const index = JSON.parse((await client.content.readAll(record.target.digest)).toString()) as IndexDoc;
+      for (const entry of index.manifests) {
+        const manifest = JSON.parse((await client.content.readAll(entry.digest)).toString()) as {
+          config: { digest: string };
+        };
+        const config = JSON.parse((await client.content.readAll(manifest.config.digest)).toString()) as {
+          rootfs: { diff_ids: string[] };
+        };
+        const own = chainIds(config.rootfs.diff_ids);
+        if (hostOnly < 0) {
+          hostOnly = 0;
+          for (const chainId of own) hostOnly += (await client.snapshots.usage(chainId)).size;
+        }
+        for (const chainId of own) layers.add(chainId);
+      }
+      for (const chainId of layers) expected += (await client.snapshots.usage(chainId)).size;
+    } finally {
+      client.close();
+    }
+    const listed = JSON.parse((await api(daemon!, 'GET', '/images/json')).text) as {
+      RepoTags: string[];
+      Size: number;
+    }[];
+    const multi = listed.find((i) => i.RepoTags.includes('multi:1'))!;
+    const inspect = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Size: number };
+    assert.equal(multi.Size, expected);
+    assert.equal(inspect.Size, expected);
+    assert.ok(expected > hostOnly, `all variants ${expected}, host variant ${hostOnly}`);
   });
 
   test('a child build for arm64 uses the arm64 variant of the local image', async (t) => {

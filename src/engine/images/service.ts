@@ -54,7 +54,7 @@ import { classifyImageArgument, danglingName, isTagRef, noSuchImage, recordNameO
 import { writeImageArchive, type ImageToSave } from './save.js';
 import { RegistryClients, type RegistrySettings } from './registry-config.js';
 import { removeImage, type RemoveContext } from './remove.js';
-import { ImageStore, imageForPlatform, type ImageVariant, type StoredImage } from './store.js';
+import { ImageStore, allChainIds, imageForPlatform, type ImageVariant, type StoredImage } from './store.js';
 import { createdSeconds, historyOf, inspectOf, summaryOf } from './views.js';
 
 export interface ImageServiceSettings extends RegistrySettings {
@@ -373,7 +373,7 @@ export class ImageService {
     for (const image of this.store.all()) {
       if (until !== undefined && createdSeconds(image.config) * 1000 > until) continue;
       if (!matchLabels(filters, image.config.config?.Labels)) continue;
-      for (const chainId of image.chainIds) sizes.set(chainId, await this.store.layerSize(chainId));
+      for (const chainId of allChainIds(image)) sizes.set(chainId, await this.store.layerSize(chainId));
       const refs = [...image.records.values()].filter((r) => r.ref !== undefined);
       if (danglingOnly && refs.some((r) => isTagRef(r.ref!))) continue;
       const targets = refs.length > 0 ? refs.map((r) => r.name) : [image.id];

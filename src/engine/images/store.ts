@@ -308,11 +308,15 @@ export class ImageStore {
     return gone;
   }
 
-  /** Sum of the unpacked sizes of the image's layers (snapshot usage), cached per layer. */
+  /**
+   * Sum of the unpacked sizes of the image's layers (snapshot usage), cached
+   * per layer; for a multi-platform image every variant present counts, a
+   * layer the variants share once (as Docker's containerd store reports).
+   */
   async size(image: StoredImage): Promise<number> {
     if (image.size !== undefined) return image.size;
     let total = 0;
-    for (const chainId of image.chainIds) total += await this.layerSize(chainId);
+    for (const chainId of allChainIds(image)) total += await this.layerSize(chainId);
     image.size = total;
     return total;
   }
