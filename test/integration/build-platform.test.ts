@@ -291,6 +291,31 @@ describe('builds for several platforms at once', () => {
     for (const entry of index.manifests) assert.ok(existsSync(blob(entry.digest)), entry.digest);
   });
 
+  test('load brings the saved multi-platform image back whole', async (t) => {
+    if (skip) return t.skip(skip);
+    const file = path.join(workDir, 'multi.tar');
+    const id = (JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string }).Id;
+    const removed = await docker(daemon!, ['rmi', 'multi:1']);
+    assert.equal(removed.code, 0, removed.stderr);
+    const loaded = await docker(daemon!, ['load', '-i', file]);
+    assert.equal(loaded.code, 0, loaded.stderr);
+    assert.ok(loaded.stdout.includes('Loaded image: multi:1'), loaded.stdout);
+    const inspect = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string };
+    assert.equal(inspect.Id, id);
+    const client = await containerdOf(daemon!);
+    try {
+      const record = await client.images.get('docker.io/library/multi:1');
+      assert.equal(record.target.mediaType, 'application/vnd.oci.image.index.v1+json');
+      assert.equal(record.target.digest, id);
+    } finally {
+      client.close();
+    }
+    const arm = await docker(daemon!, ['run', '--rm', '--platform', 'linux/arm64', 'multi:1']);
+    assert.equal(arm.stdout, 'aarch64\n', arm.stderr);
+    const host = await docker(daemon!, ['run', '--rm', 'multi:1']);
+    assert.equal(host.stdout, 'x86_64\n', host.stderr);
+  });
+
   test('the multi-platform image is found again after a berthd restart', async (t) => {
     if (skip) return t.skip(skip);
     const before = JSON.parse((await api(daemon!, 'GET', '/images/multi:1/json')).text) as { Id: string };
@@ -335,6 +360,31 @@ describe('builds for several platforms at once', () => {
     assert.equal(quiet.code, 0, quiet.stderr + quiet.stdout);
     assert.match(quiet.stdout, /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(readFileSync(path.join(quietDest, 'linux_arm64', 'arch'), 'utf8'), 'aarch64\n');
+  });
+
+  test('--output type=tar writes one tar with a directory per platform', async (t) => {
+    if (skip) return t.skip(skip);
+    const context = path.join(workDir, 'context');
+    const file = path.join(workDir, 'platforms.tar');
+    const result = await berth(
+      daemon!,
+      ['build', '--platform', 'linux/amd64,linux/arm64', '--output', `type=tar,dest=${file}`, context],
+      { env: { BERTH_NO_TTY: '1' } },
+    );
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const names = execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).split('\n');
+    assert.ok(names.includes('linux_amd64/'), names.slice(0, 5).join(' '));
+    assert.ok(names.includes('linux_arm64/arch'));
+    assert.ok(
+      names.every((n) => n === '' || /^linux_(amd64|arm64)\//.test(n)),
+      'entries outside a platform',
+    );
+    const dir = path.join(workDir, 'platforms');
+    mkdirSync(dir);
+    execFileSync('tar', ['-xf', file, '-C', dir]);
+    assert.equal(readFileSync(path.join(dir, 'linux_amd64', 'arch'), 'utf8'), 'x86_64\n');
+    assert.equal(readFileSync(path.join(dir, 'linux_arm64', 'arch'), 'utf8'), 'aarch64\n');
+    assert.ok(existsSync(path.join(dir, 'linux_arm64', 'bin', 'busybox')));
   });
 
   test('rmi removes the image and its content is collected', async (t) => {

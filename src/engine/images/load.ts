@@ -19,6 +19,7 @@ import {
   type ImageIndex,
   type ImageManifest,
 } from '../../registry/media-types.js';
+import { GC_LABELS } from '../../containerd/unpack.js';
 import { selectPlatform } from '../../registry/platform.js';
 import { familiarString, parseNormalizedNamed, type ParsedReference } from '../../registry/reference.js';
 import type { ImageConfigFile } from '../../types/image.js';
@@ -27,6 +28,7 @@ import {
   OPERATION_LEASE_LABEL,
   holdBlob,
   storeLocalImage,
+  writeDocument,
   type LocalImage,
 } from './content.js';
 import type { ProgressWriter } from './progress.js';
@@ -47,6 +49,13 @@ interface ArchiveFile {
 
 interface LoadedImage extends LocalImage {
   tags: ParsedReference[];
+  /** A multi-platform image: its index (kept byte for byte: its digest is the ID) and every variant present. */
+  index?: { descriptor: Descriptor; bytes: Buffer; variants: LocalImage[] };
+}
+
+/** The ID a loaded image gets: the index digest for a multi-platform image. */
+function loadedId(image: LoadedImage): string {
+  return image.index?.descriptor.digest ?? image.configDescriptor.digest;
 }
 
 const SMALL_FILE = 8 * 1024 * 1024;
@@ -70,12 +79,20 @@ export async function loadArchive(
     const images = await interpretArchive(client, files);
     const ids: string[] = [];
     for (const image of images) {
-      await storeLocalImage(client, image, (index, phase) => {
-        if (quiet) return;
-        const size = image.layers[index].size;
-        progress.update(shortId(image.diffIds[index]), 'Loading layer', phase === 'start' ? 0 : size, size);
-      });
-      ids.push(image.configDescriptor.digest);
+      for (const variant of image.index?.variants ?? [image]) {
+        await storeLocalImage(client, variant, (index, phase) => {
+          if (quiet) return;
+          const size = variant.layers[index].size;
+          progress.update(
+            shortId(variant.diffIds[index]),
+            'Loading layer',
+            phase === 'start' ? 0 : size,
+            size,
+          );
+        });
+      }
+      if (image.index) await storeIndexDocument(client, image.index);
+      ids.push(loadedId(image));
     }
     await recordImages(deps.store, images, progress);
     await root.leases.delete(lease.id);
@@ -256,6 +273,9 @@ async function layoutManifests(
   const images: LoadedImage[] = [];
   for (const entry of index.manifests ?? []) {
     let descriptor: Descriptor = { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
+    const multi = isIndexMediaType(descriptor.mediaType)
+      ? await multiPlatformIndex(client, files, descriptor)
+      : undefined;
     for (let depth = 0; isIndexMediaType(descriptor.mediaType) && depth < 4; depth++) {
       const nested = await readBlobJson<ImageIndex>(client, files, descriptor.digest);
       if (!isImageIndex(nested)) break;
@@ -292,16 +312,66 @@ async function layoutManifests(
       layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
       diffIds: config.rootfs?.diff_ids ?? [],
       tags,
+      ...(multi ? { index: multi } : {}),
     });
   }
   // Several entries of one image (one per tag) become one image with all the tags.
   const byManifest = new Map<string, LoadedImage>();
   for (const image of images) {
-    const seen = byManifest.get(image.manifestDescriptor.digest);
+    const seen = byManifest.get(loadedId(image));
     if (seen) seen.tags.push(...image.tags);
-    else byManifest.set(image.manifestDescriptor.digest, image);
+    else byManifest.set(loadedId(image), image);
   }
   return [...byManifest.values()];
+}
+
+/**
+ * The index an OCI layout entry names, when the archive holds more than one
+ * of its platforms (what `docker save` of a multi-platform image writes):
+ * loaded whole, as Docker's containerd store does. Undefined otherwise, and
+ * the entry loads as the image of one platform.
+ */
+async function multiPlatformIndex(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+  descriptor: Descriptor,
+): Promise<LoadedImage['index']> {
+  const bytes = await readBlob(client, files, descriptor.digest);
+  const index = JSON.parse(bytes.toString('utf8')) as ImageIndex;
+  if (!isImageIndex(index)) return undefined;
+  const variants: LocalImage[] = [];
+  for (const entry of index.manifests) {
+    if (!entry.platform || entry.platform.os === 'unknown') continue; // attestations
+    if (!isManifestMediaType(entry.mediaType) || !blobOf(files, entry.digest)) continue;
+    const manifestBytes = await readBlob(client, files, entry.digest);
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest;
+    const configBytes = await readBlob(client, files, manifest.config.digest);
+    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfigFile;
+    variants.push({
+      configBytes,
+      configDescriptor: {
+        mediaType: manifest.config.mediaType,
+        digest: manifest.config.digest,
+        size: manifest.config.size,
+      },
+      manifestBytes,
+      manifestDescriptor: { mediaType: entry.mediaType, digest: entry.digest, size: manifestBytes.length },
+      layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+      diffIds: config.rootfs?.diff_ids ?? [],
+    });
+  }
+  if (variants.length < 2) return undefined;
+  return { descriptor: { ...descriptor, size: bytes.length }, bytes, variants };
+}
+
+/** Writes the index with the GC labels that keep its variants' manifests. */
+async function storeIndexDocument(
+  client: ContainerdClient,
+  index: NonNullable<LoadedImage['index']>,
+): Promise<void> {
+  const labels: Record<string, string> = {};
+  index.variants.forEach((v, i) => (labels[`${GC_LABELS.manifestPrefix}${i}`] = v.manifestDescriptor.digest));
+  await writeDocument(client, index.bytes, index.descriptor.digest, labels);
 }
 
 async function readBlob(
@@ -332,11 +402,12 @@ async function recordImages(
   let tagged = 0;
   await store.serialize(async () => {
     for (const image of images) {
-      const target = image.manifestDescriptor;
+      const target = image.index?.descriptor ?? image.manifestDescriptor;
+      const id = loadedId(image);
       for (const tag of image.tags) {
         const name = recordNameOf(tag);
         const previous = store.record(name);
-        if (previous && previous.imageId !== image.configDescriptor.digest) {
+        if (previous && previous.imageId !== id) {
           progress.stream(
             `The image ${familiarString(tag)} already exists, renaming the old one with ID ${previous.imageId} to empty string\n`,
           );
@@ -345,11 +416,10 @@ async function recordImages(
         progress.stream(`Loaded image: ${familiarString(tag)}\n`);
         tagged++;
       }
-      const stored = store.get(image.configDescriptor.digest);
-      if (!stored) await store.setRecord(danglingName(image.configDescriptor.digest), target);
+      if (!store.get(id)) await store.setRecord(danglingName(id), target);
     }
   });
   if (tagged === 0) {
-    for (const image of images) progress.stream(`Loaded image ID: ${image.configDescriptor.digest}\n`);
+    for (const image of images) progress.stream(`Loaded image ID: ${loadedId(image)}\n`);
   }
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
+import tar from 'tar-stream';
 import { extractArchive } from '../../../archive/extract.js';
 import { detectCompression } from '../../../archive/decompress.js';
 import { parseJsonStream, type JsonMessage } from '../../format/progress.js';
@@ -286,7 +287,10 @@ async function runBuild(ctx: CliContext, contextPath: string, options: BuildOpti
       continue;
     }
     // Several platforms: one directory each, named as BuildKit names them (linux_arm64).
-    if (output.type !== 'local') throw new CliError('exporting several platforms needs --output type=local');
+    if (output.type === 'tar') {
+      await exportPlatformsTar(ctx, platformImages, output.dest);
+      continue;
+    }
     for (const { Platform, ID } of platformImages) {
       await exportOutput(ctx, ID, { ...output, dest: path.join(output.dest, Platform.replaceAll('/', '_')) });
     }
@@ -313,6 +317,46 @@ async function exportOutput(
   }
   await fs.mkdir(output.dest, { recursive: true });
   await extractArchive(path.resolve(output.dest), '/', res.body);
+}
+
+/** One tar of every platform's filesystem, each under its own top-level directory (as BuildKit writes it). */
+async function exportPlatformsTar(
+  ctx: CliContext,
+  platformImages: { Platform: string; ID: string }[],
+  dest: string,
+): Promise<void> {
+  const pack = tar.pack();
+  const written = pipeline(pack, dest === '-' ? ctx.out : createWriteStream(dest));
+  try {
+    for (const { Platform, ID } of platformImages) {
+      const prefix = Platform.replaceAll('/', '_');
+      pack.entry({ name: `${prefix}/`, type: 'directory', mode: 0o755 });
+      const res = await ctx.client().request('GET', `/build/export?id=${encodeURIComponent(ID)}`);
+      await repackUnder(res.body, pack, prefix);
+    }
+    pack.finalize();
+  } catch (err) {
+    pack.destroy(err as Error);
+  }
+  await written;
+}
+
+/** Copies every entry of a tar stream into `pack`, its path (and a hard link's target) under `prefix`. */
+async function repackUnder(source: Readable, pack: tar.Pack, prefix: string): Promise<void> {
+  const extract = tar.extract();
+  source.on('error', (err) => extract.destroy(err));
+  source.pipe(extract);
+  const under = (name: string): string => `${prefix}/${name.replace(/^(\.\/|\/)+/, '')}`;
+  for await (const entry of extract) {
+    if (under(entry.header.name) === `${prefix}/` || under(entry.header.name) === `${prefix}/.`) {
+      entry.resume(); // the root: its directory entry is written already
+      continue;
+    }
+    const header = { ...entry.header, name: under(entry.header.name) };
+    if (header.type === 'link' && header.linkname) header.linkname = under(header.linkname);
+    const target = pack.entry(header);
+    await pipeline(entry, target);
+  }
 }
 
 function messagesOf(messages: JsonMessage[]): Readable {
