@@ -283,10 +283,6 @@ async function layoutManifests(
       descriptor = { mediaType: chosen.mediaType, digest: chosen.digest, size: chosen.size };
     }
     if (!isManifestMediaType(descriptor.mediaType)) continue;
-    const manifestBytes = await readBlob(client, files, descriptor.digest);
-    const manifest = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest;
-    const configBytes = await readBlob(client, files, manifest.config.digest);
-    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfigFile;
     const name = entry.annotations?.['io.containerd.image.name'];
     const tags: ParsedReference[] = [];
     if (name) {
@@ -297,20 +293,7 @@ async function layoutManifests(
       }
     }
     images.push({
-      configBytes,
-      configDescriptor: {
-        mediaType: manifest.config.mediaType,
-        digest: manifest.config.digest,
-        size: manifest.config.size,
-      },
-      manifestBytes,
-      manifestDescriptor: {
-        mediaType: descriptor.mediaType,
-        digest: descriptor.digest,
-        size: manifestBytes.length,
-      },
-      layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-      diffIds: config.rootfs?.diff_ids ?? [],
+      ...(await localImageOf(client, files, descriptor)),
       tags,
       ...(multi ? { index: multi } : {}),
     });
@@ -343,25 +326,39 @@ async function multiPlatformIndex(
   for (const entry of index.manifests) {
     if (!entry.platform || entry.platform.os === 'unknown') continue; // attestations
     if (!isManifestMediaType(entry.mediaType) || !blobOf(files, entry.digest)) continue;
-    const manifestBytes = await readBlob(client, files, entry.digest);
-    const manifest = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest;
-    const configBytes = await readBlob(client, files, manifest.config.digest);
-    const config = JSON.parse(configBytes.toString('utf8')) as ImageConfigFile;
-    variants.push({
-      configBytes,
-      configDescriptor: {
-        mediaType: manifest.config.mediaType,
-        digest: manifest.config.digest,
-        size: manifest.config.size,
-      },
-      manifestBytes,
-      manifestDescriptor: { mediaType: entry.mediaType, digest: entry.digest, size: manifestBytes.length },
-      layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-      diffIds: config.rootfs?.diff_ids ?? [],
-    });
+    const manifest = { mediaType: entry.mediaType, digest: entry.digest, size: entry.size };
+    variants.push(await localImageOf(client, files, manifest));
   }
   if (variants.length < 2) return undefined;
   return { descriptor: { ...descriptor, size: bytes.length }, bytes, variants };
+}
+
+/** A manifest of the archive and its config, read from the content store. */
+async function localImageOf(
+  client: ContainerdClient,
+  files: Map<string, ArchiveFile>,
+  descriptor: Descriptor,
+): Promise<LocalImage> {
+  const manifestBytes = await readBlob(client, files, descriptor.digest);
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest;
+  const configBytes = await readBlob(client, files, manifest.config.digest);
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfigFile;
+  return {
+    configBytes,
+    configDescriptor: {
+      mediaType: manifest.config.mediaType,
+      digest: manifest.config.digest,
+      size: manifest.config.size,
+    },
+    manifestBytes,
+    manifestDescriptor: {
+      mediaType: descriptor.mediaType,
+      digest: descriptor.digest,
+      size: manifestBytes.length,
+    },
+    layers: manifest.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    diffIds: config.rootfs?.diff_ids ?? [],
+  };
 }
 
 /** Writes the index with the GC labels that keep its variants' manifests. */
