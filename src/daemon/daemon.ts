@@ -8,6 +8,7 @@ import { systemRoutes } from '../api/router/system/routes.js';
 import { imageRoutes } from '../api/router/image/routes.js';
 import { distributionRoutes } from '../api/router/distribution/routes.js';
 import { ImageService } from '../engine/images/service.js';
+import { allChainIds } from '../engine/images/store.js';
 import { ContainerService } from '../engine/containers/service.js';
 import { containerRoutes } from '../api/router/container/routes.js';
 import { ExecService } from '../engine/containers/exec.js';
@@ -181,7 +182,8 @@ export class Daemon {
   private diskUsageSources(): DiskUsageSources {
     return {
       images: async () => {
-        const chainIds = new Map(this.images.store.all().map((image) => [image.id, image.chainIds]));
+        // Every variant's layers: a multi-platform image holds them all.
+        const chainIds = new Map(this.images.store.all().map((image) => [image.id, allChainIds(image)]));
         const summaries = await this.images.list({ all: false, filters: new Map() });
         return summaries.map((summary) => ({ summary, chainIds: chainIds.get(summary.Id) ?? [] }));
       },

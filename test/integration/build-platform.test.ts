@@ -198,6 +198,30 @@ describe('builds for several platforms at once', () => {
     assert.equal(run.stdout, 'aarch64\n');
   });
 
+  /** The unpacked size of every layer of every variant of every stored image, each layer once. */
+  async function everyImageLayerSize(): Promise<number> {
+    const client = await containerdOf(daemon!);
+    try {
+      const readJson = async <T>(digest: string): Promise<T> =>
+        JSON.parse((await client.content.readAll(digest)).toString()) as T;
+      const layers = new Set<string>();
+      for (const record of await client.images.list()) {
+        const target = await readJson<{ manifests?: { digest: string }[] }>(record.target.digest);
+        const manifests = target.manifests?.map((m) => m.digest) ?? [record.target.digest];
+        for (const digest of manifests) {
+          const manifest = await readJson<{ config: { digest: string } }>(digest);
+          const config = await readJson<{ rootfs: { diff_ids: string[] } }>(manifest.config.digest);
+          for (const chainId of chainIds(config.rootfs.diff_ids)) layers.add(chainId);
+        }
+      }
+      let total = 0;
+      for (const chainId of layers) total += (await client.snapshots.usage(chainId)).size;
+      return total;
+    } finally {
+      client.close();
+    }
+  }
+
   test('Size counts the layers of every variant, a shared layer once', async (t) => {
     if (skip) return t.skip(skip);
     const client = await containerdOf(daemon!);
@@ -234,6 +258,12 @@ describe('builds for several platforms at once', () => {
     assert.equal(multi.Size, expected);
     assert.equal(inspect.Size, expected);
     assert.ok(expected > hostOnly, `all variants ${expected}, host variant ${hostOnly}`);
+    const df = JSON.parse((await api(daemon!, 'GET', '/system/df?type=image')).text) as {
+      LayersSize: number;
+      Images: { RepoTags: string[]; Size: number }[];
+    };
+    assert.equal(df.Images.find((i) => i.RepoTags.includes('multi:1'))?.Size, expected);
+    assert.equal(df.LayersSize, await everyImageLayerSize());
   });
 
   test('a child build for arm64 uses the arm64 variant of the local image', async (t) => {
