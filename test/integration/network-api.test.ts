@@ -7,7 +7,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { berth, docker, startDaemon, type CommandResult, type TestDaemon } from '../helpers/daemon.js';
+import {
+  berth,
+  cleanupDaemonDir,
+  docker,
+  runCommand,
+  startDaemon,
+  type CommandResult,
+  type TestDaemon,
+} from '../helpers/daemon.js';
 
 interface Reply {
   status: number;
@@ -324,4 +332,35 @@ describe('network API through docker and berth CLIs', { concurrency: false, time
     const rmBerth = await berth(daemon, ['network', 'rm', 'n1']);
     assert.equal(rmBerth.stdout, 'n1\n');
   });
+});
+
+test('a stopped berthd leaves no isolation rules for networks no container uses', async () => {
+  const bridge = `bts${process.pid % 10000}`;
+  const rulesFor = async (name: string): Promise<string[]> => {
+    const { stdout } = await runCommand('iptables-save', ['-t', 'filter']);
+    return stdout.split('\n').filter((line) => line.includes(` ${name} `));
+  };
+  const daemon = await startDaemon({
+    config: { bridge, 'default-address-pools': [{ base: '10.217.0.0/16', size: 24 }] },
+  });
+  let stopped = false;
+  try {
+    const created = await docker(daemon, [
+      'network',
+      'create',
+      '-o',
+      'com.docker.network.bridge.name=btsuser0',
+      'kept',
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.ok((await rulesFor(bridge)).length > 0, 'the default bridge is isolated while berthd runs');
+    assert.ok((await rulesFor('btsuser0')).length > 0, 'so is a user network');
+    await daemon.stop();
+    stopped = true;
+    assert.deepEqual(await rulesFor(bridge), []);
+    assert.deepEqual(await rulesFor('btsuser0'), []);
+  } finally {
+    if (!stopped) await daemon.stop();
+    await cleanupDaemonDir(daemon.dir);
+  }
 });

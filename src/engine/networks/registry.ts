@@ -103,7 +103,7 @@ export class NetworkRegistry {
   async remove(record: NetworkRecord): Promise<void> {
     // Gone from lookups at once, so no attachment can start on it meanwhile.
     this.networks.delete(record.Id);
-    await this.removeFirewall(record);
+    await this.uninstallFirewall(record);
     await this.store.deleteNetwork(record.Id);
   }
 
@@ -166,7 +166,7 @@ export class NetworkRegistry {
     if (this.firewall && rules) await this.firewall.addNetwork(rules);
   }
 
-  private async removeFirewall(record: NetworkRecord): Promise<void> {
+  async uninstallFirewall(record: NetworkRecord): Promise<void> {
     const rules = firewallNetwork(record);
     if (!this.firewall || !rules) return;
     try {

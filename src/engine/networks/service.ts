@@ -285,8 +285,17 @@ export class NetworkService {
    * else: containers keep their networking while berthd is down, and a
    * restarted berthd takes the ports back in restore().
    */
+  /**
+   * Networks no container uses any more lose their isolation rules (start
+   * installs them again): netavark has removed their bridges, and rules for a
+   * bridge that is gone would otherwise outlive berthd. Networks of containers
+   * that keep running (live-restore) keep theirs.
+   */
   async shutdown(): Promise<void> {
     for (const sandbox of this.sandboxes.all()) await this.ports.release(sandbox.containerId);
+    for (const record of this.registry.all()) {
+      if (!this.inUse(record)) await this.registry.uninstallFirewall(record);
+    }
   }
 
   /** After a restart: tears down what belongs to dead containers and restores what running ones miss. */
