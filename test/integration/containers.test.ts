@@ -772,6 +772,10 @@ describe('containers', { timeout: 300_000 }, () => {
     assert.equal(ambiguous.status, 400);
     assert.match(JSON.parse(ambiguous.body).message, /multiple IDs found with provided prefix/);
     assert.equal((await api('GET', '/containers/nonexistent/json')).status, 404);
+    const recentKept = await ok(d('container', 'prune', '-f', '--filter', 'until=1h'));
+    assert.doesNotMatch(recentKept, new RegExp(a));
+    const badUntil = await d('container', 'prune', '-f', '--filter', 'until=yesterday');
+    assert.match(badUntil.stderr, /failed to parse value as time or duration: "yesterday"/);
     const pruned = await ok(d('container', 'prune', '-f'));
     assert.match(pruned, /Deleted Containers:/);
     assert.match(pruned, new RegExp(`^${a}$`, 'm'));

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { conflict, errorMessage, invalidParameter, isEngineError, systemError } from '../../common/errors.js';
 import { log } from '../../common/log.js';
+import { parseTimestampFilter } from '../images/filters.js';
 import type { ContainerContext } from './context.js';
 import type { ContainerEntry } from './entry.js';
 import type { ContainerLifecycle } from './lifecycle.js';
@@ -109,7 +110,9 @@ export class ContainerRemoval {
       if (key !== 'until' && key !== 'label' && key !== 'label!')
         throw invalidParameter(`invalid filter '${key}'`);
     }
-    const until = filters.get('until')?.map(parseUntil);
+    const until = filters
+      .get('until')
+      ?.map((value) => BigInt(Math.round(parseTimestampFilter(value))) * 1_000_000n);
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const entry of [...this.context.entries.values()]) {
@@ -145,25 +148,4 @@ export class ContainerRemoval {
       log.error('auto-removing container failed', { container: entry.id, error: errorMessage(err) });
     }
   }
-}
-
-/** `until` of prune: a timestamp or a duration before now, as epoch nanoseconds. */
-function parseUntil(value: string): bigint {
-  const duration = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
-  if (duration) {
-    const unitMs: Record<string, number> = {
-      ns: 1e-6,
-      us: 1e-3,
-      µs: 1e-3,
-      ms: 1,
-      s: 1000,
-      m: 60_000,
-      h: 3_600_000,
-    };
-    return BigInt(Math.round(Date.now() - Number(duration[1]) * unitMs[duration[2]])) * 1_000_000n;
-  }
-  if (/^\d+(\.\d+)?$/.test(value)) return BigInt(Math.round(Number(value) * 1000)) * 1_000_000n;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw invalidParameter(`invalid filter 'until=${value}'`);
-  return BigInt(ms) * 1_000_000n;
 }
